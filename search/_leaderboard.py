@@ -1,0 +1,41 @@
+"""Terminal tables: the leaderboard (best design per fusion type vs the baselines) and trial counts."""
+
+from __future__ import annotations
+
+import sys
+
+import optuna
+from rich.console import Console
+from rich.table import Table
+
+from search._summary import best_baseline, best_per_fusion, state_counts
+from search.fusion import baseline_fusions
+
+
+def leaderboard_table(study: optuna.Study) -> Table:
+    reference = best_baseline(study)
+    title = f"study {study.study_name}: best trial per fusion type (mean ROC AUC over folds ± std)"
+    table = Table(title=title, title_justify="left")
+    for column in ("fusion", "trial", "AUC ± std", "OOF AUC", "Δ baseline", "fold AUCs"):
+        table.add_column(column, justify="left" if column == "fusion" else "right")
+    for fusion, trial in best_per_fusion(study).items():
+        attrs = trial.user_attrs
+        delta = "-" if reference is None or fusion in baseline_fusions() else f"{trial.value - reference[1]:+.3f}"
+        name = f"{fusion} (baseline)" if fusion in baseline_fusions() else fusion
+        table.add_row(name, str(trial.number), f"{trial.value:.3f} ± {attrs.get('std_auc', float('nan')):.3f}",
+                      f"{attrs.get('oof_auc', float('nan')):.3f}", delta,
+                      " ".join(f"{a:.2f}" for a in attrs.get("fold_aucs", [])))
+    return table
+
+
+def print_status(study: optuna.Study, console: Console | None = None) -> None:
+    console = console or Console(width=None if sys.stdout.isatty() else 120)
+    counts = state_counts(study)
+    console.print(f"study {study.study_name}: " + (", ".join(f"{n} {s.lower()}" for s, n in counts.items()) or "no trials"))
+    console.print(leaderboard_table(study))
+    reference = best_baseline(study)
+    best = next(iter(best_per_fusion(study).items()), None)
+    if reference and best:
+        verdict = "beats" if best[0] not in baseline_fusions() and best[1].value > reference[1] else "does not beat"
+        console.print(f"best design: {best[0]} (trial {best[1].number}, {best[1].value:.3f}); "
+                      f"fusion {verdict} the best single modality ({reference[0]} {reference[1]:.3f})")

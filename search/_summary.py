@@ -1,0 +1,101 @@
+"""Read a finished or running study: trial counts, best design per fusion type, baselines, export."""
+
+from __future__ import annotations
+
+import statistics
+from importlib import metadata
+from typing import Any
+
+import optuna
+
+from search._design import Design
+from search._errors import UserError
+from search.fusion import baseline_fusions
+
+COMPLETE = optuna.trial.TrialState.COMPLETE
+
+
+def state_counts(study: optuna.Study) -> dict[str, int]:
+    counts = {state.name: 0 for state in optuna.trial.TrialState}
+    for trial in study.get_trials(deepcopy=False):
+        counts[trial.state.name] += 1
+    return {state: n for state, n in counts.items() if n}
+
+
+def completed(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return [t for t in study.get_trials(deepcopy=False, states=(COMPLETE,)) if t.value is not None]
+
+
+def best_per_fusion(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
+    """fusion type -> its best complete trial, best first."""
+    best: dict[str, optuna.trial.FrozenTrial] = {}
+    for trial in completed(study):
+        fusion = trial.user_attrs.get("fusion", trial.params.get("fusion"))
+        if fusion not in best or trial.value > best[fusion].value:
+            best[fusion] = trial
+    return dict(sorted(best.items(), key=lambda item: -item[1].value))
+
+
+def baselines(study: optuna.Study) -> dict[str, float | None]:
+    """Best mean AUC of each single-modality design (None until one has completed)."""
+    best = best_per_fusion(study)
+    return {name: (round(best[name].value, 6) if name in best else None) for name in baseline_fusions()}
+
+
+def best_baseline(study: optuna.Study) -> tuple[str, float] | None:
+    known = [(name, value) for name, value in baselines(study).items() if value is not None]
+    return max(known, key=lambda item: item[1]) if known else None
+
+
+def trial_design(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> Design:
+    return Design.from_params({**study.user_attrs.get("space_fixed", {}), **trial.params})
+
+
+def export_record(study: optuna.Study, trial_number: int | None = None) -> dict[str, Any]:
+    """The best (or a chosen) complete trial with everything needed to read and reuse it."""
+    trial = _chosen_trial(study, trial_number)
+    attrs, study_attrs = trial.user_attrs, study.user_attrs
+    fold_aucs = attrs.get("fold_aucs", [])
+    return {
+        "study": study.study_name,
+        "trial": trial.number,
+        "fusion": attrs.get("fusion"),
+        "mean_auc": round(trial.value, 6),
+        "std_auc": attrs.get("std_auc", round(statistics.pstdev(fold_aucs), 6) if fold_aucs else None),
+        "fold_aucs": fold_aucs,
+        "oof_auc": attrs.get("oof_auc"),
+        "epochs": attrs.get("epochs"),
+        "params": trial.params,
+        "design": trial_design(study, trial).to_params(),
+        "baselines": baselines(study),
+        "data": {
+            "rows": study_attrs.get("data_rows"),
+            "positives": study_attrs.get("data_positives"),
+            "fingerprint": study_attrs.get("data_fingerprint"),
+            "numeric_columns": study_attrs.get("numeric_columns"),
+            "folds": study_attrs.get("folds"),
+        },
+        "versions": package_versions(),
+    }
+
+
+def package_versions() -> dict[str, str | None]:
+    versions = {}
+    for package in ("fusion-search", "keras", "optuna", "tensorflow-cpu", "tensorflow", "jax", "scikit-learn", "numpy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _chosen_trial(study: optuna.Study, trial_number: int | None) -> optuna.trial.FrozenTrial:
+    done = completed(study)
+    if not done:
+        raise UserError(f"study '{study.study_name}' has no complete trial yet")
+    if trial_number is None:
+        return max(done, key=lambda t: t.value)
+    match = [t for t in done if t.number == trial_number]
+    if not match:
+        raise UserError(f"study '{study.study_name}' has no complete trial number {trial_number}")
+    return match[0]

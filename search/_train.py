@@ -1,0 +1,110 @@
+"""Train one design on one fold and score the WHOLE validation fold with scikit-learn's ROC AUC."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import keras
+import numpy as np
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from search._design import Design
+from search._model import build_model, make_optimizer
+from search._preprocess import NumericScaler
+
+EARLY_STOPPING_SHARE = 0.15  # of the training fold, held out to decide when to stop
+
+
+@dataclass(frozen=True)
+class FoldData:
+    """Everything a fold needs, already decoded: images (uint8) and raw numeric columns."""
+
+    images: np.ndarray | None
+    numeric: np.ndarray
+    labels: np.ndarray
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    auc: float
+    scores: np.ndarray  # predicted probabilities for the validation fold, in its index order
+    epochs: int  # epochs actually trained (the best epoch when early stopping restored it)
+    seconds: float
+
+
+def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: np.ndarray, seed: int,
+               on_epoch: Callable[[int, int], None] | None = None) -> FoldResult:
+    """Fit on train_idx (early stopping on a slice of it), score val_idx as one whole set."""
+    started = time.perf_counter()
+    keras.utils.set_random_seed(seed)
+    scaler = NumericScaler.fit(data.numeric[train_idx])  # training fold only: no validation leakage
+    fit_idx, stop_idx = _early_stopping_split(design, data.labels, train_idx, seed)
+    model = build_model(design, data.numeric.shape[1])
+    model.compile(optimizer=make_optimizer(design), loss="binary_crossentropy", jit_compile=False)
+    callbacks = _callbacks(design, stop_idx, on_epoch)
+    history = model.fit(
+        _inputs(model, data, fit_idx, scaler), data.labels[fit_idx].astype("float32"),
+        validation_data=(_inputs(model, data, stop_idx, scaler), data.labels[stop_idx].astype("float32"))
+        if len(stop_idx) else None,
+        batch_size=design.batch_size, epochs=design.epochs, shuffle=True, verbose=0, callbacks=callbacks,
+    )
+    scores = predict_scores(model, _inputs(model, data, val_idx, scaler))
+    return FoldResult(fold_auc(data.labels[val_idx], scores), scores, _epochs_used(history, callbacks),
+                      time.perf_counter() - started)
+
+
+def fold_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC of one whole fold (never an average over batches)."""
+    if not np.all(np.isfinite(scores)):
+        return 0.5  # a diverged model ranks nothing
+    return float(roc_auc_score(labels, scores))
+
+
+def predict_scores(model: keras.Model, inputs: dict[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
+    return np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0), dtype=np.float64).reshape(-1)
+
+
+def model_inputs(model: keras.Model, images: np.ndarray | None, numeric: np.ndarray) -> dict[str, np.ndarray]:
+    """The input dict for the inputs this model actually has."""
+    names = {tensor.name for tensor in model.inputs}
+    inputs = {}
+    if "image" in names:
+        inputs["image"] = images
+    if "numeric" in names:
+        inputs["numeric"] = numeric
+    return inputs
+
+
+def _inputs(model: keras.Model, data: FoldData, idx: np.ndarray, scaler: NumericScaler) -> dict[str, np.ndarray]:
+    images = data.images[idx] if data.images is not None else None
+    return model_inputs(model, images, scaler.transform(data.numeric[idx]))
+
+
+def _early_stopping_split(design: Design, labels: np.ndarray, train_idx: np.ndarray, seed: int):
+    if design.patience <= 0:
+        return train_idx, np.array([], dtype=train_idx.dtype)
+    fit_idx, stop_idx = train_test_split(train_idx, test_size=EARLY_STOPPING_SHARE, random_state=seed,
+                                         stratify=labels[train_idx])
+    return np.sort(fit_idx), np.sort(stop_idx)
+
+
+def _callbacks(design: Design, stop_idx: np.ndarray, on_epoch) -> list[keras.callbacks.Callback]:
+    callbacks: list[keras.callbacks.Callback] = []
+    if len(stop_idx):
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=design.patience,
+                                                       restore_best_weights=True))
+    if on_epoch is not None:
+        callbacks.append(keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: on_epoch(epoch + 1, design.epochs)))
+    return callbacks
+
+
+def _epochs_used(history, callbacks) -> int:
+    stopper = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
+    losses = history.history.get("val_loss")
+    if stopper is not None and losses:
+        return int(np.nanargmin(losses)) + 1
+    return len(history.history.get("loss", []))

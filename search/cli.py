@@ -1,0 +1,100 @@
+"""fusion-search: a thin command line over the search library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from search import _runtime  # noqa: F401  (sets backend defaults before keras is imported)
+from search._errors import UserError
+
+DEMO_FOLDER = Path("fusion-search-demo")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except UserError as error:
+        print(f"fusion-search: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fusion-search: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from search import _commands as commands
+
+    parser = argparse.ArgumentParser(prog="fusion-search", description=(
+        "Search image + numeric fusion designs by k-fold cross-validated ROC AUC, "
+        "and see whether fusion beats the best single modality."))
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run a short search on built-in synthetic data and print a leaderboard")
+    demo.add_argument("--folder", type=Path, default=DEMO_FOLDER, help="where the demo data is written (%(default)s)")
+    demo.add_argument("--rows", type=int, default=400, help="samples in the demo data (%(default)s)")
+    demo.add_argument("--trials", type=int, default=12, help="trials in the study in total (%(default)s)")
+    demo.add_argument("--study", default="demo", help="study name (%(default)s)")
+    _common_run_flags(demo, space_default="quick", folds_default=5)
+    demo.set_defaults(handler=commands.demo)
+
+    run = sub.add_parser("run", help="create or resume a study and run trials in this process")
+    run.add_argument("--data", type=Path, required=True, help="manifest CSV (image path, label, numeric columns)")
+    run.add_argument("--study", required=True, help="study name")
+    run.add_argument("--trials", type=int, default=20, help="trials in the study in total, baselines included (%(default)s)")
+    _manifest_flags(run)
+    _common_run_flags(run, space_default="default", folds_default=5)
+    run.set_defaults(handler=commands.run)
+
+    status = sub.add_parser("status", help="trials by state, best trial per fusion type, the baselines")
+    status.add_argument("--study", required=True)
+    _storage_flag(status)
+    status.set_defaults(handler=commands.status)
+
+    export = sub.add_parser("export", help="the best trial (or --trial N) as JSON")
+    export.add_argument("--study", required=True)
+    export.add_argument("--output", type=Path, default=Path("best.json"), help="JSON file to write (%(default)s)")
+    export.add_argument("--trial", type=int, default=None, help="export this trial number instead of the best")
+    _storage_flag(export)
+    export.set_defaults(handler=commands.export)
+
+    spaces = sub.add_parser("spaces", help="list the shipped search spaces, or show one resolved")
+    spaces.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    spaces.add_argument("space", nargs="?", help="space name or YAML path (with show)")
+    spaces.set_defaults(handler=commands.spaces)
+    return parser
+
+
+def _storage_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--storage", default=None, help=(
+        "storage URL without a password (default: $FUSION_SEARCH_STORAGE, else sqlite:///fusion-search.db)"))
+
+
+def _common_run_flags(parser: argparse.ArgumentParser, space_default: str, folds_default: int) -> None:
+    parser.add_argument("--space", default=space_default, help="space name or YAML path (%(default)s)")
+    parser.add_argument("--folds", type=int, default=folds_default, help="k of k-fold cross-validation (%(default)s)")
+    parser.add_argument("--timeout", type=float, default=None, help="stop starting trials after this many seconds")
+    parser.add_argument("--seed", type=int, default=0, help="seed of folds, sampler and training (%(default)s)")
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+    _storage_flag(parser)
+
+
+def _manifest_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--image-column", default="image", help="column with image paths (%(default)s)")
+    parser.add_argument("--label-column", default="label", help="column with the binary label (%(default)s)")
+    parser.add_argument("--numeric-columns", default=None,
+                        help="comma-separated numeric columns (default: every other column)")
+    parser.add_argument("--group-column", default=None, help="samples of one group never split across folds")
+    parser.add_argument("--positive", default=None, help="label value of the positive class (default: 1 of 0/1)")
+
+
+def print_json(record: dict) -> None:
+    print(json.dumps(record, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The shared fusion interface and its registry.
+
+Every fusion maps (v, t) -> fused tensor, where v is the image-branch output and t the
+numeric-branch output (either is None for a unimodal design). The head and the output
+unit are built after it by the model builder, unless the fusion already produces the
+logit (``outputs_logit``), as late fusion does.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import ClassVar
+
+from keras import layers
+
+from search._design import Design
+from search._errors import UserError
+
+_REGISTRY: dict[str, type["Fusion"]] = {}
+
+
+class Fusion:
+    """Base of every fusion design. Subclasses set ``name`` and implement ``fuse``."""
+
+    name: ClassVar[str]
+    uses_image: ClassVar[bool] = True
+    uses_numeric: ClassVar[bool] = True
+    outputs_logit: ClassVar[bool] = False
+    # design fields this fusion reads besides the branches (for space validation)
+    reads: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, design: Design):
+        self.design = design
+
+    def fuse(self, v, t):
+        raise NotImplementedError
+
+    def project(self, x, activation: str, name: str):
+        """The shared adapter: a dense map of one branch to the common width d = fusion_units."""
+        return layers.Dense(self.design.fusion_units, activation=activation, name=name)(x)
+
+
+def register_fusion(cls: type[Fusion]) -> type[Fusion]:
+    """Class decorator: make a fusion available under ``cls.name``."""
+    if cls.name in _REGISTRY:
+        warnings.warn(f"fusion '{cls.name}' registered twice; the later one wins", stacklevel=2)
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def get_fusion(name: str) -> type[Fusion]:
+    if name not in _REGISTRY:
+        raise UserError(f"unknown fusion type '{name}'; known: {', '.join(list_fusions())}")
+    return _REGISTRY[name]
+
+
+def list_fusions() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def baseline_fusions() -> list[str]:
+    """The single-modality designs every study measures."""
+    return [name for name in list_fusions() if not (_REGISTRY[name].uses_image and _REGISTRY[name].uses_numeric)]

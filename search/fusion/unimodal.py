@@ -1,0 +1,23 @@
+from search.fusion._base import Fusion, register_fusion
+
+
+@register_fusion
+class ImageOnly(Fusion):
+    """Baseline: the image branch alone, h = v, trained by the same code as every fused design."""
+
+    name = "image_only"
+    uses_numeric = False
+
+    def fuse(self, v, t):
+        return v
+
+
+@register_fusion
+class NumericOnly(Fusion):
+    """Baseline: the numeric branch alone, h = t, trained by the same code as every fused design."""
+
+    name = "numeric_only"
+    uses_image = False
+
+    def fuse(self, v, t):
+        return t

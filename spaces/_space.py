@@ -1,0 +1,144 @@
+"""Search spaces as data: load a YAML file, validate it (file, key, reason), turn it into Optuna suggestions."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+
+from search._design import Design, design_fields
+from search._errors import UserError
+from search.fusion import baseline_fusions, get_fusion, list_fusions
+
+SPACE_DIR = Path(__file__).resolve().parent
+TOP_KEYS = {"description", "fixed", "search", "defaults"}
+PARAM_KEYS = {"choices", "low", "high", "log", "step", "when"}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One searched design field: categorical (choices) or a numeric range."""
+
+    name: str
+    choices: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    when: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # parent -> values it must take
+
+    @property
+    def is_int(self) -> bool:
+        return isinstance(design_fields()[self.name].default, int)
+
+
+@dataclass(frozen=True)
+class Space:
+    name: str
+    source: str  # file the space came from
+    description: str
+    fixed: dict[str, Any]
+    params: tuple[Param, ...]
+    defaults: dict[str, Any]
+
+    @property
+    def fusions(self) -> tuple[str, ...]:
+        fusion = self.param("fusion")
+        return tuple(fusion.choices) if fusion else (self.fixed.get("fusion", Design().fusion),)
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+def list_spaces() -> list[str]:
+    return sorted(p.stem for p in SPACE_DIR.glob("*.yaml"))
+
+
+def load_space(name_or_path: str) -> Space:
+    """A shipped space by name, or a user's YAML file by path."""
+    path = Path(name_or_path)
+    if path.suffix not in {".yaml", ".yml"}:
+        if name_or_path not in list_spaces():
+            raise UserError(f"unknown space '{name_or_path}'; shipped spaces: {', '.join(list_spaces())} (or give a .yaml path)")
+        path = SPACE_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise UserError(f"space file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise UserError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
+    return parse_space(raw, name=path.stem, source=str(path))
+
+
+def parse_space(raw: Any, name: str, source: str) -> Space:
+    from spaces._validate import validate_space  # the validator knows the rules; this module builds
+
+    return validate_space(raw, name, source)
+
+
+def applies(name: str, fusion: str) -> bool:
+    """Whether a design field matters for a fusion type (image fields don't for numeric_only, ...)."""
+    group = design_fields()[name].metadata["group"]
+    cls = get_fusion(fusion)
+    if group == "image":
+        return cls.uses_image
+    if group == "numeric":
+        return cls.uses_numeric
+    if group == "fusion":
+        return name in cls.reads
+    if group == "head":
+        return not cls.outputs_logit
+    return True
+
+
+def suggest_design(trial: optuna.Trial, space: Space) -> Design:
+    """Ask the trial for every searched field that applies to this trial's fusion."""
+    params: dict[str, Any] = dict(space.fixed)
+    for param in space.params:
+        if _active(param, params):
+            params[param.name] = _suggest(trial, param)
+    return Design.from_params(params)
+
+
+def baseline_params(space: Space) -> list[dict[str, Any]]:
+    """Full parameter sets of the baselines (space defaults elsewhere), to enqueue first."""
+    enqueued = []
+    for fusion in baseline_fusions():
+        params: dict[str, Any] = dict(space.fixed, fusion=fusion)
+        for param in space.params:
+            if param.name != "fusion" and _active(param, params):
+                params[param.name] = space.defaults[param.name]
+        enqueued.append({k: v for k, v in params.items() if k not in space.fixed})
+    return enqueued
+
+
+def _active(param: Param, chosen: dict[str, Any]) -> bool:
+    if param.name == "fusion":
+        return True
+    if not applies(param.name, chosen["fusion"]):
+        return False
+    return all(chosen.get(parent) in values for parent, values in param.when.items())
+
+
+def _suggest(trial: optuna.Trial, param: Param) -> Any:
+    if param.choices is not None:
+        return trial.suggest_categorical(param.name, list(param.choices))
+    if param.is_int:
+        step = int(param.step or 1)
+        return trial.suggest_int(param.name, int(param.low), int(param.high), step=step, log=param.log)
+    return trial.suggest_float(param.name, float(param.low), float(param.high), step=param.step, log=param.log)
+
+
+def default_value(param: Param) -> Any:
+    """A value inside the param's range: the Design's default if it fits, else the middle."""
+    design_default = design_fields()[param.name].default
+    if param.choices is not None:
+        return design_default if design_default in param.choices else param.choices[0]
+    if param.low <= design_default <= param.high:
+        return design_default
+    middle = math.sqrt(param.low * param.high) if param.log else (param.low + param.high) / 2
+    return int(round(middle)) if param.is_int else middle
