@@ -59,9 +59,14 @@ def device_name() -> str:
     return "CPU"
 
 
+_deterministic = False
+
+
 def make_deterministic() -> None:
     """Same seed, same numbers: TensorFlow needs op determinism switched on (JAX is deterministic on CPU)."""
-    if backend_name() == "tensorflow":
+    global _deterministic
+    if backend_name() == "tensorflow" and not _deterministic:
+        _deterministic = True
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()

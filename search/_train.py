@@ -14,6 +14,7 @@ from sklearn.model_selection import train_test_split
 from search._design import Design
 from search._model import build_model, make_optimizer
 from search._preprocess import NumericScaler
+from search._runtime import make_deterministic
 
 EARLY_STOPPING_SHARE = 0.15  # of the training fold, held out to decide when to stop
 
@@ -39,6 +40,7 @@ def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: n
                on_epoch: Callable[[int, int], None] | None = None) -> FoldResult:
     """Fit on train_idx (early stopping on a slice of it), score val_idx as one whole set."""
     started = time.perf_counter()
+    make_deterministic()
     keras.utils.set_random_seed(seed)
     scaler = NumericScaler.fit(data.numeric[train_idx])  # training fold only: no validation leakage
     fit_idx, stop_idx = _early_stopping_split(design, data.labels, train_idx, seed)

@@ -20,12 +20,12 @@ TESTS = Path(__file__).resolve().parent
 
 
 def write_manifest(folder: Path, rows: list[dict], images: list[np.ndarray] | None = None,
-                   name: str = "manifest.csv") -> Path:
-    """Write rows (dicts) as a CSV, and images (uint8 arrays) as PNGs named by each row's 'image' key."""
+                   name: str = "manifest.csv", image_column: str = "image") -> Path:
+    """Write rows (dicts) as a CSV, and images (uint8 arrays) as PNGs named by each row's image column."""
     folder.mkdir(parents=True, exist_ok=True)
     if images is not None:
         for row, image in zip(rows, images):
-            path = folder / row["image"]
+            path = folder / row[image_column]
             path.parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(image).save(path)
     path = folder / name
