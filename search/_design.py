@@ -43,6 +43,11 @@ class Design:
     fusion_units: int = _f(64, "fusion", "common width d that projecting fusions map both branches to")
     multiply_image_activation: str = _f("sigmoid", "fusion", "multiply: activation of the projected image side")
     multiply_numeric_activation: str = _f("relu", "fusion", "multiply: activation of the projected numeric side")
+    bilinear_rank: int = _f(4, "fusion", "bilinear: rank r of the low-rank bilinear map")
+    film_target: str = _f("pooled", "fusion", "film: modulate the pooled image vector or the backbone's feature_map")
+    attention_heads: int = _f(2, "fusion", "attention: heads of the multi-head attention over the tokens")
+    attention_tokens: str = _f("branches", "fusion", "attention: branches | feature_map (adds one token per map position)")
+    late_aux_weight: float = _f(0.0, "fusion", "late: weight of each branch's own auxiliary loss; 0 = off")
     head_layers: int = _f(1, "head", "hidden layers between the fused vector and the output unit")
     head_units: int = _f(64, "head", "width of each head layer")
     head_dropout: float = _f(0.0, "head", "dropout before the output unit")
@@ -55,6 +60,7 @@ class Design:
     lr_numeric: float = _f(1e-3, "numeric", "learning rate of the numeric branch")
     lr_fusion: float = _f(1e-3, "train", "learning rate of the fusion layer and head")
     weight_decay: float = _f(0.0, "train", "AdamW weight decay")
+    class_weight: str = _f("none", "train", "none | balanced (weight each class by n / (2 * its count))")
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> "Design":

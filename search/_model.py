@@ -25,20 +25,25 @@ def build_model(design: Design, n_numeric: int) -> keras.Model:
     v = t = None
     if fusion.uses_image:
         inputs["image"] = keras.Input((design.image_size, design.image_size, 3), dtype="uint8", name="image")
-        v = image_branch(inputs["image"], design)
     if fusion.uses_numeric:
         inputs["numeric"] = keras.Input((n_numeric,), dtype="float32", name="numeric")
         t = numeric_branch(inputs["numeric"], design)
+    if fusion.uses_image:  # after the numeric branch: a fusion may condition the feature map on t (FiLM/DAFT)
+        v = image_branch(inputs["image"], design, on_feature_map=lambda feature_map: fusion.on_feature_map(feature_map, t))
     fused = fusion.fuse(v, t)
     logit = fused if fusion.outputs_logit else head(fused, design)
     score = layers.Activation("sigmoid", dtype="float32", name="score")(logit)
-    return keras.Model(inputs, score, name=f"fusion_{design.fusion}")
+    auxiliary = {name: layers.Activation("sigmoid", dtype="float32", name=name)(aux_logit)
+                 for name, aux_logit in fusion.auxiliary_logits().items()}
+    return keras.Model(inputs, {"score": score, **auxiliary} if auxiliary else score, name=f"fusion_{design.fusion}")
 
 
-def image_branch(images, design: Design):
+def image_branch(images, design: Design, on_feature_map=None):
     preprocess, backbone = build_backbone(design.backbone, design.image_size, design.weights, design.trainable_blocks)
     # A frozen backbone runs in inference mode (matters for backbones with BatchNorm).
     features = backbone(preprocess(images), training=False if design.trainable_blocks == 0 else None)
+    if on_feature_map is not None:
+        features = on_feature_map(features)
     pooled = layers.GlobalAveragePooling2D(name="image_pool")(features)
     return _output_block(pooled, "image", design.image_units, design.image_activation, design.image_norm,
                          design.image_dropout)
@@ -82,3 +87,17 @@ def make_optimizer(design: Design) -> keras.optimizers.Optimizer:
     for field_name, pattern in LEARNING_RATE_GROUPS.items():
         mapping[pattern] = adamw(getattr(design, field_name))
     return keras.optimizers.MultiOptimizer(mapping)
+
+
+def loss_spec(model: keras.Model, design: Design) -> dict:
+    """compile() loss arguments: binary cross-entropy on the score, plus weighted auxiliary branch outputs if any."""
+    if not isinstance(model.output, dict):
+        return {"loss": "binary_crossentropy"}
+    weight = get_fusion(design.fusion)(design).auxiliary_weight
+    return {"loss": {name: "binary_crossentropy" for name in model.output},
+            "loss_weights": {name: 1.0 if name == "score" else weight for name in model.output}}
+
+
+def training_targets(model: keras.Model, labels):
+    """y for fit(): the labels, once per output (auxiliary branch outputs predict the same label)."""
+    return {name: labels for name in model.output} if isinstance(model.output, dict) else labels

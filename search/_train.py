@@ -12,7 +12,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from search._design import Design
-from search._model import build_model, make_optimizer
+from search._errors import UserError
+from search._model import build_model, loss_spec, make_optimizer, training_targets
 from search._preprocess import NumericScaler
 from search._runtime import make_deterministic
 
@@ -45,12 +46,14 @@ def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: n
     scaler = NumericScaler.fit(data.numeric[train_idx])  # training fold only: no validation leakage
     fit_idx, stop_idx = _early_stopping_split(design, data.labels, train_idx, seed)
     model = build_model(design, data.numeric.shape[1])
-    model.compile(optimizer=make_optimizer(design), loss="binary_crossentropy", jit_compile=False)
+    model.compile(optimizer=make_optimizer(design), jit_compile=False, **loss_spec(model, design))
     callbacks = _callbacks(design, stop_idx, on_epoch)
     history = model.fit(
-        _inputs(model, data, fit_idx, scaler), data.labels[fit_idx].astype("float32"),
-        validation_data=(_inputs(model, data, stop_idx, scaler), data.labels[stop_idx].astype("float32"))
+        _inputs(model, data, fit_idx, scaler), training_targets(model, data.labels[fit_idx].astype("float32")),
+        validation_data=(_inputs(model, data, stop_idx, scaler),
+                         training_targets(model, data.labels[stop_idx].astype("float32")))
         if len(stop_idx) else None,
+        sample_weight=class_sample_weights(design, data.labels[fit_idx]),
         batch_size=design.batch_size, epochs=design.epochs, shuffle=True, verbose=0, callbacks=callbacks,
     )
     scores = predict_scores(model, _inputs(model, data, val_idx, scaler))
@@ -66,7 +69,20 @@ def fold_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def predict_scores(model: keras.Model, inputs: dict[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
-    return np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0), dtype=np.float64).reshape(-1)
+    scores = model.predict(inputs, batch_size=batch_size, verbose=0)
+    if isinstance(scores, dict):  # auxiliary branch outputs were only there for training
+        scores = scores["score"]
+    return np.asarray(scores, dtype=np.float64).reshape(-1)
+
+
+def class_sample_weights(design: Design, labels: np.ndarray) -> np.ndarray | None:
+    """Per-row weights for class_weight=balanced: n / (2 * count of the row's class), as scikit-learn's."""
+    if design.class_weight == "none":
+        return None
+    if design.class_weight != "balanced":
+        raise UserError(f"class_weight must be none or balanced, got {design.class_weight!r}")
+    counts = np.bincount(labels.astype(int), minlength=2).astype("float64")
+    return (len(labels) / (2.0 * counts[labels.astype(int)])).astype("float32")
 
 
 def model_inputs(model: keras.Model, images: np.ndarray | None, numeric: np.ndarray) -> dict[str, np.ndarray]:

@@ -28,12 +28,30 @@ class Fusion:
     outputs_logit: ClassVar[bool] = False
     # design fields this fusion reads besides the branches (for space validation)
     reads: ClassVar[tuple[str, ...]] = ()
+    # those of `reads` a space may leave out: off switches whose Design default is the plain variant
+    optional: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, design: Design):
         self.design = design
 
     def fuse(self, v, t):
         raise NotImplementedError
+
+    def on_feature_map(self, feature_map, t):
+        """See the backbone's last feature map (batch, h, w, c) before it is pooled into v; return the map to pool.
+
+        The builder calls this before ``fuse`` (t is the numeric-branch output, or None). The default
+        leaves the map alone; FiLM on the feature map (DAFT) modulates it, attention keeps its positions.
+        """
+        return feature_map
+
+    def auxiliary_logits(self) -> dict:
+        """Extra per-branch logits, by output name, trained with weight ``auxiliary_weight`` (default none)."""
+        return {}
+
+    @property
+    def auxiliary_weight(self) -> float:
+        return 0.0
 
     def project(self, x, activation: str, name: str):
         """The shared adapter: a dense map of one branch to the common width d = fusion_units."""

@@ -27,12 +27,25 @@ class Late(Fusion):
     α is the learnable mixing parameter the question asks about (kept in [0, 1] through a
     sigmoid). Score-level fusion: Kittler et al., "On Combining Classifiers" (1998);
     AutoGluon's late-fusion MLP does the same with a learned head.
+
+    ``late_aux_weight`` w > 0 adds auxiliary losses that make each branch a classifier on its own:
+    loss = BCE(y, p) + w·BCE(y, σ(s_img)) + w·BCE(y, σ(s_num)) (AutoGluon's fusion_mlp uses
+    w = 0.1), so neither branch can lean on the other. The auxiliary outputs are for training only.
     """
 
     name = "late"
     outputs_logit = True
+    reads = ("late_aux_weight",)
+    optional = ("late_aux_weight",)
 
     def fuse(self, v, t):
-        image_logit = layers.Dense(1, name="fusion_image_logit")(v)
-        numeric_logit = layers.Dense(1, name="fusion_numeric_logit")(t)
-        return LearnedMix(name="fusion_mix")([image_logit, numeric_logit])
+        self._logits = {"fusion_image_score": layers.Dense(1, name="fusion_image_logit")(v),
+                        "fusion_numeric_score": layers.Dense(1, name="fusion_numeric_logit")(t)}
+        return LearnedMix(name="fusion_mix")(list(self._logits.values()))
+
+    def auxiliary_logits(self) -> dict:
+        return self._logits if self.design.late_aux_weight > 0 else {}
+
+    @property
+    def auxiliary_weight(self) -> float:
+        return float(self.design.late_aux_weight)
