@@ -12,8 +12,10 @@ from sklearn.metrics import roc_auc_score
 from search._dataset import SearchData
 from search._design import Design
 from search._folds import fold_indices
+from search._oof import save_oof_scores
 from search._progress import SilentProgress
 from search._runtime import backend_name, device_name
+from search._summary import record_against_baselines
 from search._train import FoldData, FoldResult, train_fold
 from search.fusion import get_fusion
 from spaces import Space, suggest_design
@@ -33,6 +35,8 @@ class CrossValidatedObjective:
         value = statistics.fmean(r.auc for r in results)
         for key, attr in trial_attrs(self.data, design, results).items():
             trial.set_user_attr(key, attr)
+        save_oof_scores(trial, oof_scores(self.data, results))
+        record_against_baselines(trial, design.fusion, value)
         self.progress.trial_ended(trial.number, design.fusion, value)
         return value
 
@@ -69,11 +73,17 @@ def trial_attrs(data: SearchData, design: Design, results: list[FoldResult]) -> 
     }
 
 
-def pooled_oof_auc(data: SearchData, results: list[FoldResult]) -> float:
-    """One AUC over all out-of-fold scores together (folds' score scales may differ, so it can be lower)."""
+def oof_scores(data: SearchData, results: list[FoldResult]) -> np.ndarray:
+    """Every row's score from the fold that held it out, in manifest row order."""
     scores = np.empty(len(data.folds))
     for fold, result in enumerate(results):
         scores[fold_indices(data.folds, fold)[1]] = result.scores
+    return scores
+
+
+def pooled_oof_auc(data: SearchData, results: list[FoldResult]) -> float:
+    """One AUC over all out-of-fold scores together (folds' score scales may differ, so it can be lower)."""
+    scores = oof_scores(data, results)
     if not np.all(np.isfinite(scores)):
         return 0.5
     return float(roc_auc_score(data.manifest.labels, scores))

@@ -9,6 +9,7 @@ import optuna
 from search._dataset import SearchData
 from search._errors import UserError
 from search._objective import CrossValidatedObjective
+from search._oof import save_oof_labels
 from search._progress import SilentProgress
 from spaces import Space, baseline_params
 from storage import mask_url, open_storage
@@ -62,6 +63,7 @@ def open_or_create_study(settings: RunSettings, data: SearchData, space: Space) 
         return study
     for key, value in attrs.items():
         study.set_user_attr(key, value)
+    save_oof_labels(study, data.manifest.labels)
     for params in baseline_params(space):
         study.enqueue_trial(params, user_attrs={"role": "baseline"})
     return study

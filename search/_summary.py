@@ -47,6 +47,24 @@ def best_baseline(study: optuna.Study) -> tuple[str, float] | None:
     return max(known, key=lambda item: item[1]) if known else None
 
 
+def record_against_baselines(trial: optuna.Trial, fusion: str, value: float) -> None:
+    """On completion: trial attr delta_vs_best_baseline, study attrs baselines and best_baseline.
+
+    A snapshot as of this trial's end (this trial counted if it is a baseline itself); a later,
+    better baseline trial moves the study attrs but not earlier trials' deltas.
+    """
+    study = trial.study
+    known = {name: auc for name, auc in baselines(study).items() if auc is not None}
+    if fusion in known or fusion in baseline_fusions():
+        known[fusion] = round(max(value, known.get(fusion, value)), 6)
+    if not known:
+        return
+    reference = max(known, key=known.get)
+    trial.set_user_attr("delta_vs_best_baseline", round(value - known[reference], 6))
+    study.set_user_attr("baselines", {name: known.get(name) for name in baseline_fusions()})
+    study.set_user_attr("best_baseline", {"fusion": reference, "mean_auc": known[reference]})
+
+
 def trial_design(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> Design:
     return Design.from_params({**study.user_attrs.get("space_fixed", {}), **trial.params})
 

@@ -78,3 +78,33 @@ search:
     choices: [relu, linear]
   lr_fusion: {low: 1.0e-3, high: 1.0e-2, log: true}
 """
+
+
+@pytest.fixture(scope="session")
+def searched_study(tmp_path_factory, demo_manifest):
+    """A real finished study on the tiny demo data: both baselines plus one concat trial (3 folds).
+
+    Returns (storage URL, study name, manifest path). Session-scoped: the search runs once.
+    """
+    from search import ManifestSpec, RunSettings, open_or_create_study, prepare_data, run_search
+    from spaces import load_space
+
+    folder = tmp_path_factory.mktemp("study")
+    (folder / "concat.yaml").write_text(TINY_SPACE.split("search:")[0] + CONCAT_SEARCH)
+    storage = f"sqlite:///{folder / 'study.db'}"
+    settings = RunSettings(study="tiny", storage=storage, trials=3, seed=0)
+    space = load_space(str(folder / "concat.yaml"))
+    data = prepare_data(ManifestSpec(path=demo_manifest), 3, 0, image_sizes=(16,))
+    open_or_create_study(settings, data, space).enqueue_trial({"fusion": "concat"})
+    run_search(settings, data, space)
+    return storage, "tiny", demo_manifest
+
+
+CONCAT_SEARCH = """search:
+  fusion:
+    choices: [image_only, numeric_only, concat]
+  image_units: {low: 4, high: 16, log: true}
+  numeric_units: {low: 4, high: 16, log: true}
+  fusion_units: {low: 4, high: 16, log: true}
+  lr_fusion: {low: 1.0e-3, high: 1.0e-2, log: true}
+"""

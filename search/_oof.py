@@ -1,0 +1,43 @@
+"""Out-of-fold scores kept in the study, so a report can draw ROC curves without the data.
+
+They live in Optuna *system* attributes: plain storage rows every Optuna storage has, which the
+dashboard and the ``optuna trials`` table do not show (hundreds of numbers would drown the readable
+user attributes there). Scores are rounded to 4 decimals; studies over more than MAX_OOF_ROWS rows
+keep none (the report then says so instead of drawing ROC curves).
+
+Optuna 5 has no public setter for system attributes; the handles used here (``_storage``,
+``_study_id``, ``_trial_id``) are the ones Optuna's own ``copy_study`` uses.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import optuna
+
+MAX_OOF_ROWS = 5000
+SCORES_KEY = "fusion_search:oof_scores"  # trial system attr: list of floats (None where not finite)
+LABELS_KEY = "fusion_search:oof_labels"  # study system attr: list of 0/1, manifest row order
+
+
+def save_oof_labels(study: optuna.Study, labels: np.ndarray) -> None:
+    if len(labels) <= MAX_OOF_ROWS:
+        study._storage.set_study_system_attr(study._study_id, LABELS_KEY, [int(v) for v in labels])
+
+
+def save_oof_scores(trial: optuna.Trial, scores: np.ndarray) -> None:
+    if len(scores) <= MAX_OOF_ROWS:
+        values = [round(float(s), 4) if math.isfinite(s) else None for s in scores]
+        trial.storage.set_trial_system_attr(trial._trial_id, SCORES_KEY, values)
+
+
+def oof_labels(study: optuna.Study) -> np.ndarray | None:
+    labels = study._storage.get_study_system_attrs(study._study_id).get(LABELS_KEY)
+    return None if labels is None else np.asarray(labels, dtype=np.int8)
+
+
+def oof_scores(trial: optuna.trial.FrozenTrial) -> np.ndarray | None:
+    """The trial's out-of-fold scores in manifest row order, NaN where a fold diverged; None if not kept."""
+    scores = trial.system_attrs.get(SCORES_KEY)
+    return None if scores is None else np.array([np.nan if s is None else s for s in scores], dtype=np.float64)
