@@ -16,7 +16,13 @@ NAMED_VALUES = {  # design fields whose values must be registered names
     "backbone": list_backbones,
     "image_norm": lambda: ["none", "batch", "layer"],
     "numeric_norm": lambda: ["none", "batch", "layer"],
+    "film_target": lambda: ["pooled", "feature_map"],
+    "attention_tokens": lambda: ["branches", "feature_map"],
+    "class_weight": lambda: ["none", "balanced"],
 }
+# counts and widths: a model with 0 units or heads cannot be built
+AT_LEAST_ONE = ("image_size", "image_units", "numeric_width", "numeric_units", "fusion_units", "bilinear_rank",
+                "attention_heads", "head_units", "batch_size", "epochs")
 ACTIVATIONS = ["relu", "sigmoid", "tanh", "linear", "gelu", "elu", "selu", "swish"]
 for _name in ("image_activation", "numeric_activation", "multiply_image_activation", "multiply_numeric_activation"):
     NAMED_VALUES[_name] = lambda: ACTIVATIONS
@@ -115,6 +121,8 @@ def _range(where: _Where, at: str, key: str, spec: dict, when: dict) -> Param:
     low, high, log, step = spec["low"], spec["high"], bool(spec.get("log", False)), spec.get("step")
     if low > high:
         where.fail(at, f"low ({low}) > high ({high})")
+    if key in AT_LEAST_ONE and low < 1:
+        where.fail(f"{at}.low", f"'{key}' must be at least 1, got {low}")
     if log and low <= 0:
         where.fail(f"{at}.low", f"log scale needs a positive low bound, got {low}")
     if step is not None and (not isinstance(step, (int, float)) or step <= 0):
@@ -145,7 +153,8 @@ def _require_fusion_inputs(where: _Where, fixed: dict[str, Any], params: list[Pa
     fusion_param = next((p for p in params if p.name == "fusion"), None)
     fusions = fusion_param.choices if fusion_param else (fixed.get("fusion", "concat"),)
     for fusion in fusions:
-        missing = [name for name in get_fusion(fusion).reads if name not in given]
+        cls = get_fusion(fusion)
+        missing = [name for name in cls.reads if name not in given and name not in cls.optional]
         if missing:
             where.fail("search.fusion", f"fusion '{fusion}' needs {', '.join(missing)}, which the space neither fixes nor searches")
 
@@ -182,3 +191,5 @@ def _check_value(where: _Where, at: str, key: str, value: Any) -> None:
             where.fail(at, f"must be a number, got {value!r}")
         if isinstance(default, int) and not float(value).is_integer():
             where.fail(at, f"must be an integer, got {value!r}")
+        if key in AT_LEAST_ONE and value < 1:
+            where.fail(at, f"must be at least 1, got {value!r}")
