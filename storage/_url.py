@@ -11,7 +11,7 @@ ENV_STORAGE = "FUSION_SEARCH_STORAGE"
 DEFAULT_STORAGE = "sqlite:///fusion-search.db"  # a file in the working directory
 SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgresql+psycopg2", "mysql", "mysql+pymysql")
 
-_PASSWORD = re.compile(r"(?P<head>[a-z0-9+]+://[^:/@]*:)(?P<secret>[^@]*)(?P<tail>@)", re.IGNORECASE)
+_PASSWORD = re.compile(r"(?P<head>[a-z0-9+]+://[^:/@\s]*:)(?P<secret>[^@\s]*)(?P<tail>@)", re.IGNORECASE)
 
 
 def resolve_storage_url(flag_value: str | None = None) -> str:
@@ -23,6 +23,23 @@ def resolve_storage_url(flag_value: str | None = None) -> str:
     return url
 
 
-def mask_url(text: str) -> str:
-    """The text with any password inside a database URL replaced by ***."""
-    return _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", text)
+def refuse_password_flag(flag_value: str | None) -> None:
+    """A password on the command line ends up in shell history and `ps`: refuse it."""
+    if flag_value and _PASSWORD.search(flag_value):
+        raise UserError(
+            f"--storage {mask_url(flag_value)} contains a password; put the URL in ${ENV_STORAGE} "
+            "(or the password in PGPASSWORD / ~/.pgpass) instead of on the command line"
+        )
+
+
+def url_password(url: str) -> str | None:
+    match = _PASSWORD.search(url)
+    return match["secret"] if match and match["secret"] else None
+
+
+def mask_url(text: str, url: str | None = None) -> str:
+    """The text with any password inside a database URL replaced by *** (and, given the URL,
+    its password wherever else it appears, e.g. quoted back by a driver)."""
+    masked = _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", text)
+    secret = url_password(url) if url else None
+    return masked.replace(secret, "***") if secret else masked
