@@ -61,13 +61,36 @@ def status(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
+    output = args.output or Path(f"best.{args.format}")
+    if not output.parent.is_dir():
+        raise UserError(f"output folder does not exist: {output.parent}")
     study = load_existing_study(args.study, args.storage)
     record = export_record(study, args.trial)
+    if args.model is not None:  # train and save first: a failed retrain leaves no record behind either
+        if args.data is None:
+            raise UserError("export --model retrains on the study's data: give the manifest with --data")
+        from search._export_model import export_model
+
+        record["model"] = export_model(study, args.trial, _spec(args), args.model)
+        Console(stderr=True).print(f"wrote {args.model}")
     text = json.dumps(record, indent=2)
-    _write_atomically(args.output, text + "\n")
+    if args.format == "yaml":
+        import yaml
+
+        text = yaml.safe_dump(json.loads(text), sort_keys=False).rstrip("\n")
+    _write_atomically(output, text + "\n")
     print(text)
-    Console(stderr=True).print(f"wrote {args.output}")
+    Console(stderr=True).print(f"wrote {output}")
     return 0
+
+
+def _spec(args: argparse.Namespace) -> ManifestSpec:
+    return ManifestSpec(
+        path=args.data, image_column=args.image_column, label_column=args.label_column,
+        numeric_columns=tuple(c.strip() for c in args.numeric_columns.split(",") if c.strip())
+        if args.numeric_columns else None,
+        group_column=args.group_column, positive=args.positive,
+    )
 
 
 def spaces(args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ def leaderboard_table(study: optuna.Study) -> Table:
         name = f"{fusion} (baseline)" if fusion in baseline_fusions() else fusion
         table.add_row(name, str(trial.number), f"{trial.value:.3f} ± {attrs.get('std_auc', float('nan')):.3f}",
                       f"{attrs.get('oof_auc', float('nan')):.3f}", delta,
-                      " ".join(f"{a:.2f}" for a in attrs.get("fold_aucs", [])))
+                      " ".join("-" if a is None else f"{a:.2f}" for a in attrs.get("fold_aucs", [])))
     return table
 
 

@@ -7,6 +7,7 @@ fusion/head) so that each group gets its own learning rate through MultiOptimize
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 from search._backbones import build_backbone
@@ -18,18 +19,25 @@ NORMS = {"none": None, "batch": layers.BatchNormalization, "layer": layers.Layer
 LEARNING_RATE_GROUPS = {"lr_backbone": "block.*", "lr_image": "image_.*", "lr_numeric": "numeric_.*"}
 
 
-def build_model(design: Design, n_numeric: int) -> keras.Model:
-    """The fused classifier of one design. Inputs are named ``image`` (uint8) and ``numeric``."""
+def build_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None = None) -> keras.Model:
+    """The fused classifier of one design. Inputs are named ``image`` (uint8) and ``numeric``.
+
+    With ``feature_shape`` the frozen backbone's output is an input (``image_features``, from the
+    feature cache) and the model holds only what trains: heads, fusion, numeric branch."""
     fusion = get_fusion(design.fusion)(design)
     inputs: dict[str, keras.KerasTensor] = {}
     v = t = None
-    if fusion.uses_image:
+    if fusion.uses_image and feature_shape is not None:
+        inputs["image_features"] = keras.Input(feature_shape, dtype="float32", name="image_features")
+    elif fusion.uses_image:
         inputs["image"] = keras.Input((design.image_size, design.image_size, 3), dtype="uint8", name="image")
     if fusion.uses_numeric:
         inputs["numeric"] = keras.Input((n_numeric,), dtype="float32", name="numeric")
         t = numeric_branch(inputs["numeric"], design)
     if fusion.uses_image:  # after the numeric branch: a fusion may condition the feature map on t (FiLM/DAFT)
-        v = image_branch(inputs["image"], design, on_feature_map=lambda feature_map: fusion.on_feature_map(feature_map, t))
+        pixels_or_features = inputs.get("image", inputs.get("image_features"))
+        v = image_branch(pixels_or_features, design, lambda feature_map: fusion.on_feature_map(feature_map, t),
+                         from_features=feature_shape is not None)
     fused = fusion.fuse(v, t)
     logit = fused if fusion.outputs_logit else head(fused, design)
     score = layers.Activation("sigmoid", dtype="float32", name="score")(logit)
@@ -38,15 +46,34 @@ def build_model(design: Design, n_numeric: int) -> keras.Model:
     return keras.Model(inputs, {"score": score, **auxiliary} if auxiliary else score, name=f"fusion_{design.fusion}")
 
 
-def image_branch(images, design: Design, on_feature_map=None):
-    preprocess, backbone = build_backbone(design.backbone, design.image_size, design.weights, design.trainable_blocks)
-    # A frozen backbone runs in inference mode (matters for backbones with BatchNorm).
-    features = backbone(preprocess(images), training=False if design.trainable_blocks == 0 else None)
+def image_branch(images, design: Design, on_feature_map=None, from_features: bool = False):
+    features = images if from_features else backbone_features(images, design)
+    _reseed_after_backbone()
     if on_feature_map is not None:
         features = on_feature_map(features)
     pooled = layers.GlobalAveragePooling2D(name="image_pool")(features)
     return _output_block(pooled, "image", design.image_units, design.image_activation, design.image_norm,
                          design.image_dropout)
+
+
+def _reseed_after_backbone() -> None:
+    """Building a backbone draws from Keras's seed generator even when file weights replace the draws.
+    Re-seeding here (from numpy's stream, which backbones do not touch) gives every layer after it the
+    same initial weights whether the backbone was built or its cached features came in instead."""
+    keras.utils.set_random_seed(int(np.random.randint(2**31 - 1)))
+
+
+def backbone_features(images, design: Design):
+    """Preprocess + backbone: the image feature map (what the feature cache stores for frozen backbones)."""
+    preprocess, backbone = build_backbone(design.backbone, design.image_size, design.weights, design.trainable_blocks)
+    # A frozen backbone runs in inference mode (matters for backbones with BatchNorm).
+    return backbone(preprocess(images), training=False if design.trainable_blocks == 0 else None)
+
+
+def feature_extractor(design: Design) -> keras.Model:
+    """uint8 images -> backbone feature maps, for filling the feature cache."""
+    images = keras.Input((design.image_size, design.image_size, 3), dtype="uint8", name="image")
+    return keras.Model(images, backbone_features(images, design), name="feature_extractor")
 
 
 def numeric_branch(numbers, design: Design):

@@ -31,8 +31,8 @@ class CrossValidatedObjective:
     def __call__(self, trial: optuna.Trial) -> float:
         design = suggest_design(trial, self.space)
         self.progress.trial_started(trial.number, design.fusion)
-        results = [self._fold(trial, design, fold) for fold in range(self.data.k)]
-        value = statistics.fmean(r.auc for r in results)
+        results = self._folds(trial, design)
+        value = statistics.fmean(r.auc for r in results.values())
         for key, attr in trial_attrs(self.data, design, results).items():
             trial.set_user_attr(key, attr)
         save_oof_scores(trial, oof_scores(self.data, results))
@@ -40,14 +40,33 @@ class CrossValidatedObjective:
         self.progress.trial_ended(trial.number, design.fusion, value)
         return value
 
-    def _fold(self, trial: optuna.Trial, design: Design, fold: int) -> FoldResult:
-        self.progress.fold_started(fold, self.data.k)
+    def _folds(self, trial: optuna.Trial, design: Design) -> dict[int, FoldResult]:
+        """Train fold by fold in a per-trial shuffled order, reporting each fold's AUC with the fold id
+        as step; stop early when the study's pruner (WilcoxonPruner) says this design is worse than
+        the best. A pruned trial returns its running mean, as the pruner's documentation advises."""
+        results: dict[int, FoldResult] = {}
+        for fold in fold_order(self.seed, trial.number, self.data.k):
+            results[fold] = self._fold(trial, design, fold, len(results))
+            trial.report(results[fold].auc, step=fold)
+            if len(results) < self.data.k and trial.should_prune():
+                break
+        return dict(sorted(results.items()))
+
+    def _fold(self, trial: optuna.Trial, design: Design, fold: int, position: int) -> FoldResult:
+        self.progress.fold_started(position, self.data.k)
         train_idx, val_idx = fold_indices(self.data.folds, fold)
         return train_fold(design, fold_data(self.data, design), train_idx, val_idx,
                           seed=fold_seed(self.seed, trial.number, fold), on_epoch=self.progress.epoch_ended)
 
 
+def fold_order(seed: int, trial_number: int, k: int) -> list[int]:
+    """Folds in a shuffled order of their own per trial, so pruning does not always judge on fold 0."""
+    return [int(f) for f in np.random.default_rng([seed, trial_number]).permutation(k)]
+
+
 def fold_data(data: SearchData, design: Design) -> FoldData:
+    if data.uses_feature_cache(design):
+        return FoldData(None, data.manifest.numeric, data.manifest.labels, image_features=data.features(design))
     images = data.images(design.image_size) if get_fusion(design.fusion).uses_image else None
     return FoldData(images, data.manifest.numeric, data.manifest.labels)
 
@@ -57,33 +76,38 @@ def fold_seed(seed: int, trial_number: int, fold: int) -> int:
     return (seed * 1_000_003 + trial_number * 101 + fold) % (2**31 - 1)
 
 
-def trial_attrs(data: SearchData, design: Design, results: list[FoldResult]) -> dict:
-    """What a person needs to read a trial: per-fold AUCs, spread, pooled out-of-fold AUC, cost, device."""
-    aucs = [round(r.auc, 6) for r in results]
+def trial_attrs(data: SearchData, design: Design, results: dict[int, FoldResult]) -> dict:
+    """What a person needs to read a trial: per-fold AUCs (fold-id order; None for folds a pruned trial
+    skipped), spread, pooled out-of-fold AUC, cost, device."""
+    aucs = [round(results[f].auc, 6) if f in results else None for f in range(data.k)]
+    done = [a for a in aucs if a is not None]
     return {
         "fusion": design.fusion,
         "fold_aucs": aucs,
-        "std_auc": round(statistics.pstdev(aucs), 6),
+        "std_auc": round(statistics.pstdev(done), 6),
         "oof_auc": round(pooled_oof_auc(data, results), 6),
-        "epochs": [r.epochs for r in results],
-        "train_seconds": round(sum(r.seconds for r in results), 2),
+        "epochs": [results[f].epochs if f in results else None for f in range(data.k)],
+        "pruned": len(results) < data.k,
+        "folds_done": len(results),
+        "train_seconds": round(sum(r.seconds for r in results.values()), 2),
         "device": device_name(),
         "backend": backend_name(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
 
 
-def oof_scores(data: SearchData, results: list[FoldResult]) -> np.ndarray:
-    """Every row's score from the fold that held it out, in manifest row order."""
-    scores = np.empty(len(data.folds))
-    for fold, result in enumerate(results):
+def oof_scores(data: SearchData, results: dict[int, FoldResult]) -> np.ndarray:
+    """Every row's score from the fold that held it out, in manifest row order (NaN: fold not trained)."""
+    scores = np.full(len(data.folds), np.nan)
+    for fold, result in results.items():
         scores[fold_indices(data.folds, fold)[1]] = result.scores
     return scores
 
 
-def pooled_oof_auc(data: SearchData, results: list[FoldResult]) -> float:
+def pooled_oof_auc(data: SearchData, results: dict[int, FoldResult]) -> float:
     """One AUC over all out-of-fold scores together (folds' score scales may differ, so it can be lower)."""
-    scores = oof_scores(data, results)
+    rows = np.concatenate([fold_indices(data.folds, fold)[1] for fold in results])
+    scores = oof_scores(data, results)[rows]
     if not np.all(np.isfinite(scores)):
         return 0.5
-    return float(roc_auc_score(data.manifest.labels, scores))
+    return float(roc_auc_score(data.manifest.labels[rows], scores))

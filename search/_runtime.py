@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import warnings
@@ -41,6 +42,7 @@ def backend_name() -> str:
     return keras.backend.backend()
 
 
+@functools.lru_cache(maxsize=1)
 def device_name() -> str:
     """'GPU' or 'CPU' (the kind of device trials train on)."""
     backend = backend_name()
@@ -70,3 +72,43 @@ def make_deterministic() -> None:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+
+
+def use_jit() -> bool:
+    """XLA-compile training steps on a GPU, where it pays; on a CPU small models lose more to compile time."""
+    return device_name() == "GPU"
+
+
+def configure_precision() -> str:
+    """Mixed precision on a GPU: bfloat16 where the GPU supports it (compute capability 8+), float16
+    (Keras adds loss scaling) before that; float32 on a CPU. FUSION_SEARCH_PRECISION overrides."""
+    policy = os.environ.get("FUSION_SEARCH_PRECISION") or _gpu_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    return policy
+
+
+def _gpu_policy() -> str:
+    if device_name() != "GPU":
+        return "float32"
+    return "mixed_bfloat16" if _gpu_major_capability() >= 8 else "mixed_float16"
+
+
+def _gpu_major_capability() -> int:
+    backend = backend_name()
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+            return int(details.get("compute_capability", (0, 0))[0])
+        if backend == "jax":
+            import jax
+
+            return int(str(getattr(jax.devices()[0], "compute_capability", "0")).split(".")[0])
+        if backend == "torch":
+            import torch
+
+            return torch.cuda.get_device_capability()[0]
+    except Exception:  # an unknown device kind: the safe choice is float16 with loss scaling
+        return 0
+    return 0

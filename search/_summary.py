@@ -16,14 +16,24 @@ COMPLETE = optuna.trial.TrialState.COMPLETE
 
 
 def state_counts(study: optuna.Study) -> dict[str, int]:
+    """Trials by state; fold-pruned trials (COMPLETE in Optuna, with their running mean) count as 'PRUNED EARLY'."""
     counts = {state.name: 0 for state in optuna.trial.TrialState}
     for trial in study.get_trials(deepcopy=False):
         counts[trial.state.name] += 1
+    counts["COMPLETE"] -= len(pruned(study))
+    counts["PRUNED EARLY"] = len(pruned(study))
     return {state: n for state, n in counts.items() if n}
 
 
 def completed(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    return [t for t in study.get_trials(deepcopy=False, states=(COMPLETE,)) if t.value is not None]
+    """Complete trials evaluated on every fold (a fold-pruned trial's running mean is not comparable)."""
+    return [t for t in study.get_trials(deepcopy=False, states=(COMPLETE,))
+            if t.value is not None and not t.user_attrs.get("pruned", False)]
+
+
+def pruned(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Trials stopped early by fold pruning (state COMPLETE with their running mean, user attr pruned)."""
+    return [t for t in study.get_trials(deepcopy=False, states=(COMPLETE,)) if t.user_attrs.get("pruned", False)]
 
 
 def best_per_fusion(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:

@@ -15,18 +15,21 @@ from search._design import Design
 from search._errors import UserError
 from search._model import build_model, loss_spec, make_optimizer, training_targets
 from search._preprocess import NumericScaler
-from search._runtime import make_deterministic
+from search._runtime import make_deterministic, use_jit
 
 EARLY_STOPPING_SHARE = 0.15  # of the training fold, held out to decide when to stop
 
 
 @dataclass(frozen=True)
 class FoldData:
-    """Everything a fold needs, already decoded: images (uint8) and raw numeric columns."""
+    """Everything a fold needs, already decoded: images (uint8) and raw numeric columns.
+
+    ``image_features`` (from the feature cache) replaces images for designs with a frozen backbone."""
 
     images: np.ndarray | None
     numeric: np.ndarray
     labels: np.ndarray
+    image_features: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,9 @@ def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: n
     keras.utils.set_random_seed(seed)
     scaler = NumericScaler.fit(data.numeric[train_idx])  # training fold only: no validation leakage
     fit_idx, stop_idx = _early_stopping_split(design, data.labels, train_idx, seed)
-    model = build_model(design, data.numeric.shape[1])
-    model.compile(optimizer=make_optimizer(design), jit_compile=False, **loss_spec(model, design))
+    feature_shape = data.image_features.shape[1:] if data.image_features is not None else None
+    model = build_model(design, data.numeric.shape[1], feature_shape)
+    model.compile(optimizer=make_optimizer(design), jit_compile=use_jit(), **loss_spec(model, design))
     callbacks = _callbacks(design, stop_idx, on_epoch)
     history = model.fit(
         _inputs(model, data, fit_idx, scaler), training_targets(model, data.labels[fit_idx].astype("float32")),
@@ -85,20 +89,17 @@ def class_sample_weights(design: Design, labels: np.ndarray) -> np.ndarray | Non
     return (len(labels) / (2.0 * counts[labels.astype(int)])).astype("float32")
 
 
-def model_inputs(model: keras.Model, images: np.ndarray | None, numeric: np.ndarray) -> dict[str, np.ndarray]:
+def model_inputs(model: keras.Model, images: np.ndarray | None, numeric: np.ndarray,
+                 image_features: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The input dict for the inputs this model actually has."""
-    names = {tensor.name for tensor in model.inputs}
-    inputs = {}
-    if "image" in names:
-        inputs["image"] = images
-    if "numeric" in names:
-        inputs["numeric"] = numeric
-    return inputs
+    given = {"image": images, "numeric": numeric, "image_features": image_features}
+    return {tensor.name: given[tensor.name] for tensor in model.inputs}
 
 
 def _inputs(model: keras.Model, data: FoldData, idx: np.ndarray, scaler: NumericScaler) -> dict[str, np.ndarray]:
     images = data.images[idx] if data.images is not None else None
-    return model_inputs(model, images, scaler.transform(data.numeric[idx]))
+    features = data.image_features[idx] if data.image_features is not None else None
+    return model_inputs(model, images, scaler.transform(data.numeric[idx]), features)
 
 
 def _early_stopping_split(design: Design, labels: np.ndarray, train_idx: np.ndarray, seed: int):

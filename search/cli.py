@@ -55,12 +55,42 @@ def build_parser() -> argparse.ArgumentParser:
     _storage_flag(status)
     status.set_defaults(handler=commands.status)
 
-    export = sub.add_parser("export", help="the best trial (or --trial N) as JSON")
+    export = sub.add_parser("export", help="the best trial (or --trial N) as JSON or YAML, and optionally a trained model")
     export.add_argument("--study", required=True)
-    export.add_argument("--output", type=Path, default=Path("best.json"), help="JSON file to write (%(default)s)")
+    export.add_argument("--output", type=Path, default=None, help="record file to write (default: best.json or best.yaml)")
+    export.add_argument("--format", choices=["json", "yaml"], default="json", help="record format (%(default)s)")
     export.add_argument("--trial", type=int, default=None, help="export this trial number instead of the best")
+    export.add_argument("--model", type=Path, default=None,
+                        help="also retrain the design on all the data and save it here (.keras); needs --data")
+    export.add_argument("--data", type=Path, default=None, help="the study's manifest CSV (with --model)")
+    _manifest_flags(export)
     _storage_flag(export)
     export.set_defaults(handler=commands.export)
+
+    from search._dashboard import dashboard_command
+    from search._predict import predict_command
+    from search._report import report_command
+
+    dashboard = sub.add_parser("dashboard", help="browse the studies in optuna-dashboard")
+    dashboard.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s: this machine only)")
+    dashboard.add_argument("--port", type=int, default=8080, help="port (%(default)s)")
+    _storage_flag(dashboard)
+    dashboard.set_defaults(handler=dashboard_command)
+
+    report = sub.add_parser("report", help="one self-contained HTML page: does fusion help on this data?")
+    report.add_argument("--study", required=True)
+    report.add_argument("--output", type=Path, default=Path("report.html"), help="HTML file to write (%(default)s)")
+    _storage_flag(report)
+    report.set_defaults(handler=report_command)
+
+    predict = sub.add_parser("predict", help="score a manifest with an exported model")
+    predict.add_argument("--model", type=Path, required=True, help="a .keras file written by export --model")
+    predict.add_argument("--data", type=Path, required=True, help="manifest CSV to score (label column optional)")
+    predict.add_argument("--output", type=Path, default=Path("predictions.csv"), help="CSV to write (%(default)s)")
+    predict.add_argument("--image-column", default="image", help="column with image paths (%(default)s)")
+    predict.add_argument("--label-column", default="label", help="column with labels, if any (%(default)s)")
+    predict.add_argument("--positive", default=None, help="label value of the positive class (default: 1 of 0/1)")
+    predict.set_defaults(handler=predict_command)
 
     spaces = sub.add_parser("spaces", help="list the shipped search spaces, or show one resolved")
     spaces.add_argument("action", nargs="?", choices=["list", "show"], default="list")

@@ -8,6 +8,7 @@ import tempfile
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="keras-home-"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("FUSION_SEARCH_CACHE", tempfile.mkdtemp(prefix="fusion-search-cache-"))
 
 import csv  # noqa: E402
 from pathlib import Path  # noqa: E402
