@@ -1,0 +1,80 @@
+"""`python -m bench` (make bench): measure, then write bench/results/*.json, summary.json and results.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+from search import _runtime  # noqa: E402,F401
+from bench._experiments import Workdir, feature_cache, pruning, search_vs_naive  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--trials", type=int, default=16, help="trials per search (%(default)s)")
+    parser.add_argument("--rows", type=int, default=400, help="demo rows (%(default)s)")
+    parser.add_argument("--image-size", type=int, default=64, help="VGG16 input size (%(default)s)")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs per fold (%(default)s)")
+    args = parser.parse_args()
+    os.environ.setdefault("FUSION_SEARCH_CACHE", tempfile.mkdtemp(prefix="fusion-bench-cache-"))
+    work = Workdir(rows=args.rows, image_size=args.image_size, epochs=args.epochs)
+    machine = {"cpu_count": os.cpu_count(), "platform": platform.platform(), "date": time.strftime("%Y-%m-%d"),
+               "rows": args.rows, "image_size": args.image_size, "epochs": args.epochs, "trials": args.trials}
+    results = {"machine": machine}
+    results["feature_cache"] = _write("feature_cache", feature_cache(work), machine)
+    results["search_vs_naive"] = _write("search_vs_naive", search_vs_naive(work, args.trials), machine)
+    results["pruning"] = _write("pruning", pruning(work, args.trials), machine)
+    summary = {
+        "search_speedup_vs_naive": round(results["search_vs_naive"]["speedup"], 2),
+        "search_best_auc": round(results["search_vs_naive"]["service"]["best_auc"], 4),
+        "naive_best_auc": round(results["search_vs_naive"]["naive"]["best_auc"], 4),
+        "feature_cache_speedup": round(results["feature_cache"]["speedup"], 2),
+        "pruning_saved_fraction": round(results["pruning"]["saved_fraction"], 3),
+        "pruned_best_auc": round(results["pruning"]["with_pruning"]["best_auc"], 4),
+        "unpruned_best_auc": round(results["pruning"]["without_pruning"]["best_auc"], 4),
+    }
+    (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (RESULTS / "results.md").write_text(_table(summary, results))
+    print(json.dumps(summary, indent=2))
+
+
+def _write(name: str, result: dict, machine: dict) -> dict:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps({"machine": machine, **result}, indent=2) + "\n")
+    return result
+
+
+def _table(summary: dict, results: dict) -> str:
+    naive, service = results["search_vs_naive"]["naive"], results["search_vs_naive"]["service"]
+    cache, prune = results["feature_cache"], results["pruning"]
+    return f"""# Fast-trials benchmark
+
+Measured side by side in one run on {results['machine']['cpu_count']} CPU cores, {results['machine']['date']}.
+Data: the demo generator ({results['machine']['rows']} rows; {prune['trials']} trials per search, 5 folds,
+{results['machine']['epochs']} epochs). Space: frozen VGG16 at {results['machine']['image_size']} px with a
+local weights file (bench/_experiments.py), heads, widths, activations and learning rates searched.
+
+| measurement | naive / without | service / with | ratio |
+| --- | --- | --- | --- |
+| whole search wall time (s) | {naive['seconds']:.1f} | {service['seconds']:.1f} | {summary['search_speedup_vs_naive']:.1f}x faster |
+| whole search best mean AUC | {naive['best_auc']:.4f} | {service['best_auc']:.4f} | {service['best_auc'] - naive['best_auc']:+.4f} |
+| frozen-backbone trial time (s), feature cache | {cache['without_cache']['trial_seconds']:.2f} | {cache['with_cache']['trial_seconds']:.2f} | {summary['feature_cache_speedup']:.1f}x faster (same fold AUCs to 3 dp: {cache['same_aucs_3dp']}) |
+| fold trainings, pruning | {prune['without_pruning']['fold_trainings']} | {prune['with_pruning']['fold_trainings']} | {100 * summary['pruning_saved_fraction']:.0f}% saved |
+| best mean AUC, pruning | {prune['without_pruning']['best_auc']:.4f} | {prune['with_pruning']['best_auc']:.4f} | {prune['with_pruning']['best_auc'] - prune['without_pruning']['best_auc']:+.4f} |
+
+The feature cache's one-off build took {cache['cache_build_seconds']:.1f} s (paid once per data, backbone,
+weights and image size, then shared by every trial and local worker).
+"""
+
+
+if __name__ == "__main__":
+    main()
