@@ -79,6 +79,7 @@ def use_jit() -> bool:
     return device_name() == "GPU"
 
 
+@functools.lru_cache(maxsize=1)
 def configure_precision() -> str:
     """Mixed precision on a GPU: bfloat16 where the GPU supports it (compute capability 8+), float16
     (Keras adds loss scaling) before that; float32 on a CPU. FUSION_SEARCH_PRECISION overrides."""

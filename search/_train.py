@@ -15,7 +15,7 @@ from search._design import Design
 from search._errors import UserError
 from search._model import build_model, loss_spec, make_optimizer, training_targets
 from search._preprocess import NumericScaler
-from search._runtime import make_deterministic, use_jit
+from search._runtime import configure_precision, make_deterministic, use_jit
 
 EARLY_STOPPING_SHARE = 0.15  # of the training fold, held out to decide when to stop
 
@@ -45,6 +45,7 @@ def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: n
     """Fit on train_idx (early stopping on a slice of it), score val_idx as one whole set."""
     started = time.perf_counter()
     make_deterministic()
+    configure_precision()
     keras.utils.set_random_seed(seed)
     scaler = NumericScaler.fit(data.numeric[train_idx])  # training fold only: no validation leakage
     fit_idx, stop_idx = _early_stopping_split(design, data.labels, train_idx, seed)
