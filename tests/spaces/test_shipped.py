@@ -1,0 +1,55 @@
+"""The shipped spaces: every fusion family in default and quick, conditional knobs sampled only for their
+fusion, quick kept small enough for a CPU, seed.yaml holding the question's model and the answer's options."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+import search  # noqa: F401  (imports the registry before spaces, as the CLI does)
+from search._design import field_group
+from search.fusion import get_fusion, list_fusions
+from spaces import load_space, suggest_design
+
+
+@pytest.mark.parametrize("name", ["default", "quick"])
+def test_default_and_quick_search_every_registered_fusion(name):
+    assert set(list_fusions()) <= set(load_space(name).fusions)
+
+
+@pytest.mark.parametrize("name", ["default", "quick"])
+def test_a_fusion_s_own_knobs_are_sampled_only_when_that_fusion_is(name):
+    space = load_space(name)
+    knobs = [p.name for p in space.params if field_group(p.name) == "fusion" and p.name != "fusion"]
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(120):
+        trial = study.ask()
+        design = suggest_design(trial, space)
+        seen.add(design.fusion)
+        assert {k for k in knobs if k in trial.params} == {k for k in knobs if k in get_fusion(design.fusion).reads}
+        study.tell(trial, 0.5)
+    assert set(list_fusions()) <= seen
+
+
+def test_quick_stays_small_enough_for_a_cpu():
+    fixed = load_space("quick").fixed
+    assert fixed["backbone"] == "small_cnn" and fixed["weights"] == "none"
+    assert fixed["image_size"] <= 32 and fixed["epochs"] <= 30
+    assert max(load_space("quick").param("batch_size").choices) <= 64
+
+
+def test_seed_is_the_question_s_model_with_the_answer_s_alternatives():
+    space = load_space("seed")
+    fixed = space.fixed
+    assert (fixed["backbone"], fixed["weights"], fixed["image_size"]) == ("vgg16", "imagenet", 224)
+    assert fixed["trainable_blocks"] >= 1  # fine-tuned
+    assert (fixed["image_units"], fixed["numeric_units"], fixed["numeric_activation"]) == (256, 128, "relu")
+    assert (fixed["head_layers"], fixed["head_units"]) == (1, 64)
+    assert (fixed["multiply_image_activation"], fixed["multiply_numeric_activation"]) == ("sigmoid", "relu")
+    assert {"concat", "multiply"} <= set(space.fusions)
+    assert set(space.param("image_activation").choices) == {"sigmoid", "relu"}
+    assert set(space.param("image_norm").choices) == {"none", "batch"}
+    # the question's exact model is where the search starts
+    assert (space.defaults["fusion"], space.defaults["image_activation"], space.defaults["image_norm"]) == (
+        "concat", "sigmoid", "none")
