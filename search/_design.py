@@ -48,6 +48,13 @@ class Design:
     attention_heads: int = _f(2, "fusion", "attention: heads of the multi-head attention over the tokens")
     attention_tokens: str = _f("branches", "fusion", "attention: branches | feature_map (adds one token per map position)")
     late_aux_weight: float = _f(0.0, "fusion", "late: weight of each branch's own auxiliary loss; 0 = off")
+    # gradient-boosted trees (gbdt_only, stacked, gbdt_on_embedding): scikit-learn HistGradientBoostingClassifier
+    gbdt_learning_rate: float = _f(0.1, "fusion", "trees: learning rate (shrinkage)")
+    gbdt_max_leaf_nodes: int = _f(31, "fusion", "trees: most leaves per tree")
+    gbdt_min_samples_leaf: int = _f(20, "fusion", "trees: fewest samples per leaf")
+    gbdt_l2: float = _f(0.0, "fusion", "trees: L2 regularisation of leaf values")
+    stacked_inner_folds: int = _f(3, "fusion", "stacked: inner folds giving the trees out-of-fold image scores")
+    embedding_dims: int = _f(8, "fusion", "gbdt_on_embedding: PCA components of the pooled image features")
     head_layers: int = _f(1, "head", "hidden layers between the fused vector and the output unit")
     head_units: int = _f(64, "head", "width of each head layer")
     head_dropout: float = _f(0.0, "head", "dropout before the output unit")

@@ -16,7 +16,7 @@ from search._oof import save_oof_scores
 from search._progress import SilentProgress
 from search._runtime import backend_name, device_name
 from search._summary import record_against_baselines
-from search._train import FoldData, FoldResult, train_fold
+from search._train import FoldData, FoldResult
 from search.fusion import get_fusion
 from spaces import Space, suggest_design
 
@@ -55,8 +55,9 @@ class CrossValidatedObjective:
     def _fold(self, trial: optuna.Trial, design: Design, fold: int, position: int) -> FoldResult:
         self.progress.fold_started(position, self.data.k)
         train_idx, val_idx = fold_indices(self.data.folds, fold)
-        return train_fold(design, fold_data(self.data, design), train_idx, val_idx,
-                          seed=fold_seed(self.seed, trial.number, fold), on_epoch=self.progress.epoch_ended)
+        trainer = get_fusion(design.fusion).train_fold  # the Keras trainer, or a hybrid design's own
+        return trainer(design, fold_data(self.data, design), train_idx, val_idx,
+                       seed=fold_seed(self.seed, trial.number, fold), on_epoch=self.progress.epoch_ended)
 
 
 def fold_order(seed: int, trial_number: int, k: int) -> list[int]:

@@ -8,11 +8,11 @@ from typing import Any
 from search._backbones import list_backbones
 from search._design import design_fields
 from search._errors import UserError
-from search.fusion import baseline_fusions, get_fusion, list_fusions
+from search.fusion import baseline_fusions, get_fusion, list_designs
 from spaces._space import PARAM_KEYS, TOP_KEYS, Param, Space, default_value
 
 NAMED_VALUES = {  # design fields whose values must be registered names
-    "fusion": list_fusions,
+    "fusion": list_designs,
     "backbone": list_backbones,
     "image_norm": lambda: ["none", "batch", "layer"],
     "numeric_norm": lambda: ["none", "batch", "layer"],

@@ -31,8 +31,19 @@ class Fusion:
     # those of `reads` a space may leave out: off switches whose Design default is the plain variant
     optional: ClassVar[tuple[str, ...]] = ()
 
+    # False for hybrid designs (trees, stacking) that train with their own fold trainer, not a Keras model
+    neural: ClassVar[bool] = True
+
     def __init__(self, design: Design):
         self.design = design
+
+    @staticmethod
+    def train_fold(design: Design, data, train_idx, val_idx, seed: int, on_epoch=None):
+        """Train this design on one fold and score the whole validation fold (a FoldResult).
+        Neural fusions share the Keras trainer; hybrid designs override this."""
+        from search._train import train_fold
+
+        return train_fold(design, data, train_idx, val_idx, seed, on_epoch)
 
     def fuse(self, v, t):
         raise NotImplementedError
@@ -68,14 +79,20 @@ def register_fusion(cls: type[Fusion]) -> type[Fusion]:
 
 def get_fusion(name: str) -> type[Fusion]:
     if name not in _REGISTRY:
-        raise UserError(f"unknown fusion type '{name}'; known: {', '.join(list_fusions())}")
+        raise UserError(f"unknown fusion type '{name}'; known: {', '.join(list_designs())}")
     return _REGISTRY[name]
 
 
 def list_fusions() -> list[str]:
-    return sorted(_REGISTRY)
+    """The neural fusions: each builds one Keras model."""
+    return sorted(name for name, cls in _REGISTRY.items() if cls.neural)
+
+
+def list_designs() -> list[str]:
+    """Every design a space can name: the neural fusions, then the hybrid (tree and stacking) designs."""
+    return list_fusions() + sorted(name for name, cls in _REGISTRY.items() if not cls.neural)
 
 
 def baseline_fusions() -> list[str]:
-    """The single-modality designs every study measures."""
-    return [name for name in list_fusions() if not (_REGISTRY[name].uses_image and _REGISTRY[name].uses_numeric)]
+    """The single-modality designs every study measures (neural ones first, then the tree baseline)."""
+    return [name for name in list_designs() if not (_REGISTRY[name].uses_image and _REGISTRY[name].uses_numeric)]
