@@ -21,7 +21,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from search._errors import UserError
 from search._oof import MAX_OOF_ROWS, oof_labels, oof_scores
 from search._study import load_existing_study
-from search._summary import baselines, best_per_fusion, completed
+from search._summary import baselines, best_per_fusion, completed, pruned
 from search._verdict import Comparison, compare, headline, paired_test_in_words
 from search.fusion import baseline_fusions, list_fusions
 
@@ -60,7 +60,8 @@ def report_html(study: optuna.Study) -> str:
     comparison = compare(study)
     sections = [
         ("history", history_figure(study), ""),
-        ("by_fusion", by_fusion_figure(study), "Each point is one trial; dashed lines are the baselines' best."),
+        ("by_fusion", by_fusion_figure(study), "Each point is one trial evaluated on every fold (trials pruned early "
+                                               "are left out); dashed lines are the baselines' best."),
         ("folds", folds_figure(comparison), paired_test_in_words(comparison.test) if comparison.test else
          "Needs a complete fusion trial and a complete baseline trial scored on the same folds."),
         ("importance", *importance_section(study)),
@@ -86,6 +87,11 @@ def history_figure(study: optuna.Study) -> go.Figure:
         mine = [t for t in trials if _fusion(t) == fusion]
         figure.add_scatter(x=[t.number for t in mine], y=[t.value for t in mine], mode="markers", name=fusion,
                            marker={"color": _colour(fusion), "size": 9})
+    stopped = pruned(study)
+    if stopped:
+        figure.add_scatter(x=[t.number for t in stopped], y=[t.value for t in stopped], mode="markers",
+                           name="pruned early (running mean)", text=[_fusion(t) for t in stopped],
+                           marker={"color": "#bbb", "size": 7, "symbol": "x"})
     best = np.maximum.accumulate([t.value for t in trials])
     figure.add_scatter(x=[t.number for t in trials], y=best, mode="lines", line={"shape": "hv", "color": "#444"},
                        name="best so far")
@@ -157,7 +163,8 @@ def roc_section(study: optuna.Study, comparison: Comparison) -> tuple[go.Figure 
     note = "Every row scored by the model of the fold that held it out, pooled into one curve per design."
     if skipped:
         note += f" No usable out-of-fold scores for {', '.join(skipped)}."
-    figure.update_yaxes(scaleanchor="x", scaleratio=1, range=[0, 1])
+    figure.update_xaxes(range=[0, 1], constrain="domain")
+    figure.update_yaxes(scaleanchor="x", scaleratio=1, range=[0, 1.01], constrain="domain")
     return _layout(figure, "roc", "false positive rate", "true positive rate"), note
 
 
@@ -170,6 +177,10 @@ def _summary_table(study: optuna.Study) -> str:
         rows.append(f"<tr><td>{html.escape(fusion)}{role}</td><td>{trial.number}</td><td>{trial.value:.3f}</td>"
                     f"<td>{attrs.get('std_auc', float('nan')):.3f}</td><td>{attrs.get('oof_auc', float('nan')):.3f}</td>"
                     f"<td>{'' if delta is None else f'{delta:+.3f}'}</td></tr>")
+    missing = [name for name in baseline_fusions() if name not in best_per_fusion(study)]
+    if missing:
+        rows.append(f'<tr><td colspan="6" class="small">{", ".join(missing)}: no trial evaluated on every fold yet '
+                    "(not run, failed, or stopped by fold pruning), so it is missing from the plots</td></tr>")
     head = "<tr><th>fusion</th><th>trial</th><th>mean AUC</th><th>std</th><th>OOF AUC</th><th>Δ best baseline*</th></tr>"
     return (f"<table>{head}{''.join(rows)}</table><p class=\"small\">Best trial per fusion type. "
             "*Δ as recorded when the trial finished.</p>")
