@@ -65,12 +65,12 @@ def record_against_baselines(trial: optuna.Trial, fusion: str, value: float) -> 
     """
     study = trial.study
     known = {name: auc for name, auc in baselines(study).items() if auc is not None}
-    if fusion in known or fusion in baseline_fusions():
+    if fusion in baseline_fusions() and not trial.user_attrs.get("pruned", False):  # a running mean is no reference
         known[fusion] = round(max(value, known.get(fusion, value)), 6)
     if not known:
         return
     reference = max(known, key=known.get)
-    trial.set_user_attr("delta_vs_best_baseline", round(value - known[reference], 6))
+    trial.set_user_attr("delta_vs_best_baseline", round(value - known[reference], 6) + 0.0)  # + 0.0: no "-0.0"
     study.set_user_attr("baselines", {name: known.get(name) for name in baseline_fusions()})
     study.set_user_attr("best_baseline", {"fusion": reference, "mean_auc": known[reference]})
 

@@ -83,17 +83,18 @@ search:
 
 @pytest.fixture(scope="session")
 def searched_study(tmp_path_factory, demo_manifest):
-    """A real finished study on the tiny demo data: both baselines plus one concat trial (3 folds).
+    """A real finished study on the tiny demo data: every baseline plus one concat trial (3 folds).
 
     Returns (storage URL, study name, manifest path). Session-scoped: the search runs once.
     """
     from search import ManifestSpec, RunSettings, open_or_create_study, prepare_data, run_search
+    from search.fusion import baseline_fusions
     from spaces import load_space
 
     folder = tmp_path_factory.mktemp("study")
     (folder / "concat.yaml").write_text(TINY_SPACE.split("search:")[0] + CONCAT_SEARCH)
     storage = f"sqlite:///{folder / 'study.db'}"
-    settings = RunSettings(study="tiny", storage=storage, trials=3, seed=0)
+    settings = RunSettings(study="tiny", storage=storage, trials=len(baseline_fusions()) + 1, seed=0)
     space = load_space(str(folder / "concat.yaml"))
     data = prepare_data(ManifestSpec(path=demo_manifest), 3, 0, image_sizes=(16,))
     open_or_create_study(settings, data, space).enqueue_trial({"fusion": "concat"})
