@@ -73,7 +73,7 @@ def test_export_writes_the_best_trial_as_json(finished_study, tmp_path, capsys):
     assert EXPORT_KEYS <= set(record)
     study = optuna.load_study(study_name="clinic", storage=finished_study)
     assert record["trial"] == study.best_trial.number and record["mean_auc"] == pytest.approx(study.best_value)
-    assert set(record["baselines"]) == {"image_only", "numeric_only"}
+    assert set(record["baselines"]) == {"image_only", "numeric_only", "gbdt_only"}
     assert all(isinstance(v, float) for v in record["baselines"].values())
     assert record["data"]["rows"] == 72 and len(record["data"]["fingerprint"]) == 16
     assert "keras" in record["versions"] and "optuna" in record["versions"]
