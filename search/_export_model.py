@@ -100,6 +100,7 @@ def export_model(study: optuna.Study, trial_number: int | None, spec: ManifestSp
     path = Path(path)
     _require_keras_path(path)
     trial = _chosen_trial(study, trial_number)
+    _require_keras_design(trial)
     manifest = read_manifest(spec)
     _require_study_data(study, manifest.fingerprint, spec.path)
     design = final_design(study, trial)
@@ -131,6 +132,13 @@ def _require_keras_path(path: Path) -> None:
         raise UserError(f"--model must name a .keras file, got {path}")
     if not path.parent.is_dir():
         raise UserError(f"output folder does not exist: {path.parent}")
+
+
+def _require_keras_design(trial: optuna.trial.FrozenTrial) -> None:
+    fusion = trial.user_attrs.get("fusion", trial.params.get("fusion"))
+    if not getattr(get_fusion(fusion), "neural", True):
+        raise UserError(f"trial {trial.number} is a '{fusion}' design (trees or stacking, not one Keras model): "
+                        "export --model saves Keras models only; pick a neural trial with --trial N")
 
 
 def _require_study_data(study: optuna.Study, fingerprint: str, manifest_path: Path) -> None:
