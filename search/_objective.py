@@ -48,7 +48,7 @@ class CrossValidatedObjective:
         for fold in fold_order(self.seed, trial.number, self.data.k):
             results[fold] = self._fold(trial, design, fold, len(results))
             trial.report(results[fold].auc, step=fold)
-            if len(results) < self.data.k and trial.should_prune():
+            if len(results) < self.data.k and not is_reference(trial) and trial.should_prune():
                 break
         return dict(sorted(results.items()))
 
@@ -58,6 +58,11 @@ class CrossValidatedObjective:
         trainer = get_fusion(design.fusion).train_fold  # the Keras trainer, or a hybrid design's own
         return trainer(design, fold_data(self.data, design), train_idx, val_idx,
                        seed=fold_seed(self.seed, trial.number, fold), on_epoch=self.progress.epoch_ended)
+
+
+def is_reference(trial: optuna.Trial) -> bool:
+    """The enqueued baselines are what every design is judged against: always measured on every fold."""
+    return trial.user_attrs.get("role") == "baseline"
 
 
 def fold_order(seed: int, trial_number: int, k: int) -> list[int]:

@@ -62,3 +62,12 @@ def test_each_trial_visits_the_folds_in_its_own_order():
     orders = {tuple(fold_order(0, trial, 5)) for trial in range(20)}
     assert len(orders) > 5 and all(sorted(o) == [0, 1, 2, 3, 4] for o in orders)
     assert fold_order(0, 3, 5) == fold_order(0, 3, 5)
+
+
+def test_the_enqueued_baselines_are_never_pruned(numbers_tell_images_do_not):
+    data = prepare_data(ManifestSpec(numbers_tell_images_do_not), k=5, fold_seed=0)
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(0.2))
+    study.enqueue_trial({"fusion": "numeric_only"})
+    study.enqueue_trial({"fusion": "image_only"}, user_attrs={"role": "baseline"})
+    study.optimize(CrossValidatedObjective(data, parse_space(SPACE, "t", "test"), seed=0), n_trials=2)
+    assert study.trials[1].value < 0.7 and study.trials[1].user_attrs["folds_done"] == 5
