@@ -1,0 +1,57 @@
+"""Training the fusion designs: per-group learning rates, late fusion's auxiliary losses, class weights."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from search import Design
+from search._model import build_model, loss_spec, make_optimizer, training_targets
+from search._train import class_sample_weights, model_inputs
+from tests.search.fusion_checks import tiny_data, tiny_design, variable_group
+
+GROUPS = ["backbone", "image", "numeric", "fusion"]
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_a_group_with_learning_rate_zero_stays_bit_identical_while_the_others_move(group):
+    # weight decay on: AdamW's decay is scaled by the learning rate, so it must not move the frozen group either
+    design = tiny_design("multiply", **{f"lr_{group}": 0.0, "weight_decay": 0.05})
+    images, numeric, labels = tiny_data()
+    keras.utils.set_random_seed(0)
+    model = build_model(design, numeric.shape[1])
+    model.compile(optimizer=make_optimizer(design), loss="binary_crossentropy", jit_compile=False)
+    before = {v.path: keras.ops.convert_to_numpy(v.value).copy() for v in model.trainable_variables}
+    for _ in range(3):
+        model.train_on_batch(model_inputs(model, images, numeric), labels)
+    moved = {v.path: not np.array_equal(before[v.path], keras.ops.convert_to_numpy(v.value))
+             for v in model.trainable_variables}
+    assert not any(changed for path, changed in moved.items() if variable_group(path) == group)
+    for other in set(GROUPS) - {group}:
+        assert all(changed for path, changed in moved.items() if variable_group(path) == other), other
+
+
+def test_late_fusion_auxiliary_losses_add_each_branch_loss_with_their_weight():
+    design = tiny_design("late", late_aux_weight=0.1)
+    images, numeric, labels = tiny_data()
+    keras.utils.set_random_seed(0)
+    model = build_model(design, numeric.shape[1])
+    model.compile(optimizer=make_optimizer(design), jit_compile=False, **loss_spec(model, design))
+    losses = model.evaluate(model_inputs(model, images, numeric), training_targets(model, labels),
+                            return_dict=True, verbose=0)
+    branches = losses["fusion_image_score_loss"] + losses["fusion_numeric_score_loss"]
+    assert losses["loss"] == pytest.approx(losses["score_loss"] + 0.1 * branches, rel=1e-5)
+
+
+def test_late_fusion_without_auxiliary_weight_has_one_output():
+    model = build_model(tiny_design("late"), 3)
+    assert len(model.outputs) == 1
+
+
+def test_balanced_class_weights_give_each_class_the_same_total_weight():
+    labels = np.array([0] * 9 + [1] * 3)
+    weights = class_sample_weights(Design(class_weight="balanced"), labels)
+    assert weights[labels == 0].sum() == pytest.approx(weights[labels == 1].sum())
+    assert weights.sum() == pytest.approx(len(labels))  # scikit-learn's "balanced": n / (2 * class count)
+    assert class_sample_weights(Design(), labels) is None
