@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 
 import optuna
@@ -18,6 +19,7 @@ from search._progress import RichProgress, SilentProgress
 from search._study import RunSettings, load_existing_study, run_search
 from search._summary import export_record
 from search._synthetic import make_demo_dataset
+from search._worker import WorkerStopped
 from spaces import list_spaces, load_space
 from storage import resolve_storage_url
 
@@ -45,14 +47,27 @@ def demo(args: argparse.Namespace) -> int:
 def _search(args: argparse.Namespace, spec: ManifestSpec) -> int:
     _require_positive("--trials", args.trials)
     settings = RunSettings(study=args.study, storage=resolve_storage_url(args.storage), trials=args.trials,
-                           timeout=args.timeout, seed=args.seed)
+                           timeout=args.timeout, seed=args.seed, create=not getattr(args, "existing", False),
+                           heartbeat=getattr(args, "heartbeat", RunSettings.heartbeat))
     space = load_space(args.space)
     data = prepare_data(spec, args.folds, args.seed, image_sizes=space_image_sizes(space))
     progress = SilentProgress() if args.quiet else RichProgress(args.trials)
-    with progress:
-        study = run_search(settings, data, space, progress)
+    try:
+        with progress:
+            study = run_search(settings, data, space, progress)
+    except WorkerStopped as stopped:
+        print("fusion-search: stopped (SIGTERM); the running trial was failed and re-queued", file=sys.stderr)
+        return stopped.exit_code
     print_status(study)
     return 0
+
+
+def launch(args: argparse.Namespace) -> int:
+    from search._launch import launch_workers, worker_argv
+
+    _require_positive("--workers", args.workers)
+    _require_positive("--trials", args.trials)
+    return launch_workers(worker_argv(args.argv), args.workers, args.gpus)
 
 
 def status(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import optuna
@@ -11,6 +12,7 @@ from search._errors import UserError
 from search._objective import CrossValidatedObjective
 from search._oof import save_oof_labels
 from search._progress import SilentProgress
+from search._worker import WorkerSettings, run_worker
 from spaces import Space, baseline_params
 from storage import mask_url, open_storage
 
@@ -26,6 +28,8 @@ class RunSettings:
     trials: int = 20  # trials in the study in total, baselines included
     timeout: float | None = None  # seconds for this process
     seed: int = 0
+    create: bool = True  # False: a worker that only joins an existing study
+    heartbeat: int = 30  # seconds between a running trial's heartbeats (stale after 3 missed)
 
 
 def make_sampler(seed: int) -> optuna.samplers.TPESampler:
@@ -52,27 +56,47 @@ def study_attrs(data: SearchData, space: Space, seed: int) -> dict:
 
 def open_or_create_study(settings: RunSettings, data: SearchData, space: Space) -> optuna.Study:
     """Create the study (and enqueue baselines) exactly once; later callers load and check it."""
-    storage = open_storage(settings.storage)
+    storage = open_storage(settings.storage, settings.heartbeat)
     attrs = study_attrs(data, space, settings.seed)
     sampler = make_sampler(settings.seed)
+    if not settings.create:
+        study = _load_or_explain(settings.study, storage, sampler)
+        _require_same_setup(_wait_until_ready(study), attrs)
+        return study
     try:
         study = optuna.create_study(storage=storage, study_name=settings.study, direction="maximize", sampler=sampler)
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(storage=storage, study_name=settings.study, sampler=sampler)
-        _require_same_setup(study, attrs)
+        _require_same_setup(_wait_until_ready(study), attrs)
         return study
     for key, value in attrs.items():
         study.set_user_attr(key, value)
     save_oof_labels(study, data.manifest.labels)
     for params in baseline_params(space):
         study.enqueue_trial(params, user_attrs={"role": "baseline"})
+    study.set_user_attr("ready", True)  # workers that loaded the study meanwhile wait for this
+    return study
+
+
+def _wait_until_ready(study: optuna.Study, patience: float = 60.0) -> optuna.Study:
+    """A worker that lost the creation race waits until the creator has written the study's setup
+    and queued the baselines (older studies with finished trials count as ready)."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        if study.user_attrs.get("ready") or _finished(study):
+            break
+        time.sleep(0.5)
     return study
 
 
 def load_existing_study(name: str, storage_url: str | None) -> optuna.Study:
-    storage = open_storage(storage_url)
+    return _load_or_explain(name, open_storage(storage_url))
+
+
+def _load_or_explain(name: str, storage: optuna.storages.BaseStorage,
+                     sampler: optuna.samplers.BaseSampler | None = None) -> optuna.Study:
     try:
-        return optuna.load_study(study_name=name, storage=storage)
+        return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
     except KeyError:
         names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
         known = f"; studies there: {', '.join(names)}" if names else "; that storage has no studies"
@@ -87,10 +111,14 @@ def run_search(settings: RunSettings, data: SearchData, space: Space,
     if remaining <= 0:
         return study
     objective = CrossValidatedObjective(data, space, settings.seed, progress)
-    stop_at_total = optuna.study.MaxTrialsCallback(settings.trials, states=FINISHED)
-    study.optimize(objective, n_trials=remaining, timeout=settings.timeout, callbacks=[stop_at_total],
-                   catch=(FloatingPointError, ValueError))
+    run_worker(study, objective, WorkerSettings(trials=settings.trials, timeout=settings.timeout),
+               sampler_for=lambda number: make_sampler(trial_seed(settings.seed, number)))
     return study
+
+
+def trial_seed(seed: int, trial_number: int) -> int:
+    """The sampler's seed for one trial: the same run reproduces, concurrent workers differ."""
+    return (seed * 1_000_003 + trial_number * 7919) % (2**31 - 1)
 
 
 def _finished(study: optuna.Study) -> int:

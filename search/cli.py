@@ -9,6 +9,7 @@ from pathlib import Path
 
 from search import _runtime  # noqa: F401  (sets backend defaults before keras is imported)
 from search._errors import UserError
+from storage import refuse_password_flag
 
 DEMO_FOLDER = Path("fusion-search-demo")
 
@@ -16,7 +17,9 @@ DEMO_FOLDER = Path("fusion-search-demo")
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # `launch` hands these on to its workers
     try:
+        refuse_password_flag(getattr(args, "storage", None))
         return args.handler(args) or 0
     except UserError as error:
         print(f"fusion-search: error: {error}", file=sys.stderr)
@@ -48,7 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--trials", type=int, default=20, help="trials in the study in total, baselines included (%(default)s)")
     _manifest_flags(run)
     _common_run_flags(run, space_default="default", folds_default=5)
+    _worker_flags(run)
     run.set_defaults(handler=commands.run)
+
+    launch = sub.add_parser("launch", help="start N local `run` workers on one study (one GPU each with --gpus)")
+    launch.add_argument("--workers", type=int, required=True, help="worker processes to start")
+    launch.add_argument("--gpus", default=None, help="comma-separated GPU ids, handed out round-robin (e.g. 0,1)")
+    launch.add_argument("--data", type=Path, required=True, help="manifest CSV (image path, label, numeric columns)")
+    launch.add_argument("--study", required=True, help="study name")
+    launch.add_argument("--trials", type=int, default=20, help="trials in the study in total, over all workers (%(default)s)")
+    _manifest_flags(launch)
+    _common_run_flags(launch, space_default="default", folds_default=5)
+    _worker_flags(launch)
+    launch.set_defaults(handler=commands.launch)
 
     status = sub.add_parser("status", help="trials by state, best trial per fusion type, the baselines")
     status.add_argument("--study", required=True)
@@ -111,6 +126,12 @@ def _common_run_flags(parser: argparse.ArgumentParser, space_default: str, folds
     parser.add_argument("--seed", type=int, default=0, help="seed of folds, sampler and training (%(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress display")
     _storage_flag(parser)
+
+
+def _worker_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--existing", action="store_true", help="join an existing study; never create it")
+    parser.add_argument("--heartbeat", type=int, default=30, help=(
+        "seconds between a running trial's heartbeats; a trial silent for 3 beats is failed and re-run (%(default)s)"))
 
 
 def _manifest_flags(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,84 @@
+"""Worker processes for the distributed tests, and reading their study back from the database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+REPO = Path(__file__).resolve().parents[2]
+
+FAST_SPACE = """
+description: about a second per trial, for distributed tests
+fixed:
+  backbone: small_cnn
+  weights: none
+  image_size: 16
+  trainable_blocks: 1
+  epochs: 2
+  patience: 0
+  numeric_layers: 1
+  numeric_width: 8
+  head_layers: 1
+  head_units: 8
+  batch_size: 32
+search:
+  fusion:
+    choices: [image_only, numeric_only, concat, late]
+  numeric_units: {low: 4, high: 16, log: true}
+  image_units: {low: 4, high: 16, log: true}
+  fusion_units: {low: 4, high: 16, log: true}
+  lr_numeric: {low: 1.0e-3, high: 1.0e-2, log: true}
+  lr_fusion: {low: 1.0e-3, high: 1.0e-2, log: true}
+"""
+
+
+def worker_command(manifest: Path, space: Path, study: str, trials: int, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "search.cli", "run", "--data", str(manifest), "--space", str(space),
+            "--study", study, "--trials", str(trials), "--folds", "2", "--quiet", "--heartbeat", "1", *extra]
+
+
+def start_worker(command: list[str], storage: str, log: Path) -> subprocess.Popen:
+    """A worker process with the storage URL in the environment, as users are told to pass it."""
+    env = dict(os.environ, FUSION_SEARCH_STORAGE=storage, PYTHONUNBUFFERED="1")
+    return subprocess.Popen(command, env=env, cwd=REPO, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def load(url: str, name: str = "dist") -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=url)
+
+
+def states(study: optuna.Study) -> Counter:
+    return Counter(t.state.name for t in study.get_trials(deepcopy=False))
+
+
+def sampled(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Trials whose parameters the sampler chose: not enqueued baselines, not retries of a dead trial."""
+    return [t for t in study.get_trials(deepcopy=False)
+            if "fixed_params" not in t.system_attrs and "failed_trial" not in t.system_attrs]
+
+
+def param_sets(trials) -> list[tuple]:
+    return [tuple(sorted(t.params.items())) for t in trials]
+
+
+def wait_for(condition, timeout: float, every: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return False
+
+
+def running(url: str, name: str = "dist") -> int:
+    try:
+        return states(load(url, name))[TrialState.RUNNING.name]
+    except KeyError:  # the study is not created yet
+        return 0

@@ -1,0 +1,91 @@
+"""Many worker processes, one PostgreSQL study: exact trial counts, no zombies, no duplicate designs."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+import pytest
+import sqlalchemy
+
+from tests.distributed._workers import load, param_sets, running, sampled, start_worker, states, wait_for, worker_command
+
+pytestmark = pytest.mark.distributed
+
+
+def test_three_launched_workers_end_with_exactly_the_requested_trials(pg_url, tiny_manifest, fast_space, tmp_path):
+    log = tmp_path / "launch.log"
+    command = [sys.executable, "-m", "search.cli", "launch", "--workers", "3", *worker_command(
+        tiny_manifest, fast_space, "dist", 12)[4:]]
+    launcher = start_worker(command, pg_url, log)
+    assert launcher.wait(timeout=240) == 0, log.read_text()[-3000:]
+
+    study = load(pg_url)
+    assert states(study) == {"COMPLETE": 12}
+    baselines = [t for t in study.get_trials() if t.user_attrs.get("role") == "baseline"]
+    assert sorted(t.params["fusion"] for t in baselines) == ["image_only", "numeric_only"]
+    chosen = param_sets(sampled(study))
+    assert len(chosen) == 10 and len(set(chosen)) == len(chosen)  # continuous knobs: any repeat is a bug
+    output = log.read_text()
+    assert all(f"[w{i}] " in output for i in range(3))  # each worker's output streamed, prefixed
+
+
+def test_a_killed_workers_trial_is_failed_and_run_again(pg_url, tiny_manifest, fast_space, tmp_path):
+    command = worker_command(tiny_manifest, fast_space, "dist", 5)
+    victim = start_worker(command, pg_url, tmp_path / "victim.log")
+    assert wait_for(lambda: running(pg_url) == 1, timeout=90), "the first worker never started a trial"
+    survivor = start_worker(command, pg_url, tmp_path / "survivor.log")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert survivor.wait(timeout=240) == 0, (tmp_path / "survivor.log").read_text()[-3000:]
+
+    study = load(pg_url)
+    counts = states(study)
+    assert counts["COMPLETE"] == 5 and counts["RUNNING"] == 0 and counts["FAIL"] == 1
+    killed = next(t for t in study.get_trials() if t.state.name == "FAIL")
+    rerun = [t for t in study.get_trials() if t.system_attrs.get("failed_trial") == killed.number]
+    assert len(rerun) == 1 and rerun[0].state.name == "COMPLETE" and rerun[0].params == killed.params
+
+
+def test_workers_wait_out_a_database_outage_and_finish(pg_url, tiny_manifest, fast_space, tmp_path):
+    """The outage: the test database refuses new connections and every open one is cut, for 4 s
+    (the shared server itself keeps running for everyone else)."""
+    command = worker_command(tiny_manifest, fast_space, "dist", 5)
+    workers = [start_worker(command, pg_url, tmp_path / f"w{i}.log") for i in range(2)]
+    assert wait_for(lambda: running(pg_url) >= 1, timeout=90), "no worker started a trial"
+    database = sqlalchemy.engine.make_url(pg_url).database
+    admin = sqlalchemy.create_engine(pg_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false'))
+            for _ in range(20):  # 4 s of cut connections
+                connection.execute(sqlalchemy.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db"), {"db": database})
+                wait_for(lambda: False, timeout=0.2)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true'))
+        admin.dispose()
+    for i, worker in enumerate(workers):
+        assert worker.wait(timeout=240) == 0, (tmp_path / f"w{i}.log").read_text()[-3000:]
+
+    counts = states(load(pg_url))
+    assert counts["COMPLETE"] == 5 and counts["RUNNING"] == 0
+    assert any("unreachable" in (tmp_path / f"w{i}.log").read_text() for i in range(2))  # it was felt
+
+
+def test_ctrl_c_on_launch_stops_workers_and_leaves_no_running_trial(pg_url, tiny_manifest, fast_space, tmp_path):
+    log = tmp_path / "launch.log"
+    command = [sys.executable, "-m", "search.cli", "launch", "--workers", "2", *worker_command(
+        tiny_manifest, fast_space, "dist", 50)[4:]]
+    launcher = start_worker(command, pg_url, log)
+    assert wait_for(lambda: running(pg_url) >= 1, timeout=90), "no worker started a trial"
+    launcher.send_signal(signal.SIGINT)
+    assert launcher.wait(timeout=90) == 128 + signal.SIGINT, log.read_text()[-3000:]
+
+    study = load(pg_url)
+    counts = states(study)
+    assert counts["RUNNING"] == 0 and counts["FAIL"] >= 1
+    requeued = {n for t in study.get_trials() if t.state.name == "WAITING" for n in t.system_attrs.get("retry_history", [])}
+    failed = {t.number for t in study.get_trials() if t.state.name == "FAIL"}
+    assert failed <= requeued  # each interrupted trial is queued again (a retry may itself be interrupted)
