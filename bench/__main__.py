@@ -20,19 +20,21 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--trials", type=int, default=16, help="trials per search (%(default)s)")
+    parser.add_argument("--trials", type=int, default=8, help="trials of the naive-vs-service searches (%(default)s)")
+    parser.add_argument("--prune-trials", type=int, default=24, help="trials of the pruning searches (%(default)s)")
     parser.add_argument("--rows", type=int, default=400, help="demo rows (%(default)s)")
-    parser.add_argument("--image-size", type=int, default=64, help="VGG16 input size (%(default)s)")
+    parser.add_argument("--image-size", type=int, default=32, help="VGG16 input size (%(default)s)")
     parser.add_argument("--epochs", type=int, default=5, help="epochs per fold (%(default)s)")
     args = parser.parse_args()
     os.environ.setdefault("FUSION_SEARCH_CACHE", tempfile.mkdtemp(prefix="fusion-bench-cache-"))
     work = Workdir(rows=args.rows, image_size=args.image_size, epochs=args.epochs)
     machine = {"cpu_count": os.cpu_count(), "platform": platform.platform(), "date": time.strftime("%Y-%m-%d"),
-               "rows": args.rows, "image_size": args.image_size, "epochs": args.epochs, "trials": args.trials}
+               "rows": args.rows, "image_size": args.image_size, "epochs": args.epochs, "trials": args.trials,
+               "prune_trials": args.prune_trials}
     results = {"machine": machine}
     results["feature_cache"] = _write("feature_cache", feature_cache(work), machine)
     results["search_vs_naive"] = _write("search_vs_naive", search_vs_naive(work, args.trials), machine)
-    results["pruning"] = _write("pruning", pruning(work, args.trials), machine)
+    results["pruning"] = _write("pruning", pruning(work, args.prune_trials), machine)
     summary = {
         "search_speedup_vs_naive": round(results["search_vs_naive"]["speedup"], 2),
         "search_best_auc": round(results["search_vs_naive"]["service"]["best_auc"], 4),
@@ -59,7 +61,8 @@ def _table(summary: dict, results: dict) -> str:
     return f"""# Fast-trials benchmark
 
 Measured side by side in one run on {results['machine']['cpu_count']} CPU cores, {results['machine']['date']}.
-Data: the demo generator ({results['machine']['rows']} rows; {prune['trials']} trials per search, 5 folds,
+Data: the demo generator ({results['machine']['rows']} rows; {results['machine']['trials']} trials per search in the
+naive-vs-service comparison, {prune['trials']} in the pruning comparison; 5 folds,
 {results['machine']['epochs']} epochs). Space: frozen VGG16 at {results['machine']['image_size']} px with a
 local weights file (bench/_experiments.py), heads, widths, activations and learning rates searched.
 

@@ -54,7 +54,7 @@ class Workdir:
     """Demo data, a 'pretrained' VGG16 weights file (random init saved once: imagenet cannot be
     downloaded here, and the timings do not depend on the weight values) and the bench space."""
 
-    def __init__(self, rows: int = 400, image_size: int = 64, epochs: int = 5):
+    def __init__(self, rows: int = 400, image_size: int = 32, epochs: int = 5):
         self.root = Path(tempfile.mkdtemp(prefix="fusion-bench-"))
         self.manifest = make_demo_dataset(self.root / "data", rows=rows, seed=0)
         keras.utils.set_random_seed(0)
