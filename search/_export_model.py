@@ -9,6 +9,9 @@ it once ``search`` is imported (that registers the layer).
 
 Epochs: the median of the trial's per-fold ``epochs`` attr (the epochs early stopping kept in
 cross-validation), with early stopping off, as there is nothing left to hold out.
+
+Hybrid designs (trees, stacked, trees on an image embedding) are not one Keras model: for them
+``--model`` names a ``.fusion`` export folder, written by search/_export_hybrid.py.
 """
 
 from __future__ import annotations
@@ -98,9 +101,13 @@ def with_preprocessing(model: keras.Model, scaler: NumericScaler, columns: tuple
 def export_model(study: optuna.Study, trial_number: int | None, spec: ManifestSpec, path: Path) -> dict:
     """Retrain the chosen trial on the manifest (checked against the study) and save it; return a summary."""
     path = Path(path)
-    _require_keras_path(path)
+    _require_model_path(path)
     trial = _chosen_trial(study, trial_number)
-    _require_keras_design(trial)
+    if not _is_neural(trial):  # trees or stacking: an export folder, not one .keras file
+        from search._export_hybrid import export_hybrid
+
+        return export_hybrid(study, trial, spec, path)[0]
+    _require_keras_design(trial, path)
     manifest = read_manifest(spec)
     _require_study_data(study, manifest.fingerprint, spec.path)
     design = final_design(study, trial)
@@ -127,18 +134,23 @@ def save_atomically(model: keras.Model, path: Path) -> None:
         shutil.rmtree(partial, ignore_errors=True)
 
 
-def _require_keras_path(path: Path) -> None:
-    if path.suffix != ".keras":
-        raise UserError(f"--model must name a .keras file, got {path}")
+def _require_model_path(path: Path) -> None:
+    if path.suffix not in {".keras", ".fusion"}:
+        raise UserError(f"--model must name a .keras file (neural designs) or a .fusion folder "
+                        f"(tree and stacked designs), got {path}")
     if not path.parent.is_dir():
         raise UserError(f"output folder does not exist: {path.parent}")
 
 
-def _require_keras_design(trial: optuna.trial.FrozenTrial) -> None:
-    fusion = trial.user_attrs.get("fusion", trial.params.get("fusion"))
-    if not getattr(get_fusion(fusion), "neural", True):
-        raise UserError(f"trial {trial.number} is a '{fusion}' design (trees or stacking, not one Keras model): "
-                        "export --model saves Keras models only; pick a neural trial with --trial N")
+def _is_neural(trial: optuna.trial.FrozenTrial) -> bool:
+    return getattr(get_fusion(trial.user_attrs.get("fusion", trial.params.get("fusion"))), "neural", True)
+
+
+def _require_keras_design(trial: optuna.trial.FrozenTrial, path: Path) -> None:
+    if path.suffix != ".keras":
+        fusion = trial.user_attrs.get("fusion", trial.params.get("fusion"))
+        raise UserError(f"trial {trial.number} is a '{fusion}' design (one Keras model): --model must name "
+                        f"a .keras file, got {path}")
 
 
 def _require_study_data(study: optuna.Study, fingerprint: str, manifest_path: Path) -> None:

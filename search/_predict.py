@@ -1,7 +1,9 @@
 """`fusion-search predict`: score a manifest with a model written by `export --model`.
 
 What the model needs it remembers itself: the numeric column names (config of its
-NumericPreprocess layer) and the image size (shape of its ``image`` input). Handling of input:
+NumericPreprocess layer) and the image size (shape of its ``image`` input). A ``.fusion`` export
+folder (hybrid designs, search/_export_hybrid.py) keeps both in its design.json, and its trees take
+missing numbers as they are (they learned where NaN goes). Handling of input:
 
 - a numeric column the model needs is missing: error naming it, nothing written;
 - extra columns: ignored for scoring, copied to the output unchanged (with ``score`` appended);
@@ -25,6 +27,7 @@ from sklearn.metrics import roc_auc_score
 
 from search._data import _parse_number, _read_csv
 from search._errors import UserError
+from search._export_hybrid import HybridModel, load_hybrid
 from search._export_model import NumericPreprocess
 from search._images import decode_images
 from search._train import predict_scores
@@ -52,8 +55,10 @@ def predict_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_exported_model(path: Path) -> keras.Model:
+def load_exported_model(path: Path) -> keras.Model | HybridModel:
     path = Path(path)
+    if path.is_dir():  # a hybrid design's export folder
+        return load_hybrid(path)
     if not path.is_file():
         raise UserError(f"model file not found: {path}")
     try:
@@ -63,7 +68,9 @@ def load_exported_model(path: Path) -> keras.Model:
         raise UserError(f"cannot load model {path}: {reason[:200]}") from None
 
 
-def model_contract(model: keras.Model) -> ModelContract:
+def model_contract(model: keras.Model | HybridModel) -> ModelContract:
+    if isinstance(model, HybridModel):
+        return ModelContract(model.image_size, model.numeric_columns)
     names = {tensor.name: tensor for tensor in model.inputs}
     if "numeric" in names:
         preprocess = [layer for layer in model.layers if isinstance(layer, NumericPreprocess)]
@@ -73,7 +80,7 @@ def model_contract(model: keras.Model) -> ModelContract:
     return ModelContract(image_size, tuple(preprocess[0].columns) if "numeric" in names else None)
 
 
-def score_rows(model: keras.Model, header: list[str], rows: list[dict[str, str]], manifest: Path,
+def score_rows(model: keras.Model | HybridModel, header: list[str], rows: list[dict[str, str]], manifest: Path,
                image_column: str = "image") -> np.ndarray:
     """Scores of every row, in order; UserError for anything the model cannot read."""
     contract = model_contract(model)
@@ -82,7 +89,7 @@ def score_rows(model: keras.Model, header: list[str], rows: list[dict[str, str]]
         inputs["numeric"] = _numeric(header, rows, contract.numeric_columns, manifest)
     if contract.image_size is not None:
         inputs["image"] = decode_images(_image_paths(header, rows, image_column, manifest), contract.image_size)
-    return predict_scores(model, inputs)
+    return model.score(inputs) if isinstance(model, HybridModel) else predict_scores(model, inputs)
 
 
 def manifest_labels(header: list[str], rows: list[dict[str, str]], column: str, positive: str | None) -> np.ndarray | None:

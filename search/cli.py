@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["json", "yaml"], default="json", help="record format (%(default)s)")
     export.add_argument("--trial", type=int, default=None, help="export this trial number instead of the best")
     export.add_argument("--model", type=Path, default=None,
-                        help="also retrain the design on all the data and save it here (.keras); needs --data")
+                        help="also retrain the design on all the data and save it here: a .keras file, or a .fusion "
+                             "folder for tree/stacked designs; needs --data")
     export.add_argument("--data", type=Path, default=None, help="the study's manifest CSV (with --model)")
     _manifest_flags(export)
     _storage_flag(export)
@@ -99,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=report_command)
 
     predict = sub.add_parser("predict", help="score a manifest with an exported model")
-    predict.add_argument("--model", type=Path, required=True, help="a .keras file written by export --model")
+    predict.add_argument("--model", type=Path, required=True, help="a .keras file or .fusion folder written by export --model")
     predict.add_argument("--data", type=Path, required=True, help="manifest CSV to score (label column optional)")
     predict.add_argument("--output", type=Path, default=Path("predictions.csv"), help="CSV to write (%(default)s)")
     predict.add_argument("--image-column", default="image", help="column with image paths (%(default)s)")
