@@ -48,7 +48,7 @@ def _search(args: argparse.Namespace, spec: ManifestSpec) -> int:
     _require_positive("--trials", args.trials)
     settings = RunSettings(study=args.study, storage=resolve_storage_url(args.storage), trials=args.trials,
                            timeout=args.timeout, seed=args.seed, create=not getattr(args, "existing", False),
-                           heartbeat=getattr(args, "heartbeat", RunSettings.heartbeat))
+                           heartbeat=getattr(args, "heartbeat", RunSettings.heartbeat), prune_p=args.prune_p)
     space = load_space(args.space)
     data = prepare_data(spec, args.folds, args.seed, image_sizes=space_image_sizes(space))
     progress = SilentProgress() if args.quiet else RichProgress(args.trials)

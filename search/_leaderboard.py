@@ -8,7 +8,7 @@ import optuna
 from rich.console import Console
 from rich.table import Table
 
-from search._summary import best_baseline, best_per_fusion, state_counts
+from search._summary import best_baseline, best_per_fusion, pruned, state_counts
 from search.fusion import baseline_fusions
 
 
@@ -19,13 +19,32 @@ def leaderboard_table(study: optuna.Study) -> Table:
     for column in ("fusion", "trial", "AUC ± std", "OOF AUC", "Δ baseline", "fold AUCs"):
         table.add_column(column, justify="left" if column == "fusion" else "right")
     for fusion, trial in best_per_fusion(study).items():
-        attrs = trial.user_attrs
         delta = "-" if reference is None or fusion in baseline_fusions() else f"{trial.value - reference[1]:+.3f}"
         name = f"{fusion} (baseline)" if fusion in baseline_fusions() else fusion
-        table.add_row(name, str(trial.number), f"{trial.value:.3f} ± {attrs.get('std_auc', float('nan')):.3f}",
-                      f"{attrs.get('oof_auc', float('nan')):.3f}", delta,
-                      " ".join("-" if a is None else f"{a:.2f}" for a in attrs.get("fold_aucs", [])))
+        table.add_row(name, *_cells(trial, delta))
+    for fusion, trial in only_pruned(study).items():
+        done = trial.user_attrs.get("folds_done")
+        table.add_row(f"{fusion} (pruned)", *_cells(trial, f"{done}/{len(trial.user_attrs['fold_aucs'])} folds"),
+                      style="dim")
     return table
+
+
+def only_pruned(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
+    """Fusion types whose every trial was pruned early: their best running mean, shown apart."""
+    measured = best_per_fusion(study)
+    best: dict[str, optuna.trial.FrozenTrial] = {}
+    for trial in pruned(study):
+        fusion = trial.user_attrs.get("fusion")
+        if fusion not in measured and (fusion not in best or trial.value > best[fusion].value):
+            best[fusion] = trial
+    return dict(sorted(best.items(), key=lambda item: -item[1].value))
+
+
+def _cells(trial: optuna.trial.FrozenTrial, delta: str) -> tuple[str, ...]:
+    attrs = trial.user_attrs
+    return (str(trial.number), f"{trial.value:.3f} ± {attrs.get('std_auc', float('nan')):.3f}",
+            f"{attrs.get('oof_auc', float('nan')):.3f}", delta,
+            " ".join("-" if a is None else f"{a:.2f}" for a in attrs.get("fold_aucs", [])))
 
 
 def print_status(study: optuna.Study, console: Console | None = None) -> None:

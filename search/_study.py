@@ -30,6 +30,7 @@ class RunSettings:
     seed: int = 0
     create: bool = True  # False: a worker that only joins an existing study
     heartbeat: int = 30  # seconds between a running trial's heartbeats (stale after 3 missed)
+    prune_p: float = 0.2  # WilcoxonPruner p-value threshold over folds; 0 = never prune
 
 
 def make_sampler(seed: int) -> optuna.samplers.TPESampler:
@@ -37,6 +38,15 @@ def make_sampler(seed: int) -> optuna.samplers.TPESampler:
     constant_liar keeps parallel workers from being handed the same design."""
     return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True,
                                       n_startup_trials=5)
+
+
+def make_pruner(prune_p: float) -> optuna.pruners.BasePruner:
+    """Fold pruning: stop a trial once a one-sided Wilcoxon signed-rank test over the folds done so far
+    says it is worse than the best trial on the same folds. With 5 folds the smallest p-values after
+    3 and 4 folds are 0.125 and 0.0625, so 0.2 prunes after 3 folds and 0.1 only after 4."""
+    if prune_p <= 0:
+        return optuna.pruners.NopPruner()
+    return optuna.pruners.WilcoxonPruner(p_threshold=prune_p, n_startup_steps=2)
 
 
 def study_attrs(data: SearchData, space: Space, seed: int) -> dict:
@@ -58,15 +68,16 @@ def open_or_create_study(settings: RunSettings, data: SearchData, space: Space) 
     """Create the study (and enqueue baselines) exactly once; later callers load and check it."""
     storage = open_storage(settings.storage, settings.heartbeat)
     attrs = study_attrs(data, space, settings.seed)
-    sampler = make_sampler(settings.seed)
+    sampler, pruner = make_sampler(settings.seed), make_pruner(settings.prune_p)
     if not settings.create:
-        study = _load_or_explain(settings.study, storage, sampler)
+        study = _load_or_explain(settings.study, storage, sampler, pruner)
         _require_same_setup(_wait_until_ready(study), attrs)
         return study
     try:
-        study = optuna.create_study(storage=storage, study_name=settings.study, direction="maximize", sampler=sampler)
+        study = optuna.create_study(storage=storage, study_name=settings.study, direction="maximize", sampler=sampler,
+                                    pruner=pruner)
     except optuna.exceptions.DuplicatedStudyError:
-        study = optuna.load_study(storage=storage, study_name=settings.study, sampler=sampler)
+        study = optuna.load_study(storage=storage, study_name=settings.study, sampler=sampler, pruner=pruner)
         _require_same_setup(_wait_until_ready(study), attrs)
         return study
     for key, value in attrs.items():
@@ -94,9 +105,10 @@ def load_existing_study(name: str, storage_url: str | None) -> optuna.Study:
 
 
 def _load_or_explain(name: str, storage: optuna.storages.BaseStorage,
-                     sampler: optuna.samplers.BaseSampler | None = None) -> optuna.Study:
+                     sampler: optuna.samplers.BaseSampler | None = None,
+                     pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
     try:
-        return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
+        return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
     except KeyError:
         names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
         known = f"; studies there: {', '.join(names)}" if names else "; that storage has no studies"

@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run a short search on built-in synthetic data and print a leaderboard")
     demo.add_argument("--folder", type=Path, default=DEMO_FOLDER, help="where the demo data is written (%(default)s)")
     demo.add_argument("--rows", type=int, default=400, help="samples in the demo data (%(default)s)")
-    demo.add_argument("--trials", type=int, default=12, help="trials in the study in total (%(default)s)")
+    demo.add_argument("--trials", type=int, default=16, help="trials in the study in total (%(default)s)")
     demo.add_argument("--study", default="demo", help="study name (%(default)s)")
     _common_run_flags(demo, space_default="quick", folds_default=5)
     demo.set_defaults(handler=commands.demo)
@@ -125,6 +125,9 @@ def _common_run_flags(parser: argparse.ArgumentParser, space_default: str, folds
     parser.add_argument("--folds", type=int, default=folds_default, help="k of k-fold cross-validation (%(default)s)")
     parser.add_argument("--timeout", type=float, default=None, help="stop starting trials after this many seconds")
     parser.add_argument("--seed", type=int, default=0, help="seed of folds, sampler and training (%(default)s)")
+    parser.add_argument("--prune-p", type=float, default=0.2, help=(
+        "fold pruning: stop a trial when a Wilcoxon test over its folds so far says it is worse than the "
+        "best, at this p-value (%(default)s; 0 = never prune)"))
     parser.add_argument("--quiet", action="store_true", help="no progress display")
     _storage_flag(parser)
 

@@ -46,7 +46,9 @@ def test_a_clearly_worse_design_is_pruned_after_three_of_five_folds(numbers_tell
     assert sorted(bad.intermediate_values) == sorted(fold_order(0, 1, 5)[:3])
     assert completed(study) == [good] and pruned(study) == [bad]
     print_status(study)
-    assert "1 pruned early" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 pruned early" in out
+    assert "image_only (pruned)" in out and "3/5 folds" in out
 
 
 def test_without_pruning_every_fold_is_trained(numbers_tell_images_do_not):
