@@ -46,7 +46,7 @@ class Design:
     bilinear_rank: int = _f(4, "fusion", "bilinear: rank r of the low-rank bilinear map")
     film_target: str = _f("pooled", "fusion", "film: modulate the pooled image vector or the backbone's feature_map")
     attention_heads: int = _f(2, "fusion", "attention: heads of the multi-head attention over the tokens")
-    attention_tokens: str = _f("branches", "fusion", "attention: branches | feature_map (adds one token per map position)")
+    attention_tokens: str = _f("branches", "fusion", "attention: branches | feature_map (+ a token per map position)")
     late_aux_weight: float = _f(0.0, "fusion", "late: weight of each branch's own auxiliary loss; 0 = off")
     # gradient-boosted trees (gbdt_only, stacked, gbdt_on_embedding): scikit-learn HistGradientBoostingClassifier
     gbdt_learning_rate: float = _f(0.1, "fusion", "trees: learning rate (shrinkage)")
