@@ -94,8 +94,8 @@ def exported(hybrid_study, tmp_path_factory):
     folder = tmp_path_factory.mktemp("folders")
     out = {}
     for fusion in HYBRIDS:
-        _, model = export_hybrid(study, trial_of(study, fusion), ManifestSpec(path=manifest), folder / f"{fusion}.fusion")
-        out[fusion] = (folder / f"{fusion}.fusion", model)
+        path = folder / f"{fusion}.fusion"
+        out[fusion] = (path, export_hybrid(study, trial_of(study, fusion), ManifestSpec(path=manifest), path)[1])
     return out
 
 
@@ -158,8 +158,9 @@ def test_export_command_writes_the_folder_and_its_record(hybrid_study, tmp_path)
 def test_a_model_path_of_the_wrong_kind_is_a_one_line_error_before_training(fusion, name, message, hybrid_study,
                                                                           tmp_path, capsys):
     study, manifest, _ = hybrid_study
-    code = main(["export", "--study", "hybrid", "--storage", hybrid_study[2], "--trial", str(trial_of(study, fusion).number),
-                 "--output", str(tmp_path / "best.json"), "--model", str(tmp_path / name), "--data", str(manifest)])
+    code = main(["export", "--study", "hybrid", "--storage", hybrid_study[2],
+                 "--trial", str(trial_of(study, fusion).number), "--output", str(tmp_path / "best.json"),
+                 "--model", str(tmp_path / name), "--data", str(manifest)])
     err = capsys.readouterr().err.strip()
     assert code == 2 and message in err and len(err.splitlines()) == 1, err
     assert list(tmp_path.iterdir()) == []
@@ -212,7 +213,8 @@ def assert_one_line_error(capsys, code: int, *fragments: str) -> None:
 def test_missing_numbers_reach_the_trees_as_missing(exported, hybrid_study, tmp_path):
     folder, model = exported["gbdt_only"]
     rows = manifest_rows(hybrid_study[1])[:1]
-    code, scores = predict(folder, write_rows(tmp_path / "gap.csv", [{**rows[0], "measurement": ""}]), tmp_path / "p.csv")
+    gap = write_rows(tmp_path / "gap.csv", [{**rows[0], "measurement": ""}])
+    code, scores = predict(folder, gap, tmp_path / "p.csv")
     numbers = np.array([[np.nan, float(rows[0]["noise_a"] or "nan"), float(rows[0]["noise_b"] or "nan")]], np.float32)
     assert code == 0 and scores[0] == pytest.approx(model.score({"numeric": numbers})[0], abs=1e-6)
 

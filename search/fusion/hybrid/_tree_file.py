@@ -20,7 +20,6 @@ from scipy.special import expit  # the inverse link scikit-learn's binomial loss
 from search._errors import UserError
 
 FORMAT_VERSION = 1
-_NODE_FIELDS = ("feature_idx", "num_threshold", "missing_go_to_left", "left", "right", "is_leaf", "value")
 
 
 @dataclass(frozen=True)
@@ -70,23 +69,18 @@ def from_sklearn(trees) -> TreeEnsemble:
     categorical = getattr(trees, "is_categorical_", None)
     if categorical is not None and np.any(categorical):
         raise UserError("trees with categorical features cannot be saved as tree arrays (only numeric splits are)")
-    nodes, starts, offset = [], [], 0
-    for (predictor,) in trees._predictors:  # one tree per iteration for a binary classifier
-        table = predictor.nodes
-        if np.any(table["is_categorical"]):
-            raise UserError("trees with categorical splits cannot be saved as tree arrays (only numeric splits are)")
-        starts.append(offset)
-        nodes.append({name: table[name] for name in _NODE_FIELDS} | {"offset": offset})
-        offset += len(table)
-    column = lambda name, dtype: (np.concatenate([n[name] for n in nodes]).astype(dtype)  # noqa: E731
-                                  if nodes else np.zeros(0, dtype))
-    shift = np.concatenate([np.full(len(n["value"]), n["offset"]) for n in nodes]) if nodes else np.zeros(0, np.int64)
+    tables = [predictor.nodes for (predictor,) in trees._predictors]  # one tree per iteration (binary)
+    if any(np.any(table["is_categorical"]) for table in tables):
+        raise UserError("trees with categorical splits cannot be saved as tree arrays (only numeric splits are)")
+    sizes = [len(table) for table in tables]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    nodes, shift = np.concatenate(tables), np.repeat(starts, sizes)  # child indices become global
     return TreeEnsemble(
         baseline=float(np.asarray(trees._baseline_prediction).reshape(-1)[0]), n_features=int(trees.n_features_in_),
-        tree_start=np.asarray(starts, dtype=np.int64), feature=column("feature_idx", np.int64),
-        threshold=column("num_threshold", np.float64), missing_left=column("missing_go_to_left", bool),
-        left=column("left", np.int64) + shift, right=column("right", np.int64) + shift,
-        is_leaf=column("is_leaf", bool), value=column("value", np.float64),
+        tree_start=starts, feature=nodes["feature_idx"].astype(np.int64),
+        threshold=nodes["num_threshold"].astype(np.float64), missing_left=nodes["missing_go_to_left"].astype(bool),
+        left=nodes["left"].astype(np.int64) + shift, right=nodes["right"].astype(np.int64) + shift,
+        is_leaf=nodes["is_leaf"].astype(bool), value=nodes["value"].astype(np.float64),
     )
 
 
@@ -101,7 +95,8 @@ def load_trees(path: Path) -> TreeEnsemble:
     """Read a tree file (no pickle) and check its node references stay inside its arrays."""
     with np.load(path, allow_pickle=False) as saved:
         if int(saved["format_version"]) != FORMAT_VERSION:
-            raise UserError(f"{path}: tree file format {int(saved['format_version'])}, this version reads {FORMAT_VERSION}")
+            raise UserError(f"{path}: tree file format {int(saved['format_version'])}, "
+                            f"this version reads {FORMAT_VERSION}")
         ensemble = TreeEnsemble(
             baseline=float(saved["baseline"]), n_features=int(saved["n_features"]),
             tree_start=saved["tree_start"].astype(np.int64), feature=saved["feature"].astype(np.int64),
