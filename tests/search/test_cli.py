@@ -161,3 +161,10 @@ def test_help_lists_every_command(capsys):
     out = capsys.readouterr().out
     for command in ("demo", "run", "status", "export", "spaces"):
         assert command in out
+
+
+def test_spaces_and_search_import_in_either_order():
+    for first, second in (("spaces", "search"), ("search", "spaces")):
+        code = f"import {first}, {second}; print(search.Design().fusion, 'quick' in spaces.list_spaces())"
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert result.returncode == 0 and result.stdout.split() == ["concat", "True"], result.stderr[-500:]
