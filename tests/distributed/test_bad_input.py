@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import shutil
 import subprocess
 import tempfile
@@ -60,7 +62,7 @@ def password_server():
     """A private PostgreSQL that checks passwords (the shared one trusts everyone), role fs / SECRET.
     Its folder sits directly under /tmp: the postgres user cannot enter pytest's private tmp_path."""
     if PG_BIN is None or shutil.which("runuser") is None:
-        pytest.skip("needs PostgreSQL server binaries and runuser to start a private server")
+        (pytest.fail if os.environ.get("CI") else pytest.skip)("needs PostgreSQL server binaries and runuser to start a private server")
     folder = Path(tempfile.mkdtemp(prefix="fs-pg-"))
     (folder / "pw").write_text(SECRET)
     shutil.chown(folder, "postgres")
