@@ -50,8 +50,7 @@ def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: n
     scaler = NumericScaler.fit(data.numeric[train_idx])  # training fold only: no validation leakage
     fit_idx, stop_idx = _early_stopping_split(design, data.labels, train_idx, seed)
     feature_shape = data.image_features.shape[1:] if data.image_features is not None else None
-    model = build_model(design, data.numeric.shape[1], feature_shape)
-    model.compile(optimizer=make_optimizer(design), jit_compile=use_jit(), **loss_spec(model, design))
+    model = fresh_compiled_model(design, data.numeric.shape[1], feature_shape)
     callbacks = _callbacks(design, stop_idx, on_epoch)
     history = model.fit(
         _inputs(model, data, fit_idx, scaler), training_targets(model, data.labels[fit_idx].astype("float32")),
@@ -64,6 +63,32 @@ def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: n
     scores = predict_scores(model, _inputs(model, data, val_idx, scaler))
     return FoldResult(fold_auc(data.labels[val_idx], scores), scores, _epochs_used(history, callbacks),
                       time.perf_counter() - started)
+
+
+_REUSED: dict[tuple, tuple[keras.Model, list[np.ndarray]]] = {}
+
+
+def fresh_compiled_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None) -> keras.Model:
+    """A compiled model in the state of a new one built under the current seed.
+
+    Tracing a new model's train and predict steps costs about a second, more than training the heads
+    of a frozen-backbone design takes. So the last compiled model is kept: each fold builds an
+    uncompiled model under its own seed only for its initial weights, copies them in, and puts the
+    optimizer back to its just-built state. Results equal those of a new model per fold."""
+    initial = build_model(design, n_numeric, feature_shape)
+    key = (design, n_numeric, feature_shape)
+    if key not in _REUSED:
+        initial.compile(optimizer=make_optimizer(design), jit_compile=use_jit(), **loss_spec(initial, design))
+        initial.optimizer.build(initial.trainable_variables)
+        _REUSED.clear()  # one at a time: memory stays that of one model
+        _REUSED[key] = (initial, [np.array(v) for v in initial.optimizer.variables])
+        return initial
+    model, optimizer_state = _REUSED[key]
+    for variable, value in zip(model.variables, initial.variables):  # weights and dropout seed states
+        variable.assign(value)
+    for variable, value in zip(model.optimizer.variables, optimizer_state):
+        variable.assign(value)
+    return model
 
 
 def fold_auc(labels: np.ndarray, scores: np.ndarray) -> float:

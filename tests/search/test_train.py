@@ -66,3 +66,22 @@ def test_same_seed_gives_the_same_scores():
     first = train_fold(DESIGN, data, np.arange(60), np.arange(60, 90), seed=9)
     second = train_fold(DESIGN, data, np.arange(60), np.arange(60, 90), seed=9)
     assert np.array_equal(first.scores, second.scores)
+
+
+def test_reusing_the_compiled_model_across_folds_changes_no_score():
+    """Folds reuse one traced model (weights, dropout seeds and optimizer reset): same numbers as new models."""
+    import search._train as train
+
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 255, (90, 16, 16, 3), dtype=np.uint8)
+    data = FoldData(images, _numeric_data().numeric, _numeric_data().labels)
+    design = Design(fusion="concat", backbone="small_cnn", weights="none", image_size=16, trainable_blocks=3,
+                    epochs=3, patience=2, image_units=8, numeric_units=8, head_units=8, image_norm="batch",
+                    image_dropout=0.3, batch_size=16)
+    folds = [(np.arange(90)[np.arange(90) % 3 != f], np.arange(90)[np.arange(90) % 3 == f]) for f in range(3)]
+    reused = [train.train_fold(design, data, tr, va, seed=f).scores for f, (tr, va) in enumerate(folds)]
+    fresh = []
+    for f, (tr, va) in enumerate(folds):
+        train._REUSED.clear()
+        fresh.append(train.train_fold(design, data, tr, va, seed=f).scores)
+    assert np.allclose(np.concatenate(reused), np.concatenate(fresh), atol=1e-6)
