@@ -25,6 +25,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=400, help="demo rows (%(default)s)")
     parser.add_argument("--image-size", type=int, default=32, help="VGG16 input size (%(default)s)")
     parser.add_argument("--epochs", type=int, default=5, help="epochs per fold (%(default)s)")
+    parser.add_argument("--cache-image-size", type=int, default=64,
+                        help="image size of the feature-cache measurement (%(default)s)")
     args = parser.parse_args()
     os.environ.setdefault("FUSION_SEARCH_CACHE", tempfile.mkdtemp(prefix="fusion-bench-cache-"))
     work = Workdir(rows=args.rows, image_size=args.image_size, epochs=args.epochs)
@@ -32,7 +34,7 @@ def main() -> None:
                "rows": args.rows, "image_size": args.image_size, "epochs": args.epochs, "trials": args.trials,
                "prune_trials": args.prune_trials}
     results = {"machine": machine}
-    results["feature_cache"] = _write("feature_cache", feature_cache(work), machine)
+    results["feature_cache"] = _write("feature_cache", feature_cache(work, args.cache_image_size), machine)
     results["search_vs_naive"] = _write("search_vs_naive", search_vs_naive(work, args.trials), machine)
     results["pruning"] = _write("pruning", pruning(work, args.prune_trials), machine)
     summary = {
@@ -71,12 +73,22 @@ local weights file (bench/_experiments.py), heads, widths, activations and learn
 | whole search wall time (s) | {naive['seconds']:.1f} | {service['seconds']:.1f} | {summary['search_speedup_vs_naive']:.1f}x faster |
 | whole search best mean AUC | {naive['best_auc']:.4f} | {service['best_auc']:.4f} | {service['best_auc'] - naive['best_auc']:+.4f} |
 | frozen-backbone trial time (s), feature cache | {cache['without_cache']['trial_seconds']:.2f} | {cache['with_cache']['trial_seconds']:.2f} | {summary['feature_cache_speedup']:.1f}x faster (same fold AUCs to 3 dp: {cache['same_aucs_3dp']}) |
-| fold trainings, pruning | {prune['without_pruning']['fold_trainings']} | {prune['with_pruning']['fold_trainings']} | {100 * summary['pruning_saved_fraction']:.0f}% saved |
-| best mean AUC, pruning | {prune['without_pruning']['best_auc']:.4f} | {prune['with_pruning']['best_auc']:.4f} | {prune['with_pruning']['best_auc'] - prune['without_pruning']['best_auc']:+.4f} |
+{_pruning_rows(prune)}
 
-The feature cache's one-off build took {cache['cache_build_seconds']:.1f} s (paid once per data, backbone,
+The feature-cache row uses VGG16 at {cache['image_size']} px (the searches at {results['machine']['image_size']} px); the cache's one-off build took {cache['cache_build_seconds']:.1f} s (paid once per data, backbone,
 weights and image size, then shared by every trial and local worker).
 """
+
+
+def _pruning_rows(prune: dict) -> str:
+    off = prune["without_pruning"]
+    rows = []
+    for threshold, run in prune["by_threshold"].items():
+        rows.append(f"| fold trainings, pruning p={threshold} | {off['fold_trainings']} | {run['fold_trainings']} | "
+                    f"{100 * run['saved_fraction']:.0f}% saved ({run['pruned_trials']} trials pruned) |")
+        rows.append(f"| best mean AUC, pruning p={threshold} | {off['best_auc']:.4f} | {run['best_auc']:.4f} | "
+                    f"{run['best_auc'] - off['best_auc']:+.4f} |")
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":

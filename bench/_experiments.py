@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -78,7 +79,7 @@ def search_vs_naive(work: Workdir, trials: int) -> dict:
         if mode == "naive":
             data = NaiveSearchData(data.manifest, data.folds, data.fold_seed, caches=False)
         settings = RunSettings(study=mode, storage=work.storage(f"search_{mode}"), trials=trials, seed=0,
-                               prune_p=0.2 if mode == "service" else 0.0)
+                               prune_p=RunSettings.prune_p if mode == "service" else 0.0)
         study = run_search(settings, data, work.space)
         runs[mode] = {"seconds": time.perf_counter() - started, "best_auc": _best(study),
                       "fold_trainings": _fold_trainings(study)}
@@ -89,13 +90,14 @@ def search_vs_naive(work: Workdir, trials: int) -> dict:
     }
 
 
-def feature_cache(work: Workdir, repeats: int = 3) -> dict:
-    """(2) One frozen-backbone trial (5 folds) with and without the feature cache: time and fold AUCs."""
+def feature_cache(work: Workdir, image_size: int, repeats: int = 3) -> dict:
+    """(2) One frozen-backbone trial (5 folds) with and without the feature cache: time and fold AUCs.
+    (VGG16 without its top is all convolutions: the same weights file serves any image size.)"""
     trial = optuna.trial.FixedTrial({"fusion": "concat", "image_units": 32, "image_activation": "relu",
                                      "numeric_units": 32, "numeric_activation": "relu", "head_units": 32,
                                      "batch_size": 32, "lr_image": 3e-3, "lr_numeric": 3e-3, "lr_fusion": 3e-3})
-    design = suggest_design(trial, work.space)
-    result = {}
+    design = replace(suggest_design(trial, work.space), image_size=image_size)
+    result = {"image_size": image_size}
     for cached in (True, False):
         data = prepare_data(ManifestSpec(work.manifest), k=5, fold_seed=0, caches=cached)
         data.images(design.image_size)
@@ -117,10 +119,10 @@ def feature_cache(work: Workdir, repeats: int = 3) -> dict:
     return result
 
 
-def pruning(work: Workdir, trials: int) -> dict:
+def pruning(work: Workdir, trials: int, thresholds: tuple[float, ...] = (0.3, 0.2)) -> dict:
     """(3) The service's search with and without fold pruning: fold trainings saved, best AUC of each."""
     runs = {}
-    for prune_p in (0.2, 0.0):
+    for prune_p in (*thresholds, 0.0):
         data = prepare_data(ManifestSpec(work.manifest), k=5, fold_seed=0)
         settings = RunSettings(study=f"prune_{prune_p}", storage=work.storage(f"prune_{prune_p}"), trials=trials,
                                seed=0, prune_p=prune_p)
@@ -128,9 +130,12 @@ def pruning(work: Workdir, trials: int) -> dict:
         runs[prune_p] = {"best_auc": _best(study), "fold_trainings": _fold_trainings(study),
                          "pruned_trials": len(pruned(study))}
     full = 5 * trials
+    for prune_p in thresholds:
+        runs[prune_p]["saved_fraction"] = 1 - runs[prune_p]["fold_trainings"] / full
     return {
-        "trials": trials, "with_pruning": runs[0.2], "without_pruning": runs[0.0],
-        "saved_fraction": 1 - runs[0.2]["fold_trainings"] / full,
+        "trials": trials, "default_p": thresholds[0], "with_pruning": runs[thresholds[0]],
+        "by_threshold": {str(p): runs[p] for p in thresholds}, "without_pruning": runs[0.0],
+        "saved_fraction": runs[thresholds[0]]["saved_fraction"],
     }
 
 

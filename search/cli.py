@@ -125,7 +125,7 @@ def _common_run_flags(parser: argparse.ArgumentParser, space_default: str, folds
     parser.add_argument("--folds", type=int, default=folds_default, help="k of k-fold cross-validation (%(default)s)")
     parser.add_argument("--timeout", type=float, default=None, help="stop starting trials after this many seconds")
     parser.add_argument("--seed", type=int, default=0, help="seed of folds, sampler and training (%(default)s)")
-    parser.add_argument("--prune-p", type=float, default=0.2, help=(
+    parser.add_argument("--prune-p", type=float, default=0.3, help=(
         "fold pruning: stop a trial when a Wilcoxon test over its folds so far says it is worse than the "
         "best, at this p-value (%(default)s; 0 = never prune)"))
     parser.add_argument("--quiet", action="store_true", help="no progress display")
