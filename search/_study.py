@@ -14,7 +14,7 @@ from search._oof import save_oof_labels
 from search._progress import SilentProgress
 from search._worker import WorkerSettings, run_worker
 from spaces import Space, baseline_params
-from storage import mask_url, open_storage
+from storage import mask_url, open_storage, resolve_storage_url, retry_storage
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
@@ -94,8 +94,9 @@ def _wait_until_ready(study: optuna.Study, patience: float = 60.0) -> optuna.Stu
     """A worker that lost the creation race waits until the creator has written the study's setup
     and queued the baselines (older studies with finished trials count as ready)."""
     deadline = time.monotonic() + patience
-    while time.monotonic() < deadline:
-        if study.user_attrs.get("ready") or _finished(study):
+    url = study._storage._backend.url if hasattr(study._storage, "_backend") else study._storage.url
+    while time.monotonic() < deadline:  # once the storage is open, an outage is waited out, not fatal
+        if retry_storage(lambda: study.user_attrs.get("ready") or _finished(study), url):
             break
         time.sleep(0.5)
     return study
@@ -119,8 +120,8 @@ def _load_or_explain(name: str, storage: optuna.storages.BaseStorage,
 def run_search(settings: RunSettings, data: SearchData, space: Space,
                progress: SilentProgress | None = None) -> optuna.Study:
     """Run trials in this process until the study holds settings.trials finished trials."""
-    study = open_or_create_study(settings, data, space)
-    remaining = settings.trials - _finished(study)
+    study = open_or_create_study(settings, data, space)  # an unreachable database here is a user error
+    remaining = settings.trials - retry_storage(lambda: _finished(study), resolve_storage_url(settings.storage))
     if remaining <= 0:
         return study
     objective = CrossValidatedObjective(data, space, settings.seed, progress)

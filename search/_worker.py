@@ -115,6 +115,8 @@ def _run_trial(study: optuna.Study, trial_id: int, objective: Objective,
 def _fail_and_requeue(study: optuna.Study, trial_id: int) -> None:
     """Interrupted, not wrong: fail it and queue the same parameters for the next worker."""
     storage = study._storage
+    if storage.get_trial(trial_id).state.is_finished():
+        return  # a retried call whose first try got through, or another worker found it stale first
     if storage.set_trial_state_values(trial_id, state=TrialState.FAIL):
         retry = storage.get_heartbeat_stale_trial_callback()
         if retry is not None:

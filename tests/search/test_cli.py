@@ -37,7 +37,7 @@ def clinic_manifest(tmp_path_factory) -> Path:
 
 def _run_args(manifest: Path, storage: str, space: Path, study="clinic", seed=0, trials=5) -> list[str]:
     return ["run", "--data", str(manifest), "--study", study, "--space", str(space), "--trials", str(trials),
-            "--folds", "3", "--seed", str(seed), "--storage", storage, "--quiet",
+            "--folds", "3", "--seed", str(seed), "--storage", storage, "--quiet", "--prune-p", "0",
             "--image-column", "scan", "--label-column", "diagnosis", "--positive", "pos",
             "--group-column", "clinic", "--numeric-columns", "age,bmi"]
 
