@@ -12,7 +12,7 @@ import yaml
 
 from search._design import Design, design_fields
 from search._errors import UserError
-from search.fusion import baseline_fusions, get_fusion, list_fusions
+from search.fusion import baseline_fusions, get_fusion
 
 SPACE_DIR = Path(__file__).resolve().parent
 TOP_KEYS = {"description", "fixed", "search", "defaults"}
