@@ -55,6 +55,8 @@ def print_status(study: optuna.Study, console: Console | None = None) -> None:
     reference = best_baseline(study)
     best = next(iter(best_per_fusion(study).items()), None)
     if reference and best:
-        verdict = "beats" if best[0] not in baseline_fusions() and best[1].value > reference[1] else "does not beat"
+        ahead = best[0] not in baseline_fusions() and best[1].value > reference[1]
+        verdict = f"is {best[1].value - reference[1]:+.3f} ahead of" if ahead else "does not beat"
         console.print(f"best design: {best[0]} (trial {best[1].number}, {best[1].value:.3f}); "
-                      f"fusion {verdict} the best single modality ({reference[0]} {reference[1]:.3f})")
+                      f"fusion {verdict} the best single modality ({reference[0]} {reference[1]:.3f})"
+                      + ("; `fusion-search report` tests whether that is more than fold noise" if ahead else ""))
