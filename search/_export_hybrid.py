@@ -37,10 +37,10 @@ from search._design import Design
 from search._errors import UserError
 from search._export_model import _require_study_data, with_preprocessing
 from search._images import decode_images
-from search._model import build_model, feature_extractor, loss_spec, make_optimizer, training_targets
-from search._runtime import configure_precision, make_deterministic
+from search._model import feature_extractor
+from search._runtime import make_deterministic
 from search._summary import trial_design
-from search._train import _callbacks, _early_stopping_split, class_sample_weights, predict_scores
+from search._train import FoldData, fit_model, predict_scores
 from search.fusion import get_fusion
 from search.fusion.hybrid._tree_file import TreeEnsemble, from_sklearn, load_trees, save_trees
 from search.fusion.hybrid._trees import make_trees
@@ -141,18 +141,10 @@ def _train_stacked(design, images, numeric, labels, columns, seed) -> HybridMode
 
 def _fit_image_model(design: Design, images: np.ndarray, labels: np.ndarray, train_idx: np.ndarray,
                      seed: int) -> keras.Model:
-    """search._train.train_fold for an image_only design, keeping the model (image input, one output)."""
-    configure_precision()
-    keras.utils.set_random_seed(seed)
-    fit_idx, stop_idx = _early_stopping_split(design, labels, train_idx, seed)
-    model = build_model(design, 0)
-    model.compile(optimizer=make_optimizer(design), jit_compile=False, **loss_spec(model, design))
-    targets = lambda idx: training_targets(model, labels[idx].astype("float32"))  # noqa: E731
-    model.fit({"image": images[fit_idx]}, targets(fit_idx),
-              validation_data=({"image": images[stop_idx]}, targets(stop_idx)) if len(stop_idx) else None,
-              sample_weight=class_sample_weights(design, labels[fit_idx]), batch_size=design.batch_size,
-              epochs=design.epochs, shuffle=True, verbose=0, callbacks=_callbacks(design, stop_idx, None))
-    return with_preprocessing(model, None, (), name=f"image_model_seed{seed}")
+    """An image_only design fit as a CV fold fits it, keeping the model (image input, one output)."""
+    data = FoldData(images, np.zeros((len(labels), 0), dtype=np.float32), labels)
+    fitted = fit_model(design, data, train_idx, seed, reuse=False)
+    return with_preprocessing(fitted.model, None, (), name=f"image_model_seed{seed}")
 
 
 def _train_gbdt_on_embedding(design, images, numeric, labels, columns, seed) -> HybridModel:

@@ -30,11 +30,9 @@ from search._data import ManifestSpec, read_manifest
 from search._design import Design
 from search._errors import UserError
 from search._images import decode_images
-from search._model import build_model, loss_spec, make_optimizer, training_targets
 from search._preprocess import NumericScaler
-from search._runtime import make_deterministic
 from search._summary import _chosen_trial, trial_design
-from search._train import class_sample_weights, model_inputs
+from search._train import FoldData, fit_model
 from search.fusion import get_fusion
 
 
@@ -72,15 +70,8 @@ def final_design(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> Design
 def train_final_model(design: Design, images: np.ndarray | None, numeric: np.ndarray, labels: np.ndarray,
                       columns: tuple[str, ...], seed: int, name: str = "fusion_search") -> keras.Model:
     """Fit the design on every row (as a CV fold is fit, minus early stopping); return the raw-input model."""
-    make_deterministic()
-    keras.utils.set_random_seed(seed)
-    scaler = NumericScaler.fit(numeric)
-    model = build_model(design, numeric.shape[1])
-    model.compile(optimizer=make_optimizer(design), jit_compile=False, **loss_spec(model, design))
-    model.fit(model_inputs(model, images, scaler.transform(numeric)), training_targets(model, labels.astype("float32")),
-              sample_weight=class_sample_weights(design, labels), batch_size=design.batch_size,
-              epochs=design.epochs, shuffle=True, verbose=0)
-    return with_preprocessing(model, scaler, columns, name)
+    fitted = fit_model(design, FoldData(images, numeric, labels), np.arange(len(labels)), seed, reuse=False)
+    return with_preprocessing(fitted.model, fitted.scaler, columns, name)
 
 
 def with_preprocessing(model: keras.Model, scaler: NumericScaler, columns: tuple[str, ...], name: str) -> keras.Model:

@@ -44,13 +44,30 @@ def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: n
                on_epoch: Callable[[int, int], None] | None = None) -> FoldResult:
     """Fit on train_idx (early stopping on a slice of it), score val_idx as one whole set."""
     started = time.perf_counter()
+    fitted = fit_model(design, data, train_idx, seed, on_epoch)
+    scores = predict_scores(fitted.model, _inputs(fitted.model, data, val_idx, fitted.scaler))
+    return FoldResult(fold_auc(data.labels[val_idx], scores), scores, fitted.epochs, time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    model: keras.Model
+    scaler: NumericScaler  # fit on the training rows; the model expects its transform
+    epochs: int  # epochs kept (the best epoch when early stopping restored it)
+
+
+def fit_model(design: Design, data: FoldData, train_idx: np.ndarray, seed: int,
+              on_epoch: Callable[[int, int], None] | None = None, reuse: bool = True) -> FittedModel:
+    """The one way a design is trained: seeded, numeric preprocessing fit on train_idx only, early
+    stopping (patience > 0) on a stratified slice of train_idx. CV folds, export and stacking all call it.
+    reuse=False gives a model of its own (one that outlives the next call)."""
     make_deterministic()
     configure_precision()
     keras.utils.set_random_seed(seed)
-    scaler = NumericScaler.fit(data.numeric[train_idx])  # training fold only: no validation leakage
+    scaler = NumericScaler.fit(data.numeric[train_idx])  # training rows only: no validation leakage
     fit_idx, stop_idx = _early_stopping_split(design, data.labels, train_idx, seed)
     feature_shape = data.image_features.shape[1:] if data.image_features is not None else None
-    model = fresh_compiled_model(design, data.numeric.shape[1], feature_shape)
+    model = (fresh_compiled_model if reuse else new_compiled_model)(design, data.numeric.shape[1], feature_shape)
     callbacks = _callbacks(design, stop_idx, on_epoch)
     history = model.fit(
         _inputs(model, data, fit_idx, scaler), training_targets(model, data.labels[fit_idx].astype("float32")),
@@ -60,9 +77,13 @@ def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: n
         sample_weight=class_sample_weights(design, data.labels[fit_idx]),
         batch_size=design.batch_size, epochs=design.epochs, shuffle=True, verbose=0, callbacks=callbacks,
     )
-    scores = predict_scores(model, _inputs(model, data, val_idx, scaler))
-    return FoldResult(fold_auc(data.labels[val_idx], scores), scores, _epochs_used(history, callbacks),
-                      time.perf_counter() - started)
+    return FittedModel(model, scaler, _epochs_used(history, callbacks))
+
+
+def new_compiled_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None) -> keras.Model:
+    model = build_model(design, n_numeric, feature_shape)
+    model.compile(optimizer=make_optimizer(design), jit_compile=use_jit(), **loss_spec(model, design))
+    return model
 
 
 _REUSED: dict[tuple, tuple[keras.Model, list[np.ndarray]]] = {}
@@ -75,14 +96,14 @@ def fresh_compiled_model(design: Design, n_numeric: int, feature_shape: tuple[in
     of a frozen-backbone design takes. So the last compiled model is kept: each fold builds an
     uncompiled model under its own seed only for its initial weights, copies them in, and puts the
     optimizer back to its just-built state. Results equal those of a new model per fold."""
-    initial = build_model(design, n_numeric, feature_shape)
     key = (design, n_numeric, feature_shape)
     if key not in _REUSED:
-        initial.compile(optimizer=make_optimizer(design), jit_compile=use_jit(), **loss_spec(initial, design))
+        initial = new_compiled_model(design, n_numeric, feature_shape)
         initial.optimizer.build(initial.trainable_variables)
         _REUSED.clear()  # one at a time: memory stays that of one model
         _REUSED[key] = (initial, [np.array(v) for v in initial.optimizer.variables])
         return initial
+    initial = build_model(design, n_numeric, feature_shape)
     model, optimizer_state = _REUSED[key]
     for variable, value in zip(model.variables, initial.variables):  # weights and dropout seed states
         variable.assign(value)
