@@ -32,16 +32,14 @@ import optuna
 from sklearn.decomposition import PCA
 from sklearn.model_selection import StratifiedKFold
 
-from search._data import ManifestSpec, read_manifest
+from search._data import ManifestSpec
 from search._design import Design
 from search._errors import UserError
-from search._export_model import _require_study_data, with_preprocessing
-from search._images import decode_images
+from search._export_model import training_rows, with_preprocessing
 from search._model import feature_extractor
 from search._runtime import make_deterministic
 from search._summary import trial_design
 from search._train import FoldData, fit_model, predict_scores
-from search.fusion import get_fusion
 from search.fusion.hybrid._tree_file import TreeEnsemble, from_sklearn, load_trees, save_trees
 from search.fusion.hybrid._trees import make_trees
 
@@ -169,10 +167,8 @@ def export_hybrid(study: optuna.Study, trial: optuna.trial.FrozenTrial, spec: Ma
     return (summary for the export record, the in-memory model that was saved)."""
     path = Path(path)
     require_folder_path(path, trial)
-    manifest = read_manifest(spec)
-    _require_study_data(study, manifest.fingerprint, spec.path)
     design = trial_design(study, trial)
-    images = decode_images(manifest.image_paths, design.image_size) if get_fusion(design.fusion).uses_image else None
+    manifest, images = training_rows(study, spec, design)
     model = train_hybrid(design, images, manifest.numeric, manifest.labels, manifest.numeric_columns,
                          seed=int(study.user_attrs.get("seed", 0)))
     save_hybrid(model, path, {"study": study.study_name, "trial": trial.number})

@@ -26,7 +26,7 @@ import numpy as np
 import optuna
 from keras import layers, ops
 
-from search._data import ManifestSpec, read_manifest
+from search._data import Manifest, ManifestSpec, read_manifest
 from search._design import Design
 from search._errors import UserError
 from search._images import decode_images
@@ -99,10 +99,8 @@ def export_model(study: optuna.Study, trial_number: int | None, spec: ManifestSp
 
         return export_hybrid(study, trial, spec, path)[0]
     _require_keras_design(trial, path)
-    manifest = read_manifest(spec)
-    _require_study_data(study, manifest.fingerprint, spec.path)
     design = final_design(study, trial)
-    images = decode_images(manifest.image_paths, design.image_size) if get_fusion(design.fusion).uses_image else None
+    manifest, images = training_rows(study, spec, design)
     model = train_final_model(design, images, manifest.numeric, manifest.labels, manifest.numeric_columns,
                               seed=int(study.user_attrs.get("seed", 0)),
                               name=f"fusion_search_{design.fusion}_trial{trial.number}")
@@ -142,6 +140,14 @@ def _require_keras_design(trial: optuna.trial.FrozenTrial, path: Path) -> None:
         fusion = trial.user_attrs.get("fusion", trial.params.get("fusion"))
         raise UserError(f"trial {trial.number} is a '{fusion}' design (one Keras model): --model must name "
                         f"a .keras file, got {path}")
+
+
+def training_rows(study: optuna.Study, spec: ManifestSpec, design: Design) -> tuple[Manifest, np.ndarray | None]:
+    """The manifest an export retrains on, checked to be the study's data, and its images if the design uses them."""
+    manifest = read_manifest(spec)
+    _require_study_data(study, manifest.fingerprint, spec.path)
+    images = decode_images(manifest.image_paths, design.image_size) if get_fusion(design.fusion).uses_image else None
+    return manifest, images
 
 
 def _require_study_data(study: optuna.Study, fingerprint: str, manifest_path: Path) -> None:

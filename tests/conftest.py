@@ -37,6 +37,17 @@ def write_manifest(folder: Path, rows: list[dict], images: list[np.ndarray] | No
     return path
 
 
+def manifest_rows(manifest: Path) -> list[dict]:
+    """A manifest's rows with absolute image paths, so edited copies can live anywhere."""
+    with manifest.open() as handle:
+        return [{**row, "image": str(manifest.parent / row["image"])} for row in csv.DictReader(handle)]
+
+
+def write_rows(path: Path, rows: list[dict]) -> Path:
+    """Rows as a CSV at path (no images written)."""
+    return write_manifest(path.parent, rows, name=path.name)
+
+
 @pytest.fixture(scope="session")
 def demo_manifest(tmp_path_factory) -> Path:
     """The built-in demo generator at a tiny size (60 rows, 32 px)."""

@@ -19,6 +19,7 @@ from search._export_hybrid import export_hybrid, load_hybrid
 from search._images import decode_images
 from search.cli import main
 from search.fusion.hybrid._tree_file import from_sklearn, load_trees, save_trees
+from tests.conftest import manifest_rows, write_rows
 
 HYBRIDS = ["gbdt_only", "stacked", "gbdt_on_embedding"]
 FIXED = {"backbone": "small_cnn", "weights": "none", "image_size": 16, "trainable_blocks": 3, "epochs": 2,
@@ -189,19 +190,6 @@ def test_a_failed_write_leaves_neither_a_folder_nor_a_partial_one(hybrid_study, 
 
 
 # --- predict on a folder: bad input and untrusted folders --------------------------------------
-
-def manifest_rows(manifest: Path) -> list[dict]:
-    with manifest.open() as handle:
-        return [{**row, "image": str(manifest.parent / row["image"])} for row in csv.DictReader(handle)]
-
-
-def write_rows(path: Path, rows: list[dict]) -> Path:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
 
 def assert_one_line_error(capsys, code: int, *fragments: str) -> None:
     err = capsys.readouterr().err.strip()

@@ -12,6 +12,7 @@ from PIL import Image
 
 from search._export_model import NumericPreprocess
 from search.cli import main
+from tests.conftest import manifest_rows, write_rows
 
 
 @pytest.fixture(scope="module")
@@ -25,20 +26,6 @@ def model_path(searched_study, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("model") / "best.keras"
     assert main(["export", "--study", name, "--storage", storage, "--trial", str(trial.number),
                  "--output", str(path.with_suffix(".json")), "--model", str(path), "--data", str(manifest)]) == 0
-    return path
-
-
-def manifest_rows(manifest: Path) -> list[dict]:
-    """The training manifest's rows with absolute image paths, so edited copies can live anywhere."""
-    with manifest.open() as handle:
-        return [{**row, "image": str(manifest.parent / row["image"])} for row in csv.DictReader(handle)]
-
-
-def write_rows(path: Path, rows: list[dict]) -> Path:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
     return path
 
 
