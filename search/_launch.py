@@ -42,12 +42,17 @@ def gpu_ids(text: str | None) -> list[str]:
     return ids
 
 
+def worker_devices(workers: int, devices: list[str]) -> list[tuple[str | None, int]]:
+    """(GPU, number of workers on it) per worker: round robin over the GPUs given, else all on the one device."""
+    placement = [devices[index % len(devices)] if devices else None for index in range(workers)]
+    return [(gpu, placement.count(gpu)) for gpu in placement]
+
+
 def launch_workers(run_argv: list[str], workers: int, gpus: str | None = None) -> int:
     """Start the workers, stream their output, and return 0 when all finished well; on Ctrl-C or
     SIGTERM forward SIGINT to each, wait GRACE_SECONDS, then terminate what is left."""
-    devices = gpu_ids(gpus)
-    processes = [_start(index, run_argv, devices[index % len(devices)] if devices else None)
-                 for index in range(workers)]
+    processes = [_start(index, run_argv, gpu, sharing) for index, (gpu, sharing) in
+                 enumerate(worker_devices(workers, gpu_ids(gpus)))]
     readers = [threading.Thread(target=_relay, args=(index, p), daemon=True) for index, p in enumerate(processes)]
     for reader in readers:
         reader.start()
@@ -66,8 +71,10 @@ def launch_workers(run_argv: list[str], workers: int, gpus: str | None = None) -
     return failed[0] if failed else 0
 
 
-def _start(index: int, run_argv: list[str], gpu: str | None) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONUNBUFFERED="1", FUSION_SEARCH_WORKER=str(index))
+def _start(index: int, run_argv: list[str], gpu: str | None, sharing: int) -> subprocess.Popen:
+    """One worker; ``sharing`` workers (itself included) use its device and split its memory budget."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1", FUSION_SEARCH_WORKER=str(index),
+               FUSION_SEARCH_WORKERS_PER_DEVICE=str(sharing))
     if gpu is not None:
         env["CUDA_VISIBLE_DEVICES"] = gpu
     where = f" on GPU {gpu}" if gpu is not None else ""

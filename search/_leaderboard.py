@@ -8,7 +8,7 @@ import optuna
 from rich.console import Console
 from rich.table import Table
 
-from search._summary import best_baseline, best_per_fusion, pruned, state_counts
+from search._summary import best_baseline, best_per_fusion, pruned, skipped, state_counts
 from search.fusion import baseline_fusions
 
 
@@ -52,6 +52,9 @@ def print_status(study: optuna.Study, console: Console | None = None) -> None:
     counts = state_counts(study)
     console.print(f"study {study.study_name}: " + (", ".join(f"{n} {s.lower()}" for s, n in counts.items()) or "no trials"))
     console.print(leaderboard_table(study))
+    if too_large := skipped(study):
+        console.print(f"{len(too_large)} trial(s) skipped, too large for device memory; "
+                      f"trial {too_large[-1].number}: {too_large[-1].user_attrs['skipped']}")
     reference = best_baseline(study)
     best = next(iter(best_per_fusion(study).items()), None)
     if reference and best:

@@ -11,14 +11,16 @@ from sklearn.metrics import roc_auc_score
 
 from search._dataset import SearchData
 from search._design import Design
+from search._errors import UserError
 from search._folds import fold_indices
+from search._memory import is_out_of_memory, too_large
 from search._oof import save_oof_scores
 from search._progress import SilentProgress
 from search._runtime import backend_name, device_name
 from search._summary import record_against_baselines
 from search._train import FoldData, FoldResult
 from search.fusion import get_fusion
-from spaces import Space, suggest_design
+from spaces import Space, baseline_params, suggest_design
 
 
 class CrossValidatedObjective:
@@ -31,7 +33,15 @@ class CrossValidatedObjective:
     def __call__(self, trial: optuna.Trial) -> float:
         design = suggest_design(trial, self.space)
         self.progress.trial_started(trial.number, design.fusion)
-        results = self._folds(trial, design)
+        if reason := design_too_large(self.data, design):
+            self._skip(trial, design, reason)
+        try:
+            results = self._folds(trial, design)
+        except Exception as error:
+            if not is_out_of_memory(error):
+                raise
+            self._skip(trial, design, f"ran out of device memory at batch_size {design.batch_size} "
+                                      f"({type(error).__name__})")
         value = statistics.fmean(r.auc for r in results.values())
         for key, attr in trial_attrs(self.data, design, results).items():
             trial.set_user_attr(key, attr)
@@ -39,6 +49,13 @@ class CrossValidatedObjective:
         record_against_baselines(trial, design.fusion, value)
         self.progress.trial_ended(trial.number, design.fusion, value)
         return value
+
+    def _skip(self, trial: optuna.Trial, design: Design, reason: str) -> None:
+        """Record why the trial trains nothing and end it as PRUNED (TPE then steers away from such designs)."""
+        trial.set_user_attr("fusion", design.fusion)
+        trial.set_user_attr("skipped", reason)
+        self.progress.trial_skipped(trial.number, design.fusion, reason)
+        raise optuna.TrialPruned(reason)
 
     def _folds(self, trial: optuna.Trial, design: Design) -> dict[int, FoldResult]:
         """Train fold by fold in a per-trial shuffled order, reporting each fold's AUC with the fold id
@@ -58,6 +75,25 @@ class CrossValidatedObjective:
         trainer = get_fusion(design.fusion).train_fold  # the Keras trainer, or a hybrid design's own
         return trainer(design, fold_data(self.data, design), train_idx, val_idx,
                        seed=fold_seed(self.seed, trial.number, fold), on_epoch=self.progress.epoch_ended)
+
+
+def design_too_large(data: SearchData, design: Design) -> str | None:
+    """Why the design's batch cannot fit this worker's device memory (None: it fits, or trains nothing there)."""
+    network = get_fusion(design.fusion).network_design(design)
+    if network is None:
+        return None
+    feature_shape = data.features(network).shape[1:] if data.uses_feature_cache(network) else None
+    return too_large(network, data.manifest.numeric.shape[1], feature_shape)
+
+
+def require_baselines_fit(data: SearchData, space: Space) -> None:
+    """Refuse, before any study is touched, a space whose baselines (its defaults) cannot train on this device:
+    without them no design can be judged."""
+    for params in baseline_params(space):
+        design = Design.from_params({**space.fixed, **params})
+        if reason := design_too_large(data, design):
+            raise UserError(f"the {design.fusion} baseline of space '{space.name}' cannot train here: {reason}; "
+                            "lower the space's defaults batch_size, or set FUSION_SEARCH_DEVICE_MEMORY")
 
 
 def is_reference(trial: optuna.Trial) -> bool:

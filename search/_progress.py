@@ -23,6 +23,8 @@ class SilentProgress:
 
     def trial_ended(self, number: int, label: str, value: float | None) -> None: ...
 
+    def trial_skipped(self, number: int, label: str, reason: str) -> None: ...
+
 
 class RichProgress(SilentProgress):
     """Three bars: trials in this process, folds of the current trial, epochs of the current fold."""
@@ -56,3 +58,7 @@ class RichProgress(SilentProgress):
         self.bars.advance(self.trials)
         shown = "failed" if value is None else f"mean AUC {value:.3f}"
         self.console.print(f"trial {number:>3}  {label:<14} {shown}")
+
+    def trial_skipped(self, number: int, label: str, reason: str) -> None:
+        self.bars.advance(self.trials)
+        self.console.print(f"trial {number:>3}  {label:<14} skipped: {reason}")

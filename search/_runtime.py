@@ -11,6 +11,8 @@ import optuna
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Several workers may share one GPU (`launch --workers 4 --gpus 0`): no backend may take it all at start.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 
 
@@ -32,6 +34,22 @@ def _import_quietly() -> None:
 
 
 _import_quietly()
+
+
+def _grow_gpu_memory() -> None:
+    """TensorFlow maps nearly all of a GPU's memory at start unless told to grow as needed."""
+    if os.environ["KERAS_BACKEND"] != "tensorflow":
+        return
+    try:
+        import tensorflow as tf
+
+        for gpu in tf.config.list_physical_devices("GPU"):
+            tf.config.experimental.set_memory_growth(gpu, True)
+    except (ImportError, RuntimeError):  # no TensorFlow, or its GPUs were already initialised
+        pass
+
+
+_grow_gpu_memory()
 logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices are not the user's business
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 

@@ -9,7 +9,7 @@ import optuna
 
 from search._dataset import SearchData
 from search._errors import UserError
-from search._objective import CrossValidatedObjective
+from search._objective import CrossValidatedObjective, require_baselines_fit
 from search._oof import save_oof_labels
 from search._progress import SilentProgress
 from search._worker import WorkerSettings, run_worker
@@ -120,6 +120,7 @@ def _load_or_explain(name: str, storage: optuna.storages.BaseStorage,
 def run_search(settings: RunSettings, data: SearchData, space: Space,
                progress: SilentProgress | None = None) -> optuna.Study:
     """Run trials in this process until the study holds settings.trials finished trials."""
+    require_baselines_fit(data, space)
     study = open_or_create_study(settings, data, space)  # an unreachable database here is a user error
     remaining = settings.trials - retry_storage(lambda: _finished(study), resolve_storage_url(settings.storage))
     if remaining <= 0:

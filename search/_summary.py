@@ -16,13 +16,22 @@ COMPLETE = optuna.trial.TrialState.COMPLETE
 
 
 def state_counts(study: optuna.Study) -> dict[str, int]:
-    """Trials by state; fold-pruned trials (COMPLETE in Optuna, with their running mean) count as 'PRUNED EARLY'."""
+    """Trials by state; fold-pruned trials (COMPLETE in Optuna, with their running mean) count as 'PRUNED EARLY',
+    trials skipped for memory (PRUNED in Optuna, never trained) as 'SKIPPED'."""
     counts = {state.name: 0 for state in optuna.trial.TrialState}
     for trial in study.get_trials(deepcopy=False):
         counts[trial.state.name] += 1
     counts["COMPLETE"] -= len(pruned(study))
     counts["PRUNED EARLY"] = len(pruned(study))
+    counts["PRUNED"] -= len(skipped(study))
+    counts["SKIPPED"] = len(skipped(study))
     return {state: n for state, n in counts.items() if n}
+
+
+def skipped(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Trials that trained nothing because their batch could not fit device memory (user attr skipped: why)."""
+    return [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))
+            if t.user_attrs.get("skipped")]
 
 
 def completed(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:

@@ -45,6 +45,12 @@ class Fusion:
 
         return train_fold(design, data, train_idx, val_idx, seed, on_epoch)
 
+    @staticmethod
+    def network_design(design: Design) -> Design | None:
+        """The design of the Keras model this design trains with its batch size (None: it trains none on
+        the device), for the memory check. Neural fusions train themselves."""
+        return design
+
     def fuse(self, v, t):
         raise NotImplementedError
 

@@ -22,6 +22,10 @@ class GbdtOnEmbedding(Fusion):
     optional = reads
 
     @staticmethod
+    def network_design(design: Design) -> None:
+        return None  # the backbone only runs inference (batch 64); the trees train on the CPU
+
+    @staticmethod
     def train_fold(design: Design, data, train_idx, val_idx, seed: int, on_epoch=None):
         from search._train import FoldResult, fold_auc
 

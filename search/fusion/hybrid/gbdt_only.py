@@ -19,6 +19,10 @@ class GbdtOnly(Fusion):
     optional = TREE_FIELDS
 
     @staticmethod
+    def network_design(design: Design) -> None:
+        return None  # trees only: nothing trains on the device
+
+    @staticmethod
     def train_fold(design: Design, data, train_idx, val_idx, seed: int, on_epoch=None):
         from search._train import FoldResult, fold_auc
 

@@ -26,6 +26,10 @@ class Stacked(Fusion):
     optional = reads
 
     @staticmethod
+    def network_design(design: Design) -> Design:
+        return replace(design, fusion="image_only")
+
+    @staticmethod
     def train_fold(design: Design, data, train_idx, val_idx, seed: int, on_epoch=None):
         from search._train import FoldResult, fold_auc
 

@@ -1,0 +1,216 @@
+"""Device memory: what one training step of a design needs, what this worker may use, the largest batch that fits.
+
+A trial whose batch cannot fit is never started (it is pruned at once, with the reason), so a search
+over batch sizes does not crash workers or waste their time; a real out-of-memory error during training
+is caught the same way, in case the estimate was short.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from search._design import Design
+from search._errors import UserError
+from search._runtime import backend_name, configure_precision, device_name
+
+HEADROOM = 0.9  # share of the budget a step may plan for: the framework's own buffers, fragmentation
+# Backpropagation through a convolution needs more than the activations it keeps: XLA's buffer
+# assignment for training steps (bench/results/memory.md) is 3-5x the sum of the layer outputs on the
+# gradient path. 6 keeps the estimate above what XLA allocates for every design measured there.
+ACTIVATION_FACTOR = 6.0
+ADAMW_SLOTS = 2  # first and second moments, float32, per trainable weight
+_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb": 2**20, "mib": 2**20,
+          "g": 2**30, "gb": 2**30, "gib": 2**30, "t": 2**40, "tb": 2**40, "tib": 2**40}
+
+
+@dataclass(frozen=True)
+class StepMemory:
+    """Bytes one training step needs: fixed (weights, gradients, optimizer slots) + per_sample x batch."""
+
+    fixed: int
+    per_sample: int
+
+    def at(self, batch_size: int) -> int:
+        return self.fixed + self.per_sample * batch_size
+
+    def largest_batch(self, budget: int) -> int:
+        """The largest batch size whose step fits HEADROOM of budget (0: not even one row fits)."""
+        return max(0, int((budget * HEADROOM - self.fixed) // self.per_sample))
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Device memory one worker may use, and where that number came from."""
+
+    bytes: int
+    source: str
+
+
+def step_memory(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None = None) -> StepMemory:
+    """Estimate the memory of one training step of the design's Keras model (under the current precision policy)."""
+    configure_precision()
+    return _step_memory(replace(design, batch_size=1, weights="none"), n_numeric, feature_shape)
+
+
+@functools.lru_cache(maxsize=32)
+def _step_memory(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None) -> StepMemory:
+    from search._model import build_model
+
+    state = np.random.get_state()  # estimating must not move the training seed's streams
+    model = build_model(design, n_numeric, feature_shape)
+    np.random.set_state(state)
+    weights = sum(_bytes(v.shape, v.dtype) for v in model.weights)
+    trainable = sum(_bytes(v.shape, v.dtype) for v in model.trainable_weights)
+    # + gradients and AdamW slots, + one working copy of every weight (cast to the compute dtype, or
+    # re-laid out for the convolution kernels: XLA keeps such copies even of frozen weights)
+    fixed = 2 * weights + trainable * (1 + ADAMW_SLOTS)
+    inputs = sum(_bytes(t.shape[1:], t.dtype) for t in model.inputs)
+    frozen_peak, kept = _activations(model)
+    return StepMemory(fixed, int(2 * inputs + frozen_peak + ACTIVATION_FACTOR * kept))
+
+
+def _activations(model: keras.Model) -> tuple[int, int]:
+    """Bytes per sample: (the forward peak of the frozen layers before the first one with trainable
+    weights, which holds two consecutive outputs at a time; the outputs a backward pass keeps, from
+    the one feeding that first trainable layer on, in topological order)."""
+    outputs = [(layer, _bytes(shape[1:], dtype)) for layer, shape, dtype in _leaf_outputs(model)]
+    first = next((i for i, (layer, _) in enumerate(outputs) if layer.trainable_weights), len(outputs))
+    frozen = [size for _, size in outputs[:max(first - 1, 0)]]
+    frozen_peak = max((a + b for a, b in zip(frozen, frozen[1:])), default=sum(frozen))
+    return frozen_peak, sum(size for _, size in outputs[max(first - 1, 0):])
+
+
+def _leaf_outputs(model: keras.Model):
+    """(layer, output shape, dtype) of every non-model layer, nested models flattened, in topological order."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _leaf_outputs(layer)
+            continue
+        for node in layer._inbound_nodes:
+            for tensor in node.output_tensors:
+                yield layer, tuple(tensor.shape), tensor.dtype
+
+
+def _bytes(shape, dtype) -> int:
+    return int(np.prod([d for d in shape if d is not None], dtype=np.int64)) * np.dtype(
+        "uint8" if dtype == "uint8" else "float16" if dtype in ("bfloat16", "float16") else dtype).itemsize
+
+
+def measured_step_bytes(network: Design, n_numeric: int, batch_size: int,
+                        feature_shape: tuple[int, ...] | None = None) -> int:
+    """XLA's own count of the bytes one compiled training step of this design needs (JAX backend only):
+    arguments + outputs - donated buffers + temporaries, from the compiler's buffer assignment for this
+    machine's device. Compiles the step (seconds), allocates nothing; the benchmark and tests check
+    step_memory against it."""
+    import jax
+
+    from search._train import new_compiled_model
+
+    if backend_name() != "jax":
+        raise RuntimeError("measured_step_bytes needs KERAS_BACKEND=jax")
+    configure_precision()
+    model = new_compiled_model(replace(network, weights="none"), n_numeric, feature_shape)
+    model.optimizer.build(model.trainable_variables)
+    state = tuple([v.value for v in variables] for variables in (
+        model.trainable_variables, model.non_trainable_variables, model.optimizer.variables, model.metrics_variables))
+    x = {t.name: jax.ShapeDtypeStruct((batch_size, *t.shape[1:]), t.dtype) for t in model.inputs}
+    label = jax.ShapeDtypeStruct((batch_size, 1), "float32")
+    y = {name: label for name in model.output} if isinstance(model.output, dict) else label
+    stats = jax.jit(model.train_step, donate_argnums=0).lower(state, (x, y, None)).compile().memory_analysis()
+    return int(stats.argument_size_in_bytes + stats.output_size_in_bytes - stats.alias_size_in_bytes
+               + stats.temp_size_in_bytes)
+
+
+def parse_size(text: str) -> int:
+    """'24GiB', '512 MiB', '8g', '1073741824' -> bytes."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    if not match or match.group(2).lower() not in _UNITS:
+        raise UserError(f"FUSION_SEARCH_DEVICE_MEMORY must be a size such as 20GiB or 512MiB, got {text!r}")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def memory_budget() -> Budget | None:
+    """The memory this worker may plan a training step for: FUSION_SEARCH_DEVICE_MEMORY when set, else the
+    GPU's memory (or the machine's, on a CPU) divided among the workers that share the device
+    (FUSION_SEARCH_WORKERS_PER_DEVICE, which `launch` sets). None when the device's size is unknown."""
+    if os.environ.get("FUSION_SEARCH_DEVICE_MEMORY"):
+        return Budget(parse_size(os.environ["FUSION_SEARCH_DEVICE_MEMORY"]), "FUSION_SEARCH_DEVICE_MEMORY")
+    total = _gpu_memory() if device_name() == "GPU" else _host_memory()
+    if total is None:
+        return None
+    sharing = max(1, int(os.environ.get("FUSION_SEARCH_WORKERS_PER_DEVICE", "1") or 1))
+    where = f"{device_name()} memory" + (f" / {sharing} workers" if sharing > 1 else "")
+    return Budget(total // sharing, where)
+
+
+@functools.lru_cache(maxsize=1)
+def _gpu_memory() -> int | None:
+    """Bytes the first visible GPU offers this process's backend."""
+    try:
+        if backend_name() == "jax":
+            import jax
+
+            return int(jax.devices()[0].memory_stats()["bytes_limit"])
+        if backend_name() == "torch":
+            import torch
+
+            return int(torch.cuda.get_device_properties(0).total_memory)
+        gpu = (os.environ.get("CUDA_VISIBLE_DEVICES") or "0").split(",")[0]
+        answer = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits", "-i", gpu],
+                                capture_output=True, text=True, timeout=20, check=True)
+        return int(answer.stdout.split()[0]) * 2**20
+    except Exception:  # no way to ask this GPU: the check is skipped, an OOM is still caught
+        return None
+
+
+def _host_memory() -> int:
+    """Physical memory, or the container's limit when that is lower (cgroup v2, then v1)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for limit in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(limit).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            total = min(total, int(text))
+    return total
+
+
+def too_large(network: Design, n_numeric: int, feature_shape: tuple[int, ...] | None = None) -> str | None:
+    """Why a training step of this Keras design at its batch size cannot fit this worker's memory,
+    or None when it fits (or when the device's size is unknown)."""
+    budget = memory_budget()
+    if budget is None:
+        return None
+    try:
+        need = step_memory(network, n_numeric, feature_shape)
+    except Exception as error:
+        if not is_out_of_memory(error):
+            raise
+        return f"building the model ran out of memory ({type(error).__name__}): its weights alone do not fit"
+    if need.at(network.batch_size) <= budget.bytes * HEADROOM:
+        return None
+    largest = need.largest_batch(budget.bytes)
+    return (f"batch_size {network.batch_size} needs about {_gib(need.at(network.batch_size))} for one training "
+            f"step, more than {HEADROOM:.0%} of {_gib(budget.bytes)} ({budget.source}); "
+            + (f"the largest batch that fits is {largest}" if largest else "not even batch_size 1 fits"))
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """A backend's out-of-memory error: TensorFlow's ResourceExhaustedError, XLA's RESOURCE_EXHAUSTED
+    (JAX), torch's OutOfMemoryError."""
+    names = {cls.__name__ for cls in type(error).__mro__}
+    return bool(names & {"ResourceExhaustedError", "OutOfMemoryError"}) or (
+        "RESOURCE_EXHAUSTED" in str(error) or "out of memory" in str(error).lower())
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**28 else f"{n / 2**20:.1f} MiB"
