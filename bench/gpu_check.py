@@ -32,12 +32,11 @@ def _design():
 
 
 def memory_check() -> dict:
-    """The bound's estimate for the measured step, XLA's count for it on this device, the largest batch it allows."""
-    from search._memory import measured_step_bytes, memory_budget, step_memory
+    """The bound's estimate for the measured step (compare peak_bytes_in_use) and the largest batch it allows here."""
+    from search._memory import memory_budget, step_memory
 
     need, budget = step_memory(_design(), 8), memory_budget()
-    return {"memory_estimate_bytes": need.at(BATCH), "xla_step_bytes": measured_step_bytes(_design(), 8, BATCH),
-            "memory_budget_bytes": budget.bytes if budget else None,
+    return {"memory_estimate_bytes": need.at(BATCH), "memory_budget_bytes": budget.bytes if budget else None,
             "largest_batch_estimate": need.largest_batch(budget.bytes) if budget else None}
 
 

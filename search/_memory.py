@@ -22,10 +22,11 @@ from search._errors import UserError
 from search._runtime import backend_name, configure_precision, device_name
 
 HEADROOM = 0.9  # share of the budget a step may plan for: the framework's own buffers, fragmentation
-# Backpropagation through a convolution needs more than the activations it keeps: XLA's buffer
-# assignment for training steps (bench/results/memory.md) is 3-5x the sum of the layer outputs on the
-# gradient path. 6 keeps the estimate above what XLA allocates for every design measured there.
-ACTIVATION_FACTOR = 6.0
+# Frameworks hold more than the activations counted here (gradient buffers, convolution workspaces,
+# im2col on a CPU): the peak memory per sample of VGG16 training steps measured on this project's CPU
+# backends was up to 3.9x (JAX) the counted bytes (bench/results/memory.md). 5 keeps the estimate
+# above every VGG16 measurement there.
+ACTIVATION_FACTOR = 5.0
 ADAMW_SLOTS = 2  # first and second moments, float32, per trainable weight
 _UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb": 2**20, "mib": 2**20,
           "g": 2**30, "gb": 2**30, "gib": 2**30, "t": 2**40, "tb": 2**40, "tib": 2**40}
@@ -74,59 +75,47 @@ def _step_memory(design: Design, n_numeric: int, feature_shape: tuple[int, ...] 
     fixed = 2 * weights + trainable * (1 + ADAMW_SLOTS)
     inputs = sum(_bytes(t.shape[1:], t.dtype) for t in model.inputs)
     frozen_peak, kept = _activations(model)
-    return StepMemory(fixed, int(2 * inputs + frozen_peak + ACTIVATION_FACTOR * kept))
+    return StepMemory(fixed, int(2 * inputs + ACTIVATION_FACTOR * (frozen_peak + kept)))
 
 
 def _activations(model: keras.Model) -> tuple[int, int]:
-    """Bytes per sample: (the forward peak of the frozen layers before the first one with trainable
-    weights, which holds two consecutive outputs at a time; the outputs a backward pass keeps, from
-    the one feeding that first trainable layer on, in topological order)."""
-    outputs = [(layer, _bytes(shape[1:], dtype)) for layer, shape, dtype in _leaf_outputs(model)]
-    first = next((i for i, (layer, _) in enumerate(outputs) if layer.trainable_weights), len(outputs))
-    frozen = [size for _, size in outputs[:max(first - 1, 0)]]
-    frozen_peak = max((a + b for a, b in zip(frozen, frozen[1:])), default=sum(frozen))
-    return frozen_peak, sum(size for _, size in outputs[max(first - 1, 0):])
+    """Bytes per sample: (the forward peak of the layers no gradient passes through, each holding its inputs
+    and outputs at once; the layer inputs the backward pass keeps, those of every layer with trainable
+    weights or with one upstream of it)."""
+    return _walk(model, {id(tensor): False for tensor in model.inputs})
 
 
-def _leaf_outputs(model: keras.Model):
-    """(layer, output shape, dtype) of every non-model layer, nested models flattened, in topological order."""
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _leaf_outputs(layer)
+def _walk(model: keras.Model, on_gradient_path: dict[int, bool]) -> tuple[int, int]:
+    """_activations over one functional graph (nested models, such as a backbone, walked in place);
+    on_gradient_path maps a tensor's id to whether the backward pass goes through it."""
+    frozen_peak = kept = 0
+    for layer in model._operations:  # topological order
+        if isinstance(layer, keras.layers.InputLayer):
             continue
         for node in layer._inbound_nodes:
-            for tensor in node.output_tensors:
-                yield layer, tuple(tensor.shape), tensor.dtype
+            if not all(id(t) in on_gradient_path for t in node.input_tensors):
+                continue  # a call of this layer in some other graph
+            upstream = any(on_gradient_path[id(t)] for t in node.input_tensors)
+            if isinstance(layer, keras.Model):
+                inner = {id(i): on_gradient_path[id(o)] for i, o in zip(layer.inputs, node.input_tensors)}
+                peak, inner_kept = _walk(layer, inner)
+                frozen_peak, kept = max(frozen_peak, peak), kept + inner_kept
+                results = [inner[id(t)] for t in layer.outputs]
+            else:
+                needs = upstream or bool(layer.trainable_weights)
+                held = sum(_bytes(t.shape[1:], t.dtype) for t in node.input_tensors)
+                if needs:
+                    kept += held
+                else:
+                    frozen_peak = max(frozen_peak, held + sum(_bytes(t.shape[1:], t.dtype) for t in node.output_tensors))
+                results = [needs] * len(node.output_tensors)
+            on_gradient_path.update({id(t): r for t, r in zip(node.output_tensors, results)})
+    return frozen_peak, kept
 
 
 def _bytes(shape, dtype) -> int:
-    return int(np.prod([d for d in shape if d is not None], dtype=np.int64)) * np.dtype(
-        "uint8" if dtype == "uint8" else "float16" if dtype in ("bfloat16", "float16") else dtype).itemsize
-
-
-def measured_step_bytes(network: Design, n_numeric: int, batch_size: int,
-                        feature_shape: tuple[int, ...] | None = None) -> int:
-    """XLA's own count of the bytes one compiled training step of this design needs (JAX backend only):
-    arguments + outputs - donated buffers + temporaries, from the compiler's buffer assignment for this
-    machine's device. Compiles the step (seconds), allocates nothing; the benchmark and tests check
-    step_memory against it."""
-    import jax
-
-    from search._train import new_compiled_model
-
-    if backend_name() != "jax":
-        raise RuntimeError("measured_step_bytes needs KERAS_BACKEND=jax")
-    configure_precision()
-    model = new_compiled_model(replace(network, weights="none"), n_numeric, feature_shape)
-    model.optimizer.build(model.trainable_variables)
-    state = tuple([v.value for v in variables] for variables in (
-        model.trainable_variables, model.non_trainable_variables, model.optimizer.variables, model.metrics_variables))
-    x = {t.name: jax.ShapeDtypeStruct((batch_size, *t.shape[1:]), t.dtype) for t in model.inputs}
-    label = jax.ShapeDtypeStruct((batch_size, 1), "float32")
-    y = {name: label for name in model.output} if isinstance(model.output, dict) else label
-    stats = jax.jit(model.train_step, donate_argnums=0).lower(state, (x, y, None)).compile().memory_analysis()
-    return int(stats.argument_size_in_bytes + stats.output_size_in_bytes - stats.alias_size_in_bytes
-               + stats.temp_size_in_bytes)
+    itemsize = 2 if dtype == "bfloat16" else np.dtype(dtype).itemsize  # numpy has no bfloat16 of its own
+    return int(np.prod([d for d in shape if d is not None], dtype=np.int64)) * itemsize
 
 
 def parse_size(text: str) -> int:
