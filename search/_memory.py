@@ -23,9 +23,9 @@ from search._runtime import backend_name, configure_precision, device_name
 
 HEADROOM = 0.9  # share of the budget a step may plan for: the framework's own buffers, fragmentation
 # Frameworks hold more than the activations counted here (gradient buffers, convolution workspaces,
-# im2col on a CPU): the peak memory per sample of VGG16 training steps measured on this project's CPU
-# backends was up to 3.9x (JAX) the counted bytes (bench/results/memory.md). 5 keeps the estimate
-# above every VGG16 measurement there.
+# im2col on a CPU): the peak memory per row of VGG16 training steps measured on this project's CPU
+# backends was up to 3.7x (JAX, all blocks fine-tuned) the counted bytes (bench/results/memory.md).
+# 5 keeps the estimate above every measurement there.
 ACTIVATION_FACTOR = 5.0
 ADAMW_SLOTS = 2  # first and second moments, float32, per trainable weight
 _UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb": 2**20, "mib": 2**20,
