@@ -96,7 +96,7 @@ every trial and local worker). Both searches and the pruning comparison ran at t
 threshold p={prune['default_p']}.
 
 The batch-size bound's memory estimate against the memory training steps really take: [memory.md](memory.md)
-(written by bench/memory.py, which this run also ran).
+(written by bench/memory.py, which `make bench` runs too).
 """
 
 
