@@ -160,6 +160,7 @@ def _gpu_memory() -> int | None:
         return None
 
 
+@functools.lru_cache(maxsize=1)
 def _host_memory() -> int:
     """Physical memory, or the container's limit when that is lower (cgroup v2, then v1)."""
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

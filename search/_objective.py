@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from typing import NoReturn
 
 import numpy as np
 import optuna
@@ -50,7 +51,7 @@ class CrossValidatedObjective:
         self.progress.trial_ended(trial.number, design.fusion, value)
         return value
 
-    def _skip(self, trial: optuna.Trial, design: Design, reason: str) -> None:
+    def _skip(self, trial: optuna.Trial, design: Design, reason: str) -> NoReturn:
         """Record why the trial trains nothing and end it as PRUNED (TPE then steers away from such designs)."""
         trial.set_user_attr("fusion", design.fusion)
         trial.set_user_attr("skipped", reason)

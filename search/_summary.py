@@ -21,10 +21,9 @@ def state_counts(study: optuna.Study) -> dict[str, int]:
     counts = {state.name: 0 for state in optuna.trial.TrialState}
     for trial in study.get_trials(deepcopy=False):
         counts[trial.state.name] += 1
-    counts["COMPLETE"] -= len(pruned(study))
-    counts["PRUNED EARLY"] = len(pruned(study))
-    counts["PRUNED"] -= len(skipped(study))
-    counts["SKIPPED"] = len(skipped(study))
+    counts["PRUNED EARLY"], counts["SKIPPED"] = len(pruned(study)), len(skipped(study))
+    counts["COMPLETE"] -= counts["PRUNED EARLY"]
+    counts["PRUNED"] -= counts["SKIPPED"]
     return {state: n for state, n in counts.items() if n}
 
 

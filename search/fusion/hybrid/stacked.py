@@ -33,7 +33,7 @@ class Stacked(Fusion):
     def train_fold(design: Design, data, train_idx, val_idx, seed: int, on_epoch=None):
         from search._train import FoldResult, fold_auc
 
-        image_design = replace(design, fusion="image_only")
+        image_design = Stacked.network_design(design)
         with Timer() as timer:
             inner_scores, val_scores = cross_fit_image_scores(image_design, data, train_idx, val_idx, seed, on_epoch)
             train_x = np.column_stack([data.numeric[train_idx], inner_scores])
