@@ -14,7 +14,7 @@ from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from search import _runtime  # noqa: E402,F401
+import fusion_search.models  # noqa: E402,F401  (backend settings, TensorFlow loaded quietly)
 from bench._experiments import Workdir, feature_cache, pruning, search_vs_naive  # noqa: E402
 from bench.memory import summary_keys  # noqa: E402
 

@@ -12,14 +12,11 @@ import keras
 import optuna
 
 from bench._naive import NaiveSearchData
-from search import ManifestSpec, make_demo_dataset, prepare_data
-from search._backbones import build_backbone
-from search._objective import fold_data
-from search._folds import fold_indices
-from search._study import RunSettings, run_search
-from search._summary import completed, pruned
-from search._train import train_fold
-from spaces import load_space, suggest_design
+from fusion_search.data import fold_indices, make_demo_dataset, prepare_data
+from fusion_search.models import build_backbone
+from fusion_search.spaces import load_space, suggest_design
+from fusion_search.study import RunSettings, completed, pruned, run_search
+from fusion_search.trainers import fold_data, train_fold
 
 BENCH_SPACE = """
 description: frozen VGG16 (local 'pretrained' weights file) on the demo data, heads searched
@@ -75,7 +72,7 @@ def search_vs_naive(work: Workdir, trials: int) -> dict:
     runs = {}
     for mode in ("naive", "service"):
         started = time.perf_counter()
-        data = prepare_data(ManifestSpec(work.manifest), k=5, fold_seed=0, caches=mode == "service")
+        data = prepare_data(work.manifest, k=5, fold_seed=0, caches=mode == "service")
         if mode == "naive":
             data = NaiveSearchData(data.manifest, data.folds, data.fold_seed, caches=False)
         settings = RunSettings(study=mode, storage=work.storage(f"search_{mode}"), trials=trials, seed=0,
@@ -99,7 +96,7 @@ def feature_cache(work: Workdir, image_size: int, repeats: int = 3) -> dict:
     design = replace(suggest_design(trial, work.space), image_size=image_size)
     result = {"image_size": image_size}
     for cached in (True, False):
-        data = prepare_data(ManifestSpec(work.manifest), k=5, fold_seed=0, caches=cached)
+        data = prepare_data(work.manifest, k=5, fold_seed=0, caches=cached)
         data.images(design.image_size)
         if cached:
             started = time.perf_counter()
@@ -123,7 +120,7 @@ def pruning(work: Workdir, trials: int, thresholds: tuple[float, ...] = (0.3, 0.
     """(3) The service's search with and without fold pruning: fold trainings saved, best AUC of each."""
     runs = {}
     for prune_p in (*thresholds, 0.0):
-        data = prepare_data(ManifestSpec(work.manifest), k=5, fold_seed=0)
+        data = prepare_data(work.manifest, k=5, fold_seed=0)
         settings = RunSettings(study=f"prune_{prune_p}", storage=work.storage(f"prune_{prune_p}"), trials=trials,
                                seed=0, prune_p=prune_p)
         study = run_search(settings, data, work.space)

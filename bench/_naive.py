@@ -6,16 +6,12 @@ no caches, no pruning. Same designs, same folds, same seeds as the service.
 
 from __future__ import annotations
 
-from search._dataset import SearchData
+from fusion_search.data import SearchData
 
 
 class NaiveSearchData(SearchData):
-    """SearchData that forgets: images decoded from the files on every request, no feature cache."""
+    """SearchData that forgets: images (and anything derived) computed again on every request. Built with
+    caches=False, so no trial reads frozen-backbone features from the cache either."""
 
-    def images(self, size: int):
-        from search._images import decode_images
-
-        return decode_images(self.manifest.image_paths, size)
-
-    def uses_feature_cache(self, design) -> bool:
-        return False
+    def derived(self, name, build, shared=True):
+        return build()

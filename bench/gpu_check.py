@@ -25,7 +25,7 @@ STEPS, WARMUP = (30, 5) if SIZE == 224 else (3, 1)
 
 
 def _design():
-    from search import Design
+    from fusion_search.designs import Design
 
     return Design(fusion="concat", backbone="vgg16", weights="none", image_size=SIZE, trainable_blocks=5,
                   batch_size=BATCH)
@@ -33,7 +33,7 @@ def _design():
 
 def memory_check() -> dict:
     """The bound's estimate for the measured step (compare peak_bytes_in_use) and the largest batch it allows here."""
-    from search._memory import memory_budget, step_memory
+    from fusion_search.trainers._memory import memory_budget, step_memory
 
     need, budget = step_memory(_design(), 8), memory_budget()
     return {"memory_estimate_bytes": need.at(BATCH), "memory_budget_bytes": budget.bytes if budget else None,
@@ -50,9 +50,7 @@ def peak_bytes_in_use() -> int | None:
 def keras_images_per_second() -> float:
     import keras
 
-    from search import build_model
-    from search._model import make_optimizer
-    from search._runtime import configure_precision
+    from fusion_search.models import build_model, configure_precision, make_optimizer
 
     configure_precision()
     design = _design()
@@ -103,13 +101,13 @@ def torch_compile_images_per_second() -> float | None:
 
 
 def tiny_search_finishes() -> bool:
-    from search import ManifestSpec, make_demo_dataset, prepare_data
-    from search._study import RunSettings, run_search
-    from spaces import load_space
+    from fusion_search.data import make_demo_dataset, prepare_data
+    from fusion_search.spaces import load_space
+    from fusion_search.study import RunSettings, run_search
 
     root = Path(tempfile.mkdtemp())
     manifest = make_demo_dataset(root / "data", rows=120, seed=0)
-    data = prepare_data(ManifestSpec(manifest), k=3, fold_seed=0)
+    data = prepare_data(manifest, k=3, fold_seed=0)
     study = run_search(RunSettings(study="gpu", storage=f"sqlite:///{root / 'gpu.db'}", trials=2), data,
                        load_space("quick"))
     return len([t for t in study.trials if t.state.name == "COMPLETE"]) == 2

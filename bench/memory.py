@@ -41,9 +41,9 @@ def probe(fields: dict, batch: int) -> dict:
     """In this process (fresh, KERAS_BACKEND set): the estimate, and the peak memory of training at this batch."""
     import numpy as np
 
-    from search import Design
-    from search._memory import step_memory
-    from search._train import new_compiled_model
+    from fusion_search.designs import Design
+    from fusion_search.trainers._memory import step_memory
+    from fusion_search.trainers._neural import new_compiled_model
 
     design = Design(weights="none", **fields)
     model = new_compiled_model(design, 5, None)

@@ -1,29 +1,11 @@
-"""Progress of a running search: trials, folds and epochs (rich), or nothing with --quiet."""
+"""Progress bars of a running search (rich), for the terminal and notebooks."""
 
 from __future__ import annotations
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-
-class SilentProgress:
-    """The interface, doing nothing."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def trial_started(self, number: int, label: str) -> None: ...
-
-    def fold_started(self, fold: int, folds: int) -> None: ...
-
-    def epoch_ended(self, epoch: int, epochs: int) -> None: ...
-
-    def trial_ended(self, number: int, label: str, value: float | None) -> None: ...
-
-    def trial_skipped(self, number: int, label: str, reason: str) -> None: ...
+from fusion_search.study import SilentProgress
 
 
 class RichProgress(SilentProgress):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spaces._space import Space
+from fusion_search.spaces._space import Space
 
 
 def describe_space(space: Space) -> str:

@@ -1,20 +1,15 @@
-"""Search spaces as data: load a YAML file, validate it (file, key, reason), turn it into Optuna suggestions."""
+"""A search space as data, and how it turns into Optuna suggestions and the baselines' parameters."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import optuna
-import yaml
 
-from search._design import Design, design_fields
-from search._errors import UserError
-from search.fusion import baseline_fusions, get_fusion
+from fusion_search.designs import Design, baseline_fusions, design_fields, get_kind
 
-SPACE_DIR = Path(__file__).resolve().parent
 TOP_KEYS = {"description", "fixed", "search", "defaults"}
 PARAM_KEYS = {"choices", "low", "high", "log", "step", "when"}
 
@@ -53,46 +48,22 @@ class Space:
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
 
-
-def list_spaces() -> list[str]:
-    return sorted(p.stem for p in SPACE_DIR.glob("*.yaml"))
-
-
-def load_space(name_or_path: str) -> Space:
-    """A shipped space by name, or a user's YAML file by path."""
-    path = Path(name_or_path)
-    if path.suffix not in {".yaml", ".yml"}:
-        if name_or_path not in list_spaces():
-            raise UserError(f"unknown space '{name_or_path}'; shipped spaces: {', '.join(list_spaces())} (or give a .yaml path)")
-        path = SPACE_DIR / f"{name_or_path}.yaml"
-    if not path.is_file():
-        raise UserError(f"space file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise UserError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
-    return parse_space(raw, name=path.stem, source=str(path))
-
-
-def parse_space(raw: Any, name: str, source: str) -> Space:
-    from spaces._validate import validate_space  # the validator knows the rules; this module builds
-
-    return validate_space(raw, name, source)
+    @property
+    def image_sizes(self) -> tuple[int, ...]:
+        """Image sizes a trial can ask for (decoded, and so checked, before a study is touched);
+        empty when the size is a searched range."""
+        if "image_size" in self.fixed:
+            return (int(self.fixed["image_size"]),)
+        param = self.param("image_size")
+        if param is None:
+            return (Design().image_size,)
+        return tuple(int(v) for v in param.choices) if param.choices is not None else ()
 
 
 def applies(name: str, fusion: str) -> bool:
-    """Whether a design field matters for a fusion type (image fields don't for numeric_only, ...)."""
-    group = design_fields()[name].metadata["group"]
-    cls = get_fusion(fusion)
-    if group == "image":
-        return cls.uses_image
-    if group == "numeric":
-        return cls.uses_numeric
-    if group == "fusion":
-        return name in cls.reads
-    if group == "head":
-        return not cls.outputs_logit
-    return True
+    """Whether a design field matters for a design (image fields don't for numeric_only, network fields
+    don't for trees, ...): only fields that matter are sampled and recorded."""
+    return get_kind(fusion).uses_field(name)
 
 
 def suggest_design(trial: optuna.Trial, space: Space) -> Design:

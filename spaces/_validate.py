@@ -5,11 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from search._backbones import list_backbones
-from search._design import design_fields
-from search._errors import UserError
-from search.fusion import baseline_fusions, get_fusion, list_designs
-from spaces._space import PARAM_KEYS, TOP_KEYS, Param, Space, default_value
+from fusion_search._errors import UserError
+from fusion_search.designs import baseline_fusions, design_fields, get_kind, list_backbones, list_designs
+from fusion_search.spaces._space import PARAM_KEYS, TOP_KEYS, Param, Space, default_value
 
 NAMED_VALUES = {  # design fields whose values must be registered names
     "fusion": list_designs,
@@ -36,7 +34,8 @@ class _Where:
         raise UserError(f"{self.source}: {key}: {reason}")
 
 
-def validate_space(raw: Any, name: str, source: str) -> Space:
+def parse_space(raw: Any, name: str, source: str) -> Space:
+    """A space from its parsed YAML; UserError naming file, key and reason for the first broken rule."""
     where = _Where(source)
     if not isinstance(raw, dict):
         where.fail("(top level)", "a space file must be a mapping with keys fixed, search, defaults")
@@ -153,7 +152,7 @@ def _require_fusion_inputs(where: _Where, fixed: dict[str, Any], params: list[Pa
     fusion_param = next((p for p in params if p.name == "fusion"), None)
     fusions = fusion_param.choices if fusion_param else (fixed.get("fusion", "concat"),)
     for fusion in fusions:
-        cls = get_fusion(fusion)
+        cls = get_kind(fusion)
         missing = [name for name in cls.reads if name not in given and name not in cls.optional]
         if missing:
             where.fail("search.fusion", f"fusion '{fusion}' needs {', '.join(missing)}, which the space neither fixes nor searches")

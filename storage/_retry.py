@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import sqlalchemy.exc
 
-from storage._url import mask_url
+from fusion_search.storage._url import mask_url
 
 T = TypeVar("T")
 PATIENCE_SECONDS = 600.0  # how long a worker waits for its database before giving up

@@ -7,8 +7,8 @@ import time
 import optuna
 import sqlalchemy.exc
 
-from search._errors import UserError
-from storage._url import mask_url, resolve_storage_url
+from fusion_search._errors import UserError
+from fusion_search.storage._url import mask_url, resolve_storage_url
 
 HEARTBEAT_SECONDS = 30  # a worker's RUNNING trial proves it is alive this often
 STALE_AFTER_BEATS = 3  # missed beats before another worker fails the trial and re-queues it

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from search._errors import UserError
+from fusion_search._errors import UserError
 
 ENV_STORAGE = "FUSION_SEARCH_STORAGE"
 DEFAULT_STORAGE = "sqlite:///fusion-search.db"  # a file in the working directory

@@ -51,7 +51,7 @@ def write_rows(path: Path, rows: list[dict]) -> Path:
 @pytest.fixture(scope="session")
 def demo_manifest(tmp_path_factory) -> Path:
     """The built-in demo generator at a tiny size (60 rows, 32 px)."""
-    from search import make_demo_dataset
+    from fusion_search.data import make_demo_dataset
 
     return make_demo_dataset(tmp_path_factory.mktemp("demo"), rows=60, seed=1)
 
@@ -98,16 +98,17 @@ def searched_study(tmp_path_factory, demo_manifest):
 
     Returns (storage URL, study name, manifest path). Session-scoped: the search runs once.
     """
-    from search import ManifestSpec, RunSettings, open_or_create_study, prepare_data, run_search
-    from search.fusion import baseline_fusions
-    from spaces import load_space
+    from fusion_search.data import prepare_data
+    from fusion_search.designs import baseline_fusions
+    from fusion_search.spaces import load_space
+    from fusion_search.study import RunSettings, open_or_create_study, run_search
 
     folder = tmp_path_factory.mktemp("study")
     (folder / "concat.yaml").write_text(TINY_SPACE.split("search:")[0] + CONCAT_SEARCH)
     storage = f"sqlite:///{folder / 'study.db'}"
     settings = RunSettings(study="tiny", storage=storage, trials=len(baseline_fusions()) + 1, seed=0)
     space = load_space(str(folder / "concat.yaml"))
-    data = prepare_data(ManifestSpec(path=demo_manifest), 3, 0, image_sizes=(16,))
+    data = prepare_data(demo_manifest, 3, 0, image_sizes=(16,))
     open_or_create_study(settings, data, space).enqueue_trial({"fusion": "concat"})
     run_search(settings, data, space)
     return storage, "tiny", demo_manifest

@@ -40,7 +40,7 @@ search:
 
 
 def worker_command(manifest: Path, space: Path, study: str, trials: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "search.cli", "run", "--data", str(manifest), "--space", str(space),
+    return [sys.executable, "-m", "fusion_search.cli", "run", "--data", str(manifest), "--space", str(space),
             "--study", study, "--trials", str(trials), "--folds", "2", "--quiet", "--heartbeat", "1", *extra]
 
 

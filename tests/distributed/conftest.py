@@ -57,7 +57,7 @@ def pg_url(pg_server) -> str:
 @pytest.fixture(scope="session")
 def tiny_manifest(tmp_path_factory) -> Path:
     """40 rows, 16 px images: each trial trains in well under a second per fold."""
-    from search import make_demo_dataset
+    from fusion_search.data import make_demo_dataset
 
     return make_demo_dataset(tmp_path_factory.mktemp("tiny-data"), rows=40, image_size=16, seed=3)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-
 import shutil
 import subprocess
 import tempfile
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from search.cli import main
+from fusion_search.cli import main
 
 pytestmark = pytest.mark.distributed
 

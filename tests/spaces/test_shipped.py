@@ -6,15 +6,13 @@ from __future__ import annotations
 import optuna
 import pytest
 
-import search  # noqa: F401  (imports the registry before spaces, as the CLI does)
-from search._design import field_group
-from search.fusion import get_fusion, list_fusions
-from spaces import load_space, suggest_design
+from fusion_search.designs import field_group, get_kind, list_designs
+from fusion_search.spaces import load_space, suggest_design
 
 
 @pytest.mark.parametrize("name", ["default", "quick"])
 def test_default_and_quick_search_every_registered_fusion(name):
-    assert set(list_fusions()) <= set(load_space(name).fusions)
+    assert set(list_designs()) <= set(load_space(name).fusions)
 
 
 @pytest.mark.parametrize("name", ["default", "quick"])
@@ -27,9 +25,9 @@ def test_a_fusion_s_own_knobs_are_sampled_only_when_that_fusion_is(name):
         trial = study.ask()
         design = suggest_design(trial, space)
         seen.add(design.fusion)
-        assert {k for k in knobs if k in trial.params} == {k for k in knobs if k in get_fusion(design.fusion).reads}
+        assert {k for k in knobs if k in trial.params} == {k for k in knobs if k in get_kind(design.fusion).reads}
         study.tell(trial, 0.5)
-    assert set(list_fusions()) <= seen
+    assert set(list_designs()) <= seen
 
 
 def test_quick_stays_small_enough_for_a_cpu():

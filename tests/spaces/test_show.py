@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from search.cli import main
-from spaces import list_spaces, load_space
+from fusion_search.cli import main
+from fusion_search.spaces import list_spaces, load_space
 
 
 def test_spaces_lists_every_shipped_space_with_its_description(capsys):

@@ -6,10 +6,9 @@ import copy
 
 import pytest
 
-import search  # noqa: F401  (imports the registry before spaces, as the CLI does)
-from search._errors import UserError
-from search.fusion import get_fusion, list_fusions
-from spaces import load_space, parse_space
+from fusion_search import UserError
+from fusion_search.designs import Design, get_kind, list_designs
+from fusion_search.spaces import load_space, parse_space
 
 SOURCE = "my-space.yaml"
 VALID = {
@@ -121,13 +120,13 @@ def test_a_malformed_space_is_refused_naming_file_key_and_reason(change, key, re
     assert reason in message
 
 
-REQUIRED = [(name, field) for name in list_fusions()
-            for field in get_fusion(name).reads if field not in get_fusion(name).optional]
+REQUIRED = [(name, field) for name in list_designs()
+            for field in get_kind(name).reads if field not in get_kind(name).optional]
 
 
 @pytest.mark.parametrize("fusion, field", REQUIRED, ids=[f"{n}-{f}" for n, f in REQUIRED])
 def test_a_fusion_whose_width_or_setting_the_space_does_not_give_is_refused(fusion, field):
-    raw = {"fixed": {name: getattr(search.Design(), name) for name in get_fusion(fusion).reads if name != field},
+    raw = {"fixed": {name: getattr(Design(), name) for name in get_kind(fusion).reads if name != field},
            "search": {"fusion": {"choices": [fusion]}}}
     message = refusal(raw)
     assert f"{SOURCE}: search.fusion: fusion '{fusion}' needs {field}" in message
@@ -138,10 +137,10 @@ def test_every_fusion_with_knobs_needs_at_least_one_of_them_given():
     assert ("attention", "attention_heads") in REQUIRED
 
 
-@pytest.mark.parametrize("fusion", [n for n in list_fusions() if get_fusion(n).optional])
+@pytest.mark.parametrize("fusion", [n for n in list_designs() if get_kind(n).optional])
 def test_a_fusion_s_optional_switch_may_be_left_to_the_design_default(fusion):
-    cls = get_fusion(fusion)
-    raw = {"fixed": {name: getattr(search.Design(), name) for name in cls.reads if name not in cls.optional},
+    cls = get_kind(fusion)
+    raw = {"fixed": {name: getattr(Design(), name) for name in cls.reads if name not in cls.optional},
            "search": {"fusion": {"choices": [fusion]}}}
     assert fusion in parse_space(raw, "mine", SOURCE).fusions
 

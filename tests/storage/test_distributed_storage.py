@@ -9,8 +9,8 @@ import optuna
 import pytest
 import sqlalchemy
 
-from search._errors import UserError
-from storage import is_transient, mask_url, open_storage, refuse_password_flag, retry_storage, study_lock
+from fusion_search import UserError
+from fusion_search.storage import is_transient, mask_url, open_storage, refuse_password_flag, retry_storage, study_lock
 
 
 def test_mask_url_hides_the_password_and_any_echo_of_it():

@@ -1,0 +1,128 @@
+"""The Python API: search a DataFrame or a manifest, read the answer, export the winner, score new rows.
+
+    result = fusion_search.search(frame, image_column="photo", label_column="sick", space="quick", trials=30)
+    result.verdict.headline        # does fusion beat the best single modality, and is it more than fold noise?
+    result.export("best.keras")    # the best design retrained on all rows (.fusion for tree designs; .json record)
+    result.predict(new_frame)      # its scores for new rows
+
+The CLI's run, demo, export and predict call the same functions.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+
+from fusion_search._errors import UserError
+from fusion_search._progress import RichProgress
+from fusion_search.data import ManifestSpec, Table, prepare_data, read_table
+from fusion_search.designs import Design, baseline_fusions
+from fusion_search.results import Comparison, compare, export_record, record_text
+from fusion_search.spaces import Space, load_space
+from fusion_search.storage import resolve_storage_url, write_text_atomically
+from fusion_search.study import RunSettings, SilentProgress, best_per_fusion, chosen_trial, run_search, trial_design
+
+RECORD_SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
+
+
+@dataclass(frozen=True)
+class DesignScore:
+    """One trial's design and its cross-validated scores."""
+
+    fusion: str
+    trial: int
+    mean_auc: float
+    std_auc: float
+    fold_aucs: tuple[float | None, ...]
+    design: Design
+
+    @classmethod
+    def of(cls, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> "DesignScore":
+        aucs = tuple(trial.user_attrs.get("fold_aucs", []))
+        done = [a for a in aucs if a is not None]
+        return cls(trial.user_attrs.get("fusion", trial.params.get("fusion")), trial.number, trial.value,
+                   trial.user_attrs.get("std_auc", statistics.pstdev(done) if done else float("nan")), aucs,
+                   trial_design(study, trial))
+
+
+@dataclass
+class SearchResult:
+    """A study with the rows it searched, so its best design can be retrained, exported and used."""
+
+    study: optuna.Study
+    table: Table
+    spec: ManifestSpec
+    _model: Any = field(default=None, repr=False)
+
+    @property
+    def best(self) -> DesignScore:
+        """The best complete trial of any design, baselines included."""
+        return DesignScore.of(self.study, chosen_trial(self.study, None))
+
+    @property
+    def baselines(self) -> dict[str, DesignScore | None]:
+        """Each single-modality baseline's best complete trial (None until one has completed)."""
+        best = best_per_fusion(self.study)
+        return {name: DesignScore.of(self.study, best[name]) if name in best else None for name in baseline_fusions()}
+
+    @property
+    def verdict(self) -> Comparison:
+        """The best fusion design against the best baseline, paired by fold; ``.headline`` says it in words."""
+        return compare(self.study)
+
+    def export(self, path: str | Path, trial: int | None = None) -> dict:
+        """Write the best (or a chosen) trial: a record (.json, .yaml) or the design retrained on all rows
+        (.keras; a .fusion folder for tree and stacking designs). Returns what was written."""
+        path = Path(path)
+        record = export_record(self.study, trial)
+        if path.suffix in RECORD_SUFFIXES:
+            write_text_atomically(path, record_text(record, RECORD_SUFFIXES[path.suffix]))
+            return record
+        from fusion_search.serving import export_model  # Keras loads only when a model is exported
+
+        return export_model(self.study, trial, self.table, path, self.spec)
+
+    def predict(self, data: Any, base_dir: str | Path | None = None) -> np.ndarray:
+        """Scores of new rows (a DataFrame or a manifest path) by the best design retrained on all searched rows."""
+        from fusion_search.serving import retrain, score_table, study_rows
+
+        if self._model is None:
+            self._model = retrain(self.study, chosen_trial(self.study, None), study_rows(self.study, self.table,
+                                                                                         self.spec))
+        return score_table(self._model, read_table(data, base_dir), self.spec.image_column)
+
+
+def search(data: Any, *, image_column: str = "image", label_column: str = "label",
+           numeric_columns: list[str] | tuple[str, ...] | None = None, group_column: str | None = None,
+           positive: str | None = None, space: str | Path | Space = "default", trials: int = 20,
+           study: str | None = None, storage: str | None = None, folds: int = 5, seed: int = 0,
+           prune_p: float = 0.3, timeout: float | None = None, existing: bool = False, heartbeat: int = 30,
+           base_dir: str | Path | None = None, progress: bool | SilentProgress = False) -> SearchResult:
+    """Search fusion designs on a pandas DataFrame or a manifest CSV path; resumes a study of the same name.
+
+    ``base_dir``: where a DataFrame's relative image paths start (default: the working directory).
+    ``study``: default ``search-`` + the data's fingerprint. ``storage``: default $FUSION_SEARCH_STORAGE,
+    else sqlite:///fusion-search.db. The other arguments are the CLI's `run` flags."""
+    _require_positive("trials", trials)
+    table = read_table(data, Path(base_dir) if base_dir is not None else None)
+    spec = ManifestSpec(image_column, label_column, tuple(numeric_columns) if numeric_columns is not None else None,
+                        group_column, None if positive is None else str(positive))
+    space = space if isinstance(space, Space) else load_space(str(space))
+    prepared = prepare_data(table, folds, seed, image_sizes=space.image_sizes, spec=spec)
+    settings = RunSettings(study=study or f"search-{prepared.manifest.fingerprint[:8]}",
+                           storage=resolve_storage_url(storage), trials=trials, timeout=timeout, seed=seed,
+                           create=not existing, heartbeat=heartbeat, prune_p=prune_p)
+    watcher = progress if isinstance(progress, SilentProgress) else RichProgress(trials) if progress else SilentProgress()
+    with watcher:
+        found = run_search(settings, prepared, space, watcher)
+    return SearchResult(found, table, spec)
+
+
+def _require_positive(name: str, value: int) -> None:
+    if value < 1:
+        raise UserError(f"{name} must be at least 1, got {value}")

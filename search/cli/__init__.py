@@ -1,0 +1,143 @@
+"""fusion-search: a thin command line over the library (fusion_search.search and the packages below it).
+
+Parsing imports nothing of the library: each subcommand's module is imported once it is chosen, so
+``--help`` and a mistyped flag answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from fusion_search._errors import UserError
+
+DEMO_FOLDER = Path("fusion-search-demo")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # `launch` hands these on to its workers
+    from fusion_search.cli import _commands  # the library loads once a subcommand is chosen
+
+    try:
+        return _commands.dispatch(args)
+    except UserError as error:
+        print(f"fusion-search: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fusion-search: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fusion-search", description=(
+        "Search image + numeric fusion designs by k-fold cross-validated ROC AUC, "
+        "and see whether fusion beats the best single modality."))
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run a short search on built-in synthetic data and print a leaderboard")
+    demo.add_argument("--folder", type=Path, default=DEMO_FOLDER, help="where the demo data is written (%(default)s)")
+    demo.add_argument("--rows", type=int, default=400, help="samples in the demo data (%(default)s)")
+    demo.add_argument("--trials", type=int, default=16, help="trials in the study in total (%(default)s)")
+    demo.add_argument("--study", default="demo", help="study name (%(default)s)")
+    _common_run_flags(demo, space_default="quick", folds_default=5)
+    demo.set_defaults(handler="demo")
+
+    run = sub.add_parser("run", help="create or resume a study and run trials in this process")
+    run.add_argument("--data", type=Path, required=True, help="manifest CSV (image path, label, numeric columns)")
+    run.add_argument("--study", required=True, help="study name")
+    run.add_argument("--trials", type=int, default=20, help="trials in the study in total, baselines included (%(default)s)")
+    _manifest_flags(run)
+    _common_run_flags(run, space_default="default", folds_default=5)
+    _worker_flags(run)
+    run.set_defaults(handler="run")
+
+    launch = sub.add_parser("launch", help="start N local `run` workers on one study (one GPU each with --gpus)")
+    launch.add_argument("--workers", type=int, required=True, help="worker processes to start")
+    launch.add_argument("--gpus", default=None, help="comma-separated GPU ids, handed out round-robin (e.g. 0,1)")
+    launch.add_argument("--data", type=Path, required=True, help="manifest CSV (image path, label, numeric columns)")
+    launch.add_argument("--study", required=True, help="study name")
+    launch.add_argument("--trials", type=int, default=20, help="trials in the study in total, over all workers (%(default)s)")
+    _manifest_flags(launch)
+    _common_run_flags(launch, space_default="default", folds_default=5)
+    _worker_flags(launch)
+    launch.set_defaults(handler="launch")
+
+    status = sub.add_parser("status", help="trials by state, best trial per fusion type, the baselines")
+    status.add_argument("--study", required=True)
+    _storage_flag(status)
+    status.set_defaults(handler="status")
+
+    export = sub.add_parser("export", help="the best trial (or --trial N) as JSON or YAML, and optionally a trained model")
+    export.add_argument("--study", required=True)
+    export.add_argument("--output", type=Path, default=None, help="record file to write (default: best.json or best.yaml)")
+    export.add_argument("--format", choices=["json", "yaml"], default="json", help="record format (%(default)s)")
+    export.add_argument("--trial", type=int, default=None, help="export this trial number instead of the best")
+    export.add_argument("--model", type=Path, default=None,
+                        help="also retrain the design on all the data and save it here: a .keras file, or a .fusion "
+                             "folder for tree/stacked designs; needs --data")
+    export.add_argument("--data", type=Path, default=None, help="the study's manifest CSV (with --model)")
+    _manifest_flags(export)
+    _storage_flag(export)
+    export.set_defaults(handler="export")
+
+    dashboard = sub.add_parser("dashboard", help="browse the studies in optuna-dashboard")
+    dashboard.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s: this machine only)")
+    dashboard.add_argument("--port", type=int, default=8080, help="port (%(default)s)")
+    _storage_flag(dashboard)
+    dashboard.set_defaults(handler="dashboard")
+
+    report = sub.add_parser("report", help="one self-contained HTML page: does fusion help on this data?")
+    report.add_argument("--study", required=True)
+    report.add_argument("--output", type=Path, default=Path("report.html"), help="HTML file to write (%(default)s)")
+    _storage_flag(report)
+    report.set_defaults(handler="report")
+
+    predict = sub.add_parser("predict", help="score a manifest with an exported model")
+    predict.add_argument("--model", type=Path, required=True, help="a .keras file or .fusion folder written by export --model")
+    predict.add_argument("--data", type=Path, required=True, help="manifest CSV to score (label column optional)")
+    predict.add_argument("--output", type=Path, default=Path("predictions.csv"), help="CSV to write (%(default)s)")
+    predict.add_argument("--image-column", default="image", help="column with image paths (%(default)s)")
+    predict.add_argument("--label-column", default="label", help="column with labels, if any (%(default)s)")
+    predict.add_argument("--positive", default=None, help="label value of the positive class (default: 1 of 0/1)")
+    predict.set_defaults(handler="predict")
+
+    spaces = sub.add_parser("spaces", help="list the shipped search spaces, or show one resolved")
+    spaces.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    spaces.add_argument("space", nargs="?", help="space name or YAML path (with show)")
+    spaces.set_defaults(handler="spaces")
+    return parser
+
+
+def _storage_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--storage", default=None, help=(
+        "storage URL without a password (default: $FUSION_SEARCH_STORAGE, else sqlite:///fusion-search.db)"))
+
+
+def _common_run_flags(parser: argparse.ArgumentParser, space_default: str, folds_default: int) -> None:
+    parser.add_argument("--space", default=space_default, help="space name or YAML path (%(default)s)")
+    parser.add_argument("--folds", type=int, default=folds_default, help="k of k-fold cross-validation (%(default)s)")
+    parser.add_argument("--timeout", type=float, default=None, help="stop starting trials after this many seconds")
+    parser.add_argument("--seed", type=int, default=0, help="seed of folds, sampler and training (%(default)s)")
+    parser.add_argument("--prune-p", type=float, default=0.3, help=(
+        "fold pruning: stop a trial when a Wilcoxon test over its folds so far says it is worse than the "
+        "best, at this p-value (%(default)s; 0 = never prune)"))
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+    _storage_flag(parser)
+
+
+def _worker_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--existing", action="store_true", help="join an existing study; never create it")
+    parser.add_argument("--heartbeat", type=int, default=30, help=(
+        "seconds between a running trial's heartbeats; a trial silent for 3 beats is failed and re-run (%(default)s)"))
+
+
+def _manifest_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--image-column", default="image", help="column with image paths (%(default)s)")
+    parser.add_argument("--label-column", default="label", help="column with the binary label (%(default)s)")
+    parser.add_argument("--numeric-columns", default=None,
+                        help="comma-separated numeric columns (default: every other column)")
+    parser.add_argument("--group-column", default=None, help="samples of one group never split across folds")
+    parser.add_argument("--positive", default=None, help="label value of the positive class (default: 1 of 0/1)")

@@ -1,0 +1,151 @@
+"""What each CLI subcommand does, in terms of the library (argument parsing stays in cli/__init__.py)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import optuna
+from rich.console import Console
+from sklearn.metrics import roc_auc_score
+
+from fusion_search._api import search
+from fusion_search._errors import UserError
+from fusion_search.data import ManifestSpec, make_demo_dataset, read_table
+from fusion_search.results import (
+    compare,
+    export_record,
+    headline,
+    print_status,
+    record_text,
+    serve_dashboard,
+    write_report,
+)
+from fusion_search.spaces import describe_space, list_spaces, load_space
+from fusion_search.storage import refuse_password_flag, write_text_atomically
+from fusion_search.study import WorkerStopped, load_existing_study
+
+optuna.logging.set_verbosity(logging.WARNING)
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    refuse_password_flag(getattr(args, "storage", None))
+    return COMMANDS[args.handler](args) or 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return _search(args, args.data, manifest_spec(args))
+
+
+def demo(args: argparse.Namespace) -> int:
+    manifest = args.folder / "manifest.csv"
+    if not manifest.is_file():
+        Console(stderr=True).print(f"writing the demo dataset ({args.rows} rows) to {args.folder}/")
+        make_demo_dataset(args.folder, rows=args.rows, seed=args.seed)
+    return _search(args, manifest, ManifestSpec())
+
+
+def _search(args: argparse.Namespace, data: Path, spec: ManifestSpec) -> int:
+    try:
+        result = search(data, image_column=spec.image_column, label_column=spec.label_column,
+                        numeric_columns=spec.numeric_columns, group_column=spec.group_column, positive=spec.positive,
+                        space=args.space, trials=args.trials, study=args.study, storage=args.storage,
+                        folds=args.folds, seed=args.seed, prune_p=args.prune_p, timeout=args.timeout,
+                        existing=getattr(args, "existing", False), heartbeat=getattr(args, "heartbeat", 30),
+                        progress=not args.quiet)
+    except WorkerStopped as stopped:
+        print("fusion-search: stopped (SIGTERM); the running trial was failed and re-queued", file=sys.stderr)
+        return stopped.exit_code
+    print_status(result.study)
+    return 0
+
+
+def launch(args: argparse.Namespace) -> int:
+    from fusion_search.cli._launch import launch_workers, worker_argv
+
+    _require_positive("--workers", args.workers)
+    _require_positive("--trials", args.trials)
+    return launch_workers(worker_argv(args.argv), args.workers, args.gpus)
+
+
+def status(args: argparse.Namespace) -> int:
+    print_status(load_existing_study(args.study, args.storage))
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    output = args.output or Path(f"best.{args.format}")
+    if not output.parent.is_dir():
+        raise UserError(f"output folder does not exist: {output.parent}")
+    study = load_existing_study(args.study, args.storage)
+    record = export_record(study, args.trial)
+    if args.model is not None:  # train and save first: a failed retrain leaves no record behind either
+        if args.data is None:
+            raise UserError("export --model retrains on the study's data: give the manifest with --data")
+        from fusion_search.serving import export_model  # Keras loads only when a model is exported
+
+        record["model"] = export_model(study, args.trial, args.data, args.model, manifest_spec(args))
+        Console(stderr=True).print(f"wrote {args.model}")
+    text = record_text(record, args.format)
+    write_text_atomically(output, text)
+    print(text, end="")
+    Console(stderr=True).print(f"wrote {output}")
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    study = load_existing_study(args.study, args.storage)
+    write_report(study, args.output)
+    print(headline(compare(study)))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def predict(args: argparse.Namespace) -> int:
+    from fusion_search.serving import load_exported_model, score_table, table_labels, write_predictions
+
+    model = load_exported_model(args.model)
+    table = read_table(args.data)
+    scores = score_table(model, table, args.image_column)
+    write_predictions(args.output, table, scores)
+    print(f"scored {table.rows} rows of {args.data}; wrote {args.output}")
+    labels = table_labels(table, args.label_column, args.positive)
+    if labels is not None:
+        print(f"ROC AUC against column '{args.label_column}': {roc_auc_score(labels, scores):.4f}")
+    return 0
+
+
+def dashboard(args: argparse.Namespace) -> int:
+    serve_dashboard(args.storage, args.host, args.port)
+    return 0
+
+
+def spaces(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        for name in list_spaces():
+            print(f"{name:<10} {load_space(name).description}")
+        return 0
+    if not args.space:
+        raise UserError("spaces show needs a space name or a YAML path")
+    print(describe_space(load_space(args.space)))
+    return 0
+
+
+def manifest_spec(args: argparse.Namespace) -> ManifestSpec:
+    columns = args.numeric_columns
+    return ManifestSpec(
+        image_column=args.image_column, label_column=args.label_column,
+        numeric_columns=tuple(c.strip() for c in columns.split(",") if c.strip()) if columns else None,
+        group_column=args.group_column, positive=args.positive,
+    )
+
+
+def _require_positive(flag: str, value: int) -> None:
+    if value < 1:
+        raise UserError(f"{flag} must be at least 1, got {value}")
+
+
+COMMANDS = {"demo": demo, "run": run, "launch": launch, "status": status, "export": export, "report": report,
+            "predict": predict, "dashboard": dashboard, "spaces": spaces}

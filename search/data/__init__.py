@@ -1,0 +1,22 @@
+"""Data: a table of samples -> validated manifest -> images decoded once -> fixed folds. No model framework here."""
+
+from fusion_search.data._dataset import SearchData, prepare_data
+from fusion_search.data._folds import assign_folds, fold_indices
+from fusion_search.data._images import decode_images
+from fusion_search.data._manifest import (
+    Manifest,
+    ManifestSpec,
+    image_paths,
+    numeric_matrix,
+    parse_number,
+    read_manifest,
+)
+from fusion_search.data._preprocess import NumericScaler
+from fusion_search.data._synthetic import disc_image, make_demo_dataset
+from fusion_search.data._table import Table, read_table
+
+__all__ = [
+    "Manifest", "ManifestSpec", "NumericScaler", "SearchData", "Table", "assign_folds", "decode_images",
+    "disc_image", "fold_indices", "image_paths", "make_demo_dataset", "numeric_matrix", "parse_number",
+    "prepare_data", "read_manifest", "read_table",
+]

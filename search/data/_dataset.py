@@ -1,0 +1,50 @@
+"""A search's data, prepared once per process: the manifest, its images per size, its fixed folds, and a
+memo of arrays derived from them (such as frozen-backbone features), shared through storage's cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from fusion_search.data._folds import assign_folds
+from fusion_search.data._images import decode_images
+from fusion_search.data._manifest import Manifest, ManifestSpec, read_manifest
+from fusion_search.storage import cached_array
+
+
+@dataclass
+class SearchData:
+    manifest: Manifest
+    folds: np.ndarray
+    fold_seed: int
+    caches: bool = True  # share decoded images and derived arrays through storage's cache
+    _arrays: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def k(self) -> int:
+        return int(self.folds.max()) + 1
+
+    def images(self, size: int) -> np.ndarray:
+        """All images decoded at size x size (decoded once, then kept)."""
+        return self.derived(f"images-{size}", lambda: decode_images(self.manifest.image_paths, size))
+
+    def derived(self, name: str, build: Callable[[], np.ndarray], shared: bool = True) -> np.ndarray:
+        """An array computed from this data once per process; with ``shared`` (and caches on) also once per
+        machine, through storage's cache, under this data's fingerprint and ``name``."""
+        if name not in self._arrays:
+            key = f"{name}-{self.manifest.fingerprint}"
+            self._arrays[name] = cached_array(key, build) if (self.caches and shared) else build()
+        return self._arrays[name]
+
+
+def prepare_data(data: Any, k: int, fold_seed: int, image_sizes: tuple[int, ...] = (), caches: bool = True,
+                 spec: ManifestSpec = ManifestSpec()) -> SearchData:
+    """Read and check everything up front, so bad input fails before any study is touched."""
+    manifest = read_manifest(data, spec)
+    folds = assign_folds(manifest.labels, k, fold_seed, manifest.groups)
+    prepared = SearchData(manifest, folds, fold_seed, caches)
+    for size in image_sizes:
+        prepared.images(size)
+    return prepared

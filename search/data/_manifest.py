@@ -1,0 +1,171 @@
+"""A table of samples -> validated labels, numeric features, groups and image paths."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import numbers
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fusion_search._errors import UserError
+from fusion_search.data._table import Table, read_table
+
+
+@dataclass(frozen=True)
+class ManifestSpec:
+    """Which column of the table is what."""
+
+    image_column: str = "image"
+    label_column: str = "label"
+    numeric_columns: tuple[str, ...] | None = None  # None: every column not named otherwise
+    group_column: str | None = None
+    positive: str | None = None  # label value of the positive class; None: "1" of 0/1 labels
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated manifest: one row per sample, images not yet decoded."""
+
+    image_paths: tuple[Path, ...]
+    labels: np.ndarray  # int8, 1 = positive
+    numeric: np.ndarray  # float32 (n, p), NaN where missing
+    numeric_columns: tuple[str, ...]
+    groups: np.ndarray | None
+    fingerprint: str = field(default="")
+
+    @property
+    def rows(self) -> int:
+        return len(self.labels)
+
+    @property
+    def positives(self) -> int:
+        return int(self.labels.sum())
+
+
+def read_manifest(data: Any, spec: ManifestSpec = ManifestSpec()) -> Manifest:
+    """Read and validate a manifest (a CSV path, a pandas DataFrame or a Table); UserError naming the first problem."""
+    table = data if isinstance(data, Table) else read_table(data)
+    _require_columns(table, spec)
+    numeric_columns = _numeric_columns(table, spec)
+    labels = _labels(spec, table.column(spec.label_column))
+    numeric = numeric_matrix(table, numeric_columns)
+    groups = np.array([_text(v) for v in table.column(spec.group_column)]) if spec.group_column else None
+    paths = image_paths(table, spec.image_column)
+    manifest = Manifest(paths, labels, numeric, numeric_columns, groups)
+    return replace(manifest, fingerprint=_fingerprint(manifest))
+
+
+def _require_columns(table: Table, spec: ManifestSpec) -> None:
+    named = {"--image-column": spec.image_column, "--label-column": spec.label_column}
+    if spec.group_column:
+        named["--group-column"] = spec.group_column
+    for flag, column in named.items():
+        if column not in table.columns:
+            raise UserError(f"{table.source} has no column '{column}' ({flag}); "
+                            f"columns are: {', '.join(table.header)}")
+
+
+def _numeric_columns(table: Table, spec: ManifestSpec) -> tuple[str, ...]:
+    if spec.numeric_columns is not None:
+        missing = [c for c in spec.numeric_columns if c not in table.columns]
+        if missing:
+            raise UserError(f"{table.source} has no numeric column(s): {', '.join(missing)}")
+        return tuple(spec.numeric_columns)
+    reserved = {spec.image_column, spec.label_column, spec.group_column}
+    columns = tuple(c for c in table.header if c not in reserved)
+    if not columns:
+        raise UserError(f"{table.source} has no numeric columns besides image and label")
+    return columns
+
+
+def _labels(spec: ManifestSpec, column) -> np.ndarray:
+    values = [_text(v) for v in column]
+    distinct = sorted(set(values))
+    if "" in distinct:
+        row = values.index("") + 2
+        raise UserError(f"label column '{spec.label_column}' is empty on row {row}")
+    if len(distinct) != 2:
+        shown = ", ".join(distinct[:5]) + (" ..." if len(distinct) > 5 else "")
+        raise UserError(
+            f"label column '{spec.label_column}' must have exactly two distinct values, found {len(distinct)}: {shown}"
+        )
+    positive = spec.positive if spec.positive is not None else _default_positive(spec, distinct)
+    if positive not in distinct:
+        raise UserError(f"--positive {positive!r} is not a value of label column '{spec.label_column}' "
+                        f"({', '.join(distinct)})")
+    return np.array([v == positive for v in values], dtype=np.int8)
+
+
+def _default_positive(spec: ManifestSpec, distinct: list[str]) -> str:
+    for zero, one in (("0", "1"), ("0.0", "1.0"), ("False", "True"), ("false", "true")):
+        if distinct == sorted([zero, one]):
+            return one
+    raise UserError(
+        f"label column '{spec.label_column}' has values {distinct[0]!r} and {distinct[1]!r}: "
+        "say which is the positive class with --positive VALUE"
+    )
+
+
+def _text(value: Any) -> str:
+    """A cell as text: CSV cells are already text; a DataFrame's None or NaN is empty."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def numeric_matrix(table: Table, columns: tuple[str, ...]) -> np.ndarray:
+    """The columns as float32 (n, p), NaN where empty; UserError naming the first bad cell."""
+    matrix = np.empty((table.rows, len(columns)), dtype=np.float32)
+    for j, column in enumerate(columns):
+        for i, value in enumerate(table.column(column)):
+            matrix[i, j] = parse_number(value, column, i)
+    return matrix
+
+
+def parse_number(value: Any, column: str, index: int) -> float:
+    """One numeric cell: empty, NaN, NA and null are missing (NaN); text that is not a number is an error."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        text = _text(value)
+        if text == "" or text.lower() in {"nan", "na", "null"}:
+            return math.nan
+        try:
+            number = float(text)
+        except ValueError:
+            raise UserError(f"numeric column '{column}' has a non-numeric value {text!r} on row {index + 2}") from None
+    if math.isinf(number):
+        raise UserError(f"numeric column '{column}' has an infinite value on row {index + 2}")
+    return number
+
+
+def image_paths(table: Table, column: str) -> tuple[Path, ...]:
+    """Each row's image path; relative paths start at the table's base folder."""
+    if column not in table.columns:
+        raise UserError(f"{table.source} has no image column '{column}' (--image-column); "
+                        f"columns are: {', '.join(table.header)}")
+    paths = []
+    for value in table.column(column):
+        path = Path(_text(value))
+        paths.append(path if path.is_absolute() else table.base / path)
+    return tuple(paths)
+
+
+def _fingerprint(manifest: Manifest) -> str:
+    """A content hash of labels, numbers, groups and image bytes: the data's identity."""
+    digest = hashlib.sha256()
+    digest.update(manifest.labels.tobytes())
+    digest.update(np.nan_to_num(manifest.numeric, nan=-1.2345e30).tobytes())
+    digest.update("\x1f".join(manifest.numeric_columns).encode())
+    if manifest.groups is not None:
+        digest.update("\x1f".join(map(str, manifest.groups)).encode())
+    for path in manifest.image_paths:
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"<unreadable>")
+    return digest.hexdigest()[:16]

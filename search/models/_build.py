@@ -1,0 +1,145 @@
+"""Design -> Keras model: image branch, numeric branch, fusion, head, one sigmoid unit.
+
+Layer names carry their group (``block*`` backbone, ``image_*``, ``numeric_*``, the rest
+fusion/head) so that each group gets its own learning rate through MultiOptimizer.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers
+
+from fusion_search.designs import Design
+from fusion_search.models._backbones import build_backbone
+from fusion_search.models.fusion import get_fusion
+
+NORMS = {"none": None, "batch": layers.BatchNormalization, "layer": layers.LayerNormalization}
+
+LEARNING_RATE_GROUPS = {"lr_backbone": "block.*", "lr_image": "image_.*", "lr_numeric": "numeric_.*"}
+
+
+def build_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None = None) -> keras.Model:
+    """The fused classifier of one design. Inputs are named ``image`` (uint8) and ``numeric``.
+
+    With ``feature_shape`` the frozen backbone's output is an input (``image_features``, from the
+    feature cache) and the model holds only what trains: heads, fusion, numeric branch."""
+    fusion = get_fusion(design.fusion)(design)
+    kind = fusion.kind
+    inputs: dict[str, keras.KerasTensor] = {}
+    v = t = None
+    if kind.uses_image and feature_shape is not None:
+        inputs["image_features"] = keras.Input(feature_shape, dtype="float32", name="image_features")
+    elif kind.uses_image:
+        inputs["image"] = keras.Input((design.image_size, design.image_size, 3), dtype="uint8", name="image")
+    if kind.uses_numeric:
+        inputs["numeric"] = keras.Input((n_numeric,), dtype="float32", name="numeric")
+        t = numeric_branch(inputs["numeric"], design)
+    if kind.uses_image:  # after the numeric branch: a fusion may condition the feature map on t (FiLM/DAFT)
+        pixels_or_features = inputs.get("image", inputs.get("image_features"))
+        v = image_branch(pixels_or_features, design, lambda feature_map: fusion.on_feature_map(feature_map, t),
+                         from_features=feature_shape is not None)
+    fused = fusion.fuse(v, t)
+    logit = fused if kind.outputs_logit else head(fused, design)
+    score = layers.Activation("sigmoid", dtype="float32", name="score")(logit)
+    auxiliary = {name: layers.Activation("sigmoid", dtype="float32", name=name)(aux_logit)
+                 for name, aux_logit in fusion.auxiliary_logits().items()}
+    return keras.Model(inputs, {"score": score, **auxiliary} if auxiliary else score, name=f"fusion_{design.fusion}")
+
+
+def image_branch(images, design: Design, on_feature_map=None, from_features: bool = False):
+    features = images if from_features else backbone_features(images, design)
+    _reseed_after_backbone()
+    if on_feature_map is not None:
+        features = on_feature_map(features)
+    pooled = layers.GlobalAveragePooling2D(name="image_pool")(features)
+    return _output_block(pooled, "image", design.image_units, design.image_activation, design.image_norm,
+                         design.image_dropout)
+
+
+def _reseed_after_backbone() -> None:
+    """Building a backbone draws from Keras's seed generator even when file weights replace the draws.
+    Re-seeding here (from numpy's stream, which backbones do not touch) gives every layer after it the
+    same initial weights whether the backbone was built or its cached features came in instead."""
+    keras.utils.set_random_seed(int(np.random.randint(2**31 - 1)))
+
+
+def backbone_features(images, design: Design):
+    """Preprocess + backbone: the image feature map (what the feature cache stores for frozen backbones)."""
+    preprocess, backbone = build_backbone(design.backbone, design.image_size, design.weights, design.trainable_blocks)
+    # A frozen backbone runs in inference mode (matters for backbones with BatchNorm).
+    return backbone(preprocess(images), training=False if design.trainable_blocks == 0 else None)
+
+
+def feature_extractor(design: Design) -> keras.Model:
+    """uint8 images -> backbone feature maps, for filling the feature cache."""
+    images = keras.Input((design.image_size, design.image_size, 3), dtype="uint8", name="image")
+    return keras.Model(images, backbone_features(images, design), name="feature_extractor")
+
+
+def numeric_branch(numbers, design: Design):
+    x = numbers
+    for index in range(design.numeric_layers):
+        x = layers.Dense(design.numeric_width, activation="relu", name=f"numeric_hidden{index}")(x)
+    return _output_block(x, "numeric", design.numeric_units, design.numeric_activation, design.numeric_norm,
+                         design.numeric_dropout)
+
+
+def head(fused, design: Design):
+    x = fused
+    for index in range(design.head_layers):
+        x = layers.Dense(design.head_units, activation="relu", name=f"head_hidden{index}")(x)
+    if design.head_dropout:
+        x = layers.Dropout(design.head_dropout, name="head_dropout")(x)
+    return layers.Dense(1, name="head_logit")(x)
+
+
+def _output_block(x, prefix: str, units: int, activation: str, norm: str, dropout: float):
+    """Dense -> optional norm -> activation -> optional dropout (the answer's 'BatchNorm before relu')."""
+    x = layers.Dense(units, name=f"{prefix}_output")(x)
+    if NORMS[norm] is not None:
+        x = NORMS[norm](name=f"{prefix}_norm")(x)
+    x = layers.Activation(activation, name=f"{prefix}_activation")(x)
+    if dropout:
+        x = layers.Dropout(dropout, name=f"{prefix}_dropout")(x)
+    return x
+
+
+def make_optimizer(design: Design) -> keras.optimizers.Optimizer:
+    """AdamW per layer group: backbone, image head, numeric branch, and fusion+head (the default)."""
+
+    def adamw(rate: float) -> keras.optimizers.Optimizer:
+        return keras.optimizers.AdamW(learning_rate=rate, weight_decay=design.weight_decay)
+
+    mapping = keras.optimizers.OptimizerMap(default_optimizer=adamw(design.lr_fusion))
+    for field_name, pattern in LEARNING_RATE_GROUPS.items():
+        mapping[pattern] = adamw(getattr(design, field_name))
+    return keras.optimizers.MultiOptimizer(mapping)
+
+
+def loss_spec(model: keras.Model, design: Design) -> dict:
+    """compile() loss arguments: binary cross-entropy on the score, plus weighted auxiliary branch outputs if any."""
+    if not isinstance(model.output, dict):
+        return {"loss": "binary_crossentropy"}
+    weight = get_fusion(design.fusion)(design).auxiliary_weight
+    return {"loss": {name: "binary_crossentropy" for name in model.output},
+            "loss_weights": {name: 1.0 if name == "score" else weight for name in model.output}}
+
+
+def training_targets(model: keras.Model, labels):
+    """y for fit(): the labels, once per output (auxiliary branch outputs predict the same label)."""
+    return {name: labels for name in model.output} if isinstance(model.output, dict) else labels
+
+
+def model_inputs(model: keras.Model, images, numeric, image_features=None) -> dict:
+    """The input dict for the inputs this model actually has."""
+    given = {"image": images, "numeric": numeric, "image_features": image_features}
+    return {tensor.name: given[tensor.name] for tensor in model.inputs}
+
+
+def predict_scores(model: keras.Model, inputs: dict, batch_size: int = 256) -> np.ndarray:
+    """Positive-class probabilities, one per row (auxiliary branch outputs dropped)."""
+    scores = model.predict(inputs, batch_size=batch_size, verbose=0)
+    if isinstance(scores, dict):  # auxiliary branch outputs were only there for training
+        scores = scores["score"]
+    return np.asarray(scores, dtype=np.float64).reshape(-1)

@@ -1,0 +1,42 @@
+"""Layers an exported model carries so that it takes raw manifest values."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+
+@keras.saving.register_keras_serializable(package="fusion_search")
+class NumericPreprocess(layers.Layer):
+    """Raw numeric columns -> missing values set to the training median -> standardised.
+
+    Its config also names the columns, so ``predict`` knows what to read from a new manifest."""
+
+    def __init__(self, columns, medians, means, stds, **kwargs):
+        super().__init__(**kwargs)
+        self.columns = [str(c) for c in columns]
+        self.medians, self.means, self.stds = ([float(v) for v in values] for values in (medians, means, stds))
+
+    def call(self, numbers):
+        numbers = ops.cast(numbers, "float32")
+        medians, means, stds = (ops.convert_to_tensor(v, dtype="float32") for v in (self.medians, self.means, self.stds))
+        return (ops.where(ops.isnan(numbers), medians, numbers) - means) / stds
+
+    def get_config(self):
+        return {**super().get_config(), "columns": self.columns, "medians": self.medians, "means": self.means,
+                "stds": self.stds}
+
+
+def with_preprocessing(model: keras.Model, scaler, columns: tuple[str, ...], name: str) -> keras.Model:
+    """A trained model behind raw inputs: the fitted NumericScaler's numbers inside, auxiliary outputs dropped."""
+    inputs, fed = {}, {}
+    for tensor in model.inputs:
+        inputs[tensor.name] = keras.Input(tensor.shape[1:], dtype=tensor.dtype, name=tensor.name)
+        fed[tensor.name] = inputs[tensor.name]
+    if "numeric" in inputs:
+        fed["numeric"] = NumericPreprocess(columns, scaler.medians, scaler.means, scaler.stds,
+                                           name="numeric_preprocess")(inputs["numeric"])
+    score = model(fed)
+    if isinstance(score, dict):
+        score = score["score"]
+    return keras.Model(inputs, score, name=name)

@@ -1,0 +1,13 @@
+"""Results: the verdict (does fusion beat the best single modality?), the leaderboard, the report page,
+the export record and the dashboard. No model framework here (serving retrains and scores)."""
+
+from fusion_search.results._dashboard import serve_dashboard
+from fusion_search.results._leaderboard import leaderboard_table, print_status
+from fusion_search.results._record import export_record, package_versions, record_text
+from fusion_search.results._report import report_html, write_report
+from fusion_search.results._verdict import Comparison, PairedTest, compare, headline, paired_test, paired_test_in_words
+
+__all__ = [
+    "Comparison", "PairedTest", "compare", "export_record", "headline", "leaderboard_table", "package_versions",
+    "paired_test", "paired_test_in_words", "print_status", "record_text", "report_html", "serve_dashboard", "write_report",
+]

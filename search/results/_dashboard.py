@@ -1,0 +1,35 @@
+"""`fusion-search dashboard`: optuna-dashboard on the studies' storage, loopback unless told otherwise."""
+
+from __future__ import annotations
+
+import errno
+import sys
+
+from fusion_search._errors import UserError
+from fusion_search.storage import mask_url, open_storage
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def serve_dashboard(storage_url: str | None, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Serve optuna-dashboard until interrupted (its own wsgiref server; fine for one person's browser)."""
+    from optuna_dashboard import run_server
+
+    storage = open_storage(storage_url)
+    if not 0 < port < 65536:
+        raise UserError(f"--port must be 1..65535, got {port}")
+    if host not in LOOPBACK:
+        print(f"fusion-search: warning: the dashboard listens on {host}; anyone who reaches it can "
+              "rename and delete studies (it has no login)", file=sys.stderr)
+    print(f"optuna-dashboard for {mask_url(storage.url)} at http://{_url_host(host)}:{port}/dashboard "
+          "(Ctrl+C stops it)", file=sys.stderr, flush=True)
+    try:
+        run_server(storage, host=host, port=port)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise UserError(f"port {port} on {host} is already in use; pick another with --port") from None
+        raise UserError(f"cannot serve the dashboard on {host}:{port}: {error.strerror or error}") from None
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

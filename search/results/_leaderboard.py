@@ -1,0 +1,65 @@
+"""Terminal tables: the leaderboard (best design per fusion type vs the baselines) and trial counts."""
+
+from __future__ import annotations
+
+import sys
+
+import optuna
+from rich.console import Console
+from rich.table import Table
+
+from fusion_search.designs import baseline_fusions
+from fusion_search.study import best_baseline, best_per_fusion, pruned, skipped, state_counts
+
+
+def leaderboard_table(study: optuna.Study) -> Table:
+    reference = best_baseline(study)
+    title = f"study {study.study_name}: best trial per fusion type (mean ROC AUC over folds ± std)"
+    table = Table(title=title, title_justify="left")
+    for column in ("fusion", "trial", "AUC ± std", "OOF AUC", "Δ baseline", "fold AUCs"):
+        table.add_column(column, justify="left" if column == "fusion" else "right")
+    for fusion, trial in best_per_fusion(study).items():
+        delta = "-" if reference is None or fusion in baseline_fusions() else f"{trial.value - reference[1]:+.3f}"
+        name = f"{fusion} (baseline)" if fusion in baseline_fusions() else fusion
+        table.add_row(name, *_cells(trial, delta))
+    for fusion, trial in only_pruned(study).items():
+        done = trial.user_attrs.get("folds_done")
+        table.add_row(f"{fusion} (pruned)", *_cells(trial, f"{done}/{len(trial.user_attrs['fold_aucs'])} folds"),
+                      style="dim")
+    return table
+
+
+def only_pruned(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
+    """Fusion types whose every trial was pruned early: their best running mean, shown apart."""
+    measured = best_per_fusion(study)
+    best: dict[str, optuna.trial.FrozenTrial] = {}
+    for trial in pruned(study):
+        fusion = trial.user_attrs.get("fusion")
+        if fusion not in measured and (fusion not in best or trial.value > best[fusion].value):
+            best[fusion] = trial
+    return dict(sorted(best.items(), key=lambda item: -item[1].value))
+
+
+def _cells(trial: optuna.trial.FrozenTrial, delta: str) -> tuple[str, ...]:
+    attrs = trial.user_attrs
+    return (str(trial.number), f"{trial.value:.3f} ± {attrs.get('std_auc', float('nan')):.3f}",
+            f"{attrs.get('oof_auc', float('nan')):.3f}", delta,
+            " ".join("-" if a is None else f"{a:.2f}" for a in attrs.get("fold_aucs", [])))
+
+
+def print_status(study: optuna.Study, console: Console | None = None) -> None:
+    console = console or Console(width=None if sys.stdout.isatty() else 120)
+    counts = state_counts(study)
+    console.print(f"study {study.study_name}: " + (", ".join(f"{n} {s.lower()}" for s, n in counts.items()) or "no trials"))
+    console.print(leaderboard_table(study))
+    if too_large := skipped(study):
+        console.print(f"{len(too_large)} trial(s) skipped, too large for device memory; "
+                      f"trial {too_large[-1].number}: {too_large[-1].user_attrs['skipped']}")
+    reference = best_baseline(study)
+    best = next(iter(best_per_fusion(study).items()), None)
+    if reference and best:
+        ahead = best[0] not in baseline_fusions() and best[1].value > reference[1]
+        verdict = f"is {best[1].value - reference[1]:+.3f} ahead of" if ahead else "does not beat"
+        console.print(f"best design: {best[0]} (trial {best[1].number}, {best[1].value:.3f}); "
+                      f"fusion {verdict} the best single modality ({reference[0]} {reference[1]:.3f})"
+                      + ("; `fusion-search report` tests whether that is more than fold noise" if ahead else ""))

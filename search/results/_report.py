@@ -1,0 +1,210 @@
+"""`fusion-search report`: one self-contained HTML page (Plotly, its JavaScript inline) about a study.
+
+The page answers "does fusion help on this data?" in its first sentence, then shows the evidence:
+optimisation history, mean AUC by fusion type against the baselines, per-fold AUC of the best
+design against the best baseline with a paired test, parameter importances, out-of-fold ROC curves.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import optuna
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.colors import qualitative
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from fusion_search._errors import UserError
+from fusion_search.designs import baseline_fusions, list_designs
+from fusion_search.results._verdict import Comparison, compare, headline, paired_test_in_words
+from fusion_search.storage import write_text_atomically
+from fusion_search.study import MAX_OOF_ROWS, baselines, best_per_fusion, completed, oof_labels, oof_scores, pruned
+
+TITLES = {
+    "history": "Optimisation history",
+    "by_fusion": "Mean AUC by fusion type",
+    "folds": "Per-fold AUC: best fusion design vs best baseline",
+    "importance": "Parameter importances",
+    "roc": "Out-of-fold ROC curves",
+}
+MIN_TRIALS_FOR_IMPORTANCE = 3
+
+
+def write_report(study: optuna.Study, path: Path) -> None:
+    """Build the whole page first, then write it whole (never half a file)."""
+    if not Path(path).parent.is_dir():  # before the page is built: a wrong folder is found at once
+        raise UserError(f"output folder does not exist: {Path(path).parent}")
+    write_text_atomically(path, report_html(study))
+
+
+def report_html(study: optuna.Study) -> str:
+    if not completed(study):
+        raise UserError(f"study '{study.study_name}' has no complete trial yet: nothing to report")
+    comparison = compare(study)
+    sections = [
+        ("history", history_figure(study), ""),
+        ("by_fusion", by_fusion_figure(study), "Each point is one trial evaluated on every fold (trials pruned early "
+                                               "are left out); dashed lines are the baselines' best."),
+        ("folds", folds_figure(comparison), paired_test_in_words(comparison.test) if comparison.test else
+         "Needs a complete fusion trial and a complete baseline trial scored on the same folds."),
+        ("importance", *importance_section(study)),
+        ("roc", *roc_section(study, comparison)),
+    ]
+    body = [f"<h1>Study {html.escape(study.study_name)}</h1>",
+            f'<p class="verdict">{html.escape(headline(comparison))}</p>', _summary_table(study)]
+    first = True
+    for key, figure, note in sections:  # a plot carries its own title; a section without one gets a heading
+        body.append(f'<section id="{key}">' + (f"<h2>{TITLES[key]}</h2>" if figure is None else ""))
+        if figure is not None:
+            body.append(pio.to_html(figure, full_html=False, include_plotlyjs=first, div_id=f"plot-{key}",
+                                    config={"displaylogo": False, "responsive": True}))
+            first = False
+        body.append(f'<p class="note">{html.escape(note)}</p></section>')
+    return PAGE.format(title=html.escape(f"fusion-search report: {study.study_name}"), body="\n".join(body))
+
+
+def history_figure(study: optuna.Study) -> go.Figure:
+    trials = sorted(completed(study), key=lambda t: t.number)
+    figure = go.Figure()
+    for fusion in _fusions_in(trials):
+        mine = [t for t in trials if _fusion(t) == fusion]
+        figure.add_scatter(x=[t.number for t in mine], y=[t.value for t in mine], mode="markers", name=fusion,
+                           marker={"color": _colour(fusion), "size": 9})
+    stopped = pruned(study)
+    if stopped:
+        figure.add_scatter(x=[t.number for t in stopped], y=[t.value for t in stopped], mode="markers",
+                           name="pruned early (running mean)", text=[_fusion(t) for t in stopped],
+                           marker={"color": "#bbb", "size": 7, "symbol": "x"})
+    best = np.maximum.accumulate([t.value for t in trials])
+    figure.add_scatter(x=[t.number for t in trials], y=best, mode="lines", line={"shape": "hv", "color": "#444"},
+                       name="best so far")
+    figure.update_xaxes(tickformat="d")
+    return _layout(figure, "history", "trial", "mean AUC over folds")
+
+
+def by_fusion_figure(study: optuna.Study) -> go.Figure:
+    trials = completed(study)
+    figure = go.Figure()
+    for fusion in _fusions_in(trials):
+        values = [t.value for t in trials if _fusion(t) == fusion]
+        figure.add_box(y=values, name=fusion, boxpoints="all", jitter=0.3, pointpos=0,
+                       marker={"color": _colour(fusion)}, showlegend=False)
+    for name, value in baselines(study).items():
+        if value is not None:
+            figure.add_hline(y=value, line={"dash": "dash", "color": _colour(name)},
+                             annotation_text=f"{name} {value:.3f}", annotation_position="top left")
+    return _layout(figure, "by_fusion", "fusion type", "mean AUC over folds")
+
+
+def folds_figure(comparison: Comparison) -> go.Figure | None:
+    if comparison.test is None:
+        return None
+    figure = go.Figure()
+    for trial in (comparison.fusion, comparison.baseline):
+        aucs = trial.user_attrs["fold_aucs"]
+        figure.add_scatter(x=list(range(len(aucs))), y=aucs, mode="lines+markers", marker={"size": 10},
+                           line={"color": _colour(_fusion(trial))}, name=f"{_fusion(trial)} (trial {trial.number})")
+    figure.update_xaxes(dtick=1)
+    return _layout(figure, "folds", "fold", "AUC on the held-out fold")
+
+
+def importance_section(study: optuna.Study) -> tuple[go.Figure | None, str]:
+    if len(completed(study)) < MIN_TRIALS_FOR_IMPORTANCE:
+        return None, f"Too few complete trials to estimate importances (needs {MIN_TRIALS_FOR_IMPORTANCE})."
+    try:
+        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
+        importances = optuna.importance.get_param_importances(study, evaluator=evaluator)
+    except (RuntimeError, ValueError, ZeroDivisionError) as error:
+        return None, f"Importances could not be estimated for this study ({error})."
+    if not importances:
+        return None, "No parameter varies across the complete trials, so there is nothing to rank."
+    names = list(importances)[::-1]
+    figure = go.Figure(go.Bar(x=[importances[n] for n in names], y=names, orientation="h", marker={"color": "#4c78a8"}))
+    note = ("fANOVA share of the variance of mean AUC, over parameters present in every complete trial "
+            "(a fusion's own parameters appear once every trial has them).")
+    return _layout(figure, "importance", "importance", ""), note
+
+
+def roc_section(study: optuna.Study, comparison: Comparison) -> tuple[go.Figure | None, str]:
+    labels = oof_labels(study)
+    if labels is None:
+        return None, (f"No out-of-fold scores are stored for this study (kept for data of at most {MAX_OOF_ROWS} rows).")
+    best = best_per_fusion(study)
+    chosen = ([comparison.fusion] if comparison.fusion is not None else []) + \
+        [best[name] for name in baseline_fusions() if name in best]
+    figure = go.Figure()
+    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#999"}, name="chance")
+    skipped = []
+    for trial in chosen:
+        scores = oof_scores(trial)
+        if scores is None or len(scores) != len(labels) or not np.all(np.isfinite(scores)):
+            skipped.append(f"trial {trial.number}")
+            continue
+        fpr, tpr, _ = roc_curve(labels, scores)
+        figure.add_scatter(x=fpr, y=tpr, mode="lines", line={"color": _colour(_fusion(trial))},
+                           name=f"{_fusion(trial)} (trial {trial.number}, OOF AUC {roc_auc_score(labels, scores):.3f})")
+    note = "Every row scored by the model of the fold that held it out, pooled into one curve per design."
+    if skipped:
+        note += f" No usable out-of-fold scores for {', '.join(skipped)}."
+    figure.update_xaxes(range=[0, 1], constrain="domain")
+    figure.update_yaxes(scaleanchor="x", scaleratio=1, range=[0, 1.01], constrain="domain")
+    return _layout(figure, "roc", "false positive rate", "true positive rate"), note
+
+
+def _summary_table(study: optuna.Study) -> str:
+    rows = []
+    for fusion, trial in best_per_fusion(study).items():
+        attrs = trial.user_attrs
+        role = " (baseline)" if fusion in baseline_fusions() else ""
+        delta = attrs.get("delta_vs_best_baseline")
+        rows.append(f"<tr><td>{html.escape(fusion)}{role}</td><td>{trial.number}</td><td>{trial.value:.3f}</td>"
+                    f"<td>{attrs.get('std_auc', float('nan')):.3f}</td><td>{attrs.get('oof_auc', float('nan')):.3f}</td>"
+                    f"<td>{'' if delta is None else f'{delta:+.3f}'}</td></tr>")
+    missing = [name for name in baseline_fusions() if name not in best_per_fusion(study)]
+    if missing:
+        rows.append(f'<tr><td colspan="6" class="small">{", ".join(missing)}: no trial evaluated on every fold yet '
+                    "(not run, failed, or stopped by fold pruning), so it is missing from the plots</td></tr>")
+    head = "<tr><th>fusion</th><th>trial</th><th>mean AUC</th><th>std</th><th>OOF AUC</th><th>Δ best baseline*</th></tr>"
+    return (f"<table>{head}{''.join(rows)}</table><p class=\"small\">Best trial per fusion type. "
+            "*Δ as recorded when the trial finished.</p>")
+
+
+def _layout(figure: go.Figure, key: str, x_title: str, y_title: str) -> go.Figure:
+    figure.update_layout(title={"text": TITLES[key]}, xaxis_title=x_title, yaxis_title=y_title, template="plotly_white",
+                         height=420, margin={"l": 60, "r": 20, "t": 60, "b": 50})
+    return figure
+
+
+def _fusion(trial: optuna.trial.FrozenTrial) -> str:
+    return trial.user_attrs.get("fusion", trial.params.get("fusion", "?"))
+
+
+def _fusions_in(trials: list[optuna.trial.FrozenTrial]) -> list[str]:
+    """Baselines first, then the fusions, each in registry order."""
+    present = {_fusion(t) for t in trials}
+    order = baseline_fusions() + [f for f in list_designs() if f not in baseline_fusions()]
+    return [f for f in order if f in present] + sorted(present - set(order))
+
+
+def _colour(fusion: str) -> str:
+    names = list_designs()
+    index = names.index(fusion) if fusion in names else len(names)
+    return qualitative.D3[index % len(qualitative.D3)]
+
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 960px; margin: 2em auto; padding: 0 1em; color: #222; }}
+.verdict {{ font-size: 1.25em; background: #f3f6fa; border-left: 4px solid #4c78a8; padding: .6em 1em; }}
+table {{ border-collapse: collapse; }} td, th {{ padding: .25em .8em; border-bottom: 1px solid #ddd; text-align: right; }}
+td:first-child, th:first-child {{ text-align: left; }} .small {{ font-size: .85em; color: #666; }}
+.note {{ margin: 0 0 2em 0; color: #444; }} section {{ margin-top: 1.5em; }}
+</style></head>
+<body>
+{body}
+</body></html>
+"""

@@ -1,0 +1,227 @@
+"""`export --model NAME.fusion` for the tree and stacking designs (trees, stacked, trees on an image embedding):
+the trial's design retrained on ALL rows the way cross-validation fit a training fold, saved as one
+export folder that `fusion-search predict --model NAME.fusion` scores.
+
+The folder (written into a hidden sibling folder, then renamed into place):
+
+- ``design.json`` — format and version, the design's parameters, numeric column names, image size,
+  how many image models there are and whether an embedding is used;
+- ``trees.npz`` — the gradient-boosted trees as plain arrays (search/fusion/hybrid/_tree_file.py);
+- ``image_model_0.keras`` … (``stacked``) — the K inner image models; a new row's image score is
+  their mean, as the scored fold's was in cross-validation;
+- ``extractor.keras`` + ``pca.npz`` (``gbdt_on_embedding``) — the backbone feature extractor with
+  its weights (random-weight backbones are not reproducible otherwise) and the PCA fit on all rows.
+
+Trust model: nothing in the folder is unpickled. ``design.json`` is read with ``json``; the trees and
+the PCA are numeric arrays read with ``np.load(allow_pickle=False)`` and checked before use; the Keras
+parts load with ``keras.saving.load_model(safe_mode=True)``, which refuses lambda layers and other
+stored code. File names are fixed, never taken from the folder. So opening an export folder from an
+untrusted place runs none of its content as code.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.model_selection import StratifiedKFold
+
+from fusion_search._errors import UserError
+from fusion_search.designs import NEURAL, Design, get_kind
+from fusion_search.models import feature_extractor, keras, make_deterministic, predict_scores, with_preprocessing
+from fusion_search.serving._tree_file import TreeEnsemble, from_sklearn, load_trees, save_trees
+from fusion_search.trainers import FoldData, get_trainer, make_trees
+
+FOLDER_SUFFIX = ".fusion"
+FORMAT, VERSION = "fusion-search-hybrid", 1
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A fitted PCA as arrays; ``transform`` is scikit-learn's PCA.transform."""
+
+    components: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray | None  # sqrt(explained variance) when whitened
+
+    @classmethod
+    def from_sklearn(cls, pca: PCA) -> "Projection":
+        scale = None
+        if pca.whiten:
+            scale = np.sqrt(pca.explained_variance_)
+            scale[scale < np.finfo(scale.dtype).eps] = np.finfo(scale.dtype).eps
+        return cls(pca.components_, pca.mean_, scale)
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        projected = x @ self.components.T - self.mean.reshape(1, -1) @ self.components.T
+        return projected / self.scale if self.scale is not None else projected
+
+
+@dataclass(frozen=True)
+class HybridModel:
+    """Retrained hybrid pieces; the trees read [numeric columns; mean image score?; embedding?]."""
+
+    design: Design
+    numeric_columns: tuple[str, ...]
+    trees: TreeEnsemble
+    image_models: tuple[keras.Model, ...] = ()
+    extractor: keras.Model | None = None
+    projection: Projection | None = None
+
+    @property
+    def image_size(self) -> int | None:
+        return self.design.image_size if self.image_models or self.extractor is not None else None
+
+    def score(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """Positive-class probabilities of rows given as {"numeric": raw columns (NaN allowed), "image": uint8}."""
+        columns = [inputs["numeric"]]
+        if self.image_models:
+            columns.append(mean_image_score(self.image_models, inputs["image"]))
+        if self.extractor is not None:
+            columns.append(self.projection.transform(pooled(self.extractor, inputs["image"])))
+        return self.trees.predict_proba(np.column_stack(columns))
+
+
+def mean_image_score(models, images: np.ndarray) -> np.ndarray:
+    total = np.zeros(len(images))
+    for model in models:  # summed as cross-validation summed the inner models' scores of the scored fold
+        total += predict_scores(model, {"image": images}) / len(models)
+    return total
+
+
+def pooled(extractor: keras.Model, images: np.ndarray) -> np.ndarray:
+    """Global-average-pooled feature maps, as gbdt_on_embedding pools them in cross-validation."""
+    return np.asarray(extractor.predict(images, batch_size=64, verbose=0), dtype=np.float32).mean(axis=(1, 2))
+
+
+# --- training on all rows -------------------------------------------------------------------------
+
+def train_hybrid(design: Design, images: np.ndarray | None, numeric: np.ndarray, labels: np.ndarray,
+                 columns: tuple[str, ...], seed: int) -> HybridModel:
+    """Fit the design on every row as a CV training fold is fit (trees keep their own early stopping)."""
+    if design.fusion not in _TRAINERS:
+        raise UserError(f"design '{design.fusion}' has no export for hybrid designs")
+    make_deterministic()
+    return _TRAINERS[design.fusion](design, images, numeric, labels, columns, seed)
+
+
+def _trees(design: Design, x: np.ndarray, labels: np.ndarray, seed: int) -> TreeEnsemble:
+    return from_sklearn(make_trees(design, seed).fit(x, labels))
+
+
+def _train_gbdt_only(design, images, numeric, labels, columns, seed) -> HybridModel:
+    return HybridModel(design, columns, _trees(design, numeric, labels, seed))
+
+
+def _train_stacked(design, images, numeric, labels, columns, seed) -> HybridModel:
+    """K inner image models cross-fitted on all rows give every row an out-of-fold image score (as
+    search/fusion/hybrid/stacked.py does inside a training fold); the trees fit on those."""
+    image_design = replace(design, fusion=get_kind(design.fusion).network_kind().name)
+    out_of_fold, models = np.empty(len(labels)), []
+    splitter = StratifiedKFold(n_splits=design.stacked_inner_folds, shuffle=True, random_state=seed % 2**31)
+    for inner, (fit_idx, held_idx) in enumerate(splitter.split(np.arange(len(labels)), labels)):
+        models.append(_fit_image_model(image_design, images, labels, fit_idx, seed + 1 + inner))
+        out_of_fold[held_idx] = predict_scores(models[-1], {"image": images[held_idx]})
+    trees = _trees(design, np.column_stack([numeric, out_of_fold]), labels, seed)
+    return HybridModel(design, columns, trees, image_models=tuple(models))
+
+
+def _fit_image_model(design: Design, images: np.ndarray, labels: np.ndarray, train_idx: np.ndarray,
+                     seed: int) -> keras.Model:
+    """An image_only design fit as a CV fold fits it, keeping the model (image input, one output)."""
+    data = FoldData(images, np.zeros((len(labels), 0), dtype=np.float32), labels)
+    fitted = get_trainer(NEURAL).fit(design, data, train_idx, seed, reuse=False)
+    return with_preprocessing(fitted.model, None, (), name=f"image_model_seed{seed}")
+
+
+def _train_gbdt_on_embedding(design, images, numeric, labels, columns, seed) -> HybridModel:
+    keras.utils.set_random_seed(seed)  # random-weight backbones: the saved extractor keeps the draw
+    extractor = feature_extractor(design)
+    features = pooled(extractor, images)
+    pca = PCA(n_components=min(design.embedding_dims, len(labels) - 1, features.shape[1]),
+              random_state=seed % 2**31).fit(features)
+    projection = Projection.from_sklearn(pca)
+    trees = _trees(design, np.column_stack([numeric, projection.transform(features)]), labels, seed)
+    return HybridModel(design, columns, trees, extractor=extractor, projection=projection)
+
+
+_TRAINERS = {"gbdt_only": _train_gbdt_only, "stacked": _train_stacked, "gbdt_on_embedding": _train_gbdt_on_embedding}
+
+
+# --- the export folder ----------------------------------------------------------------------------
+
+def save_hybrid(model: HybridModel, path: Path, about: dict) -> None:
+    """Write every part into a hidden sibling folder, then swap it in: a failure leaves no half folder."""
+    path = Path(path)
+    partial, old = path.parent / f".{path.name}.partial", path.parent / f".{path.name}.old"
+    for leftover in (partial, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    partial.mkdir()
+    try:
+        _write_parts(model, partial, about)
+        if path.exists():
+            path.rename(old)
+        partial.rename(path)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_parts(model: HybridModel, folder: Path, about: dict) -> None:
+    meta = {"format": FORMAT, "version": VERSION, **about, "fusion": model.design.fusion,
+            "design": model.design.to_params(), "numeric_columns": list(model.numeric_columns),
+            "image_size": model.image_size, "image_models": len(model.image_models),
+            "embedding": model.extractor is not None}
+    (folder / "design.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    save_trees(model.trees, folder / "trees.npz")
+    for index, image_model in enumerate(model.image_models):
+        image_model.save(folder / f"image_model_{index}.keras")
+    if model.extractor is not None:
+        model.extractor.save(folder / "extractor.keras")
+        scale = model.projection.scale
+        np.savez(folder / "pca.npz", components=model.projection.components, mean=model.projection.mean,
+                 whiten=np.bool_(scale is not None), scale=scale if scale is not None else np.zeros(0))
+
+
+def load_hybrid(path: Path) -> HybridModel:
+    """Open an export folder without unpickling anything; UserError for a folder that is not one."""
+    path = Path(path)
+    if not (path / "design.json").is_file():
+        raise UserError(f"{path} is not an export folder of fusion-search (no design.json)")
+    try:
+        meta = json.loads((path / "design.json").read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+            raise UserError(f"format {meta.get('format')!r} version {meta.get('version')!r}; "
+                            f"this fusion-search reads {FORMAT!r} version {VERSION}")
+        model = HybridModel(
+            Design.from_params(meta["design"]), tuple(str(c) for c in meta["numeric_columns"]),
+            load_trees(path / "trees.npz"),
+            image_models=tuple(_load_keras(path / f"image_model_{i}.keras") for i in range(int(meta["image_models"]))),
+            extractor=_load_keras(path / "extractor.keras") if meta["embedding"] else None,
+            projection=_load_projection(path / "pca.npz") if meta["embedding"] else None)
+    except Exception as error:  # a damaged folder: one line naming it, never a traceback
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(f"cannot load model folder {path}: {reason[:200]}") from None
+    _check_widths(model, path)
+    return model
+
+
+def _load_keras(path: Path) -> keras.Model:
+    return keras.saving.load_model(path, safe_mode=True, compile=False)
+
+
+def _load_projection(path: Path) -> Projection:
+    with np.load(path, allow_pickle=False) as saved:
+        return Projection(saved["components"], saved["mean"], saved["scale"] if bool(saved["whiten"]) else None)
+
+
+def _check_widths(model: HybridModel, path: Path) -> None:
+    width = len(model.numeric_columns) + (1 if model.image_models else 0)
+    width += len(model.projection.components) if model.projection is not None else 0
+    if width != model.trees.n_features:
+        raise UserError(f"cannot load model folder {path}: its trees read {model.trees.n_features} features, "
+                        f"its parts give {width}")

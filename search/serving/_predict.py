@@ -1,0 +1,106 @@
+"""`fusion-search predict`: score a table with a model written by `export --model` (or just retrained).
+
+What the model needs it remembers itself: the numeric column names (config of its
+NumericPreprocess layer) and the image size (shape of its ``image`` input). A ``.fusion`` export
+folder (tree and stacking designs, _export_hybrid.py) keeps both in its design.json, and its trees
+take missing numbers as they are (they learned where NaN goes). Handling of input:
+
+- a numeric column the model needs is missing: error naming it, nothing written;
+- extra columns: ignored for scoring, copied to the output unchanged (with ``score`` appended);
+- empty or NaN numeric values: imputed with the training median (as in the search);
+  non-numeric or infinite values: error naming column and row;
+- a missing or unreadable image: error naming the rows (up to five), nothing written;
+- a label column (optional): when it holds two classes, the AUC is printed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fusion_search._errors import UserError
+from fusion_search.data import Table, decode_images, image_paths, numeric_matrix
+from fusion_search.models import NumericPreprocess, keras, predict_scores
+from fusion_search.serving._export_hybrid import HybridModel, load_hybrid
+from fusion_search.storage import write_text_atomically
+
+SCORE_COLUMN = "score"
+
+
+@dataclass(frozen=True)
+class ModelContract:
+    """What an exported model reads from a manifest."""
+
+    image_size: int | None  # None: the model uses no image
+    numeric_columns: tuple[str, ...] | None  # None: the model uses no numbers
+
+
+def load_exported_model(path: Path) -> keras.Model | HybridModel:
+    path = Path(path)
+    if path.is_dir():  # a tree or stacking design's export folder
+        return load_hybrid(path)
+    if not path.is_file():
+        raise UserError(f"model file not found: {path}")
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:  # Keras raises many types for a file that is not one of its models
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserError(f"cannot load model {path}: {reason[:200]}") from None
+
+
+def model_contract(model: keras.Model | HybridModel) -> ModelContract:
+    if isinstance(model, HybridModel):
+        return ModelContract(model.image_size, model.numeric_columns)
+    names = {tensor.name: tensor for tensor in model.inputs}
+    if "numeric" in names:
+        preprocess = [layer for layer in model.layers if isinstance(layer, NumericPreprocess)]
+        if not preprocess:
+            raise UserError("this model has no NumericPreprocess layer: export it with `fusion-search export --model`")
+    image_size = int(names["image"].shape[1]) if "image" in names else None
+    return ModelContract(image_size, tuple(preprocess[0].columns) if "numeric" in names else None)
+
+
+def score_table(model: keras.Model | HybridModel, table: Table, image_column: str = "image") -> np.ndarray:
+    """Scores of every row, in order; UserError for anything the model cannot read."""
+    contract = model_contract(model)
+    inputs = {}
+    if contract.numeric_columns is not None:
+        missing = [c for c in contract.numeric_columns if c not in table.columns]
+        if missing:
+            raise UserError(f"{table.source} lacks numeric column(s) the model needs: {', '.join(missing)}")
+        inputs["numeric"] = numeric_matrix(table, contract.numeric_columns)
+    if contract.image_size is not None:
+        inputs["image"] = decode_images(image_paths(table, image_column), contract.image_size)
+    return model.score(inputs) if isinstance(model, HybridModel) else predict_scores(model, inputs)
+
+
+def table_labels(table: Table, column: str, positive: str | None) -> np.ndarray | None:
+    """0/1 labels when the column exists with exactly two values (positive: given, else 1 of 0/1)."""
+    if column not in table.columns:
+        return None
+    values = [("" if v is None else str(v)).strip() for v in table.column(column)]
+    distinct = sorted(set(values))
+    if len(distinct) != 2 or "" in distinct:
+        print(f"note: label column '{column}' does not hold two classes on every row; AUC not computed")
+        return None
+    if positive is None:
+        positive = "1" if distinct == ["0", "1"] else None
+    if positive not in distinct:
+        print(f"note: say which of {distinct[0]!r}, {distinct[1]!r} is positive with --positive to get the AUC")
+        return None
+    return np.array([v == positive for v in values], dtype=np.int8)
+
+
+def write_predictions(path: Path, table: Table, scores: np.ndarray) -> None:
+    """The table's columns as they came, plus the score, written whole or not at all."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    column = SCORE_COLUMN if SCORE_COLUMN not in table.columns else "fusion_search_score"
+    writer.writerow([*table.header, column])
+    for values, score in zip(zip(*table.columns.values()), scores):
+        writer.writerow([*values, f"{score:.6f}"])
+    write_text_atomically(path, out.getvalue())

@@ -1,0 +1,153 @@
+"""The trial objective: one design, trained on every fold, scored by mean whole-fold ROC AUC."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import NoReturn
+
+import numpy as np
+import optuna
+from sklearn.metrics import roc_auc_score
+
+from fusion_search._errors import UserError
+from fusion_search.data import SearchData, fold_indices
+from fusion_search.designs import Design, baseline_fusions
+from fusion_search.spaces import Space, baseline_params, suggest_design
+from fusion_search.study._oof import save_oof_scores
+from fusion_search.study._progress import SilentProgress
+from fusion_search.study._summary import baselines
+from fusion_search.trainers import FoldResult, fold_data, is_out_of_memory, too_large, train_fold
+
+
+class CrossValidatedObjective:
+    """Callable for study.optimize. Knows folds and AUC; knows nothing about layers."""
+
+    def __init__(self, data: SearchData, space: Space, seed: int, progress: SilentProgress | None = None):
+        self.data, self.space, self.seed = data, space, seed
+        self.progress = progress or SilentProgress()
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        design = suggest_design(trial, self.space)
+        self.progress.trial_started(trial.number, design.fusion)
+        if reason := too_large(self.data, design):
+            self._skip(trial, design, reason)
+        try:
+            results = self._folds(trial, design)
+        except Exception as error:
+            if not is_out_of_memory(error):
+                raise
+            self._skip(trial, design, f"ran out of device memory at batch_size {design.batch_size} "
+                                      f"({type(error).__name__})")
+        value = statistics.fmean(r.auc for r in results.values())
+        for key, attr in trial_attrs(self.data, design, results).items():
+            trial.set_user_attr(key, attr)
+        save_oof_scores(trial, oof_scores(self.data, results))
+        record_against_baselines(trial, design.fusion, value)
+        self.progress.trial_ended(trial.number, design.fusion, value)
+        return value
+
+    def _skip(self, trial: optuna.Trial, design: Design, reason: str) -> NoReturn:
+        """Record why the trial trains nothing and end it as PRUNED (TPE then steers away from such designs)."""
+        trial.set_user_attr("fusion", design.fusion)
+        trial.set_user_attr("skipped", reason)
+        self.progress.trial_skipped(trial.number, design.fusion, reason)
+        raise optuna.TrialPruned(reason)
+
+    def _folds(self, trial: optuna.Trial, design: Design) -> dict[int, FoldResult]:
+        """Train fold by fold in a per-trial shuffled order, reporting each fold's AUC with the fold id
+        as step; stop early when the study's pruner (WilcoxonPruner) says this design is worse than
+        the best. A pruned trial returns its running mean, as the pruner's documentation advises."""
+        results: dict[int, FoldResult] = {}
+        for fold in fold_order(self.seed, trial.number, self.data.k):
+            results[fold] = self._fold(trial, design, fold, len(results))
+            trial.report(results[fold].auc, step=fold)
+            if len(results) < self.data.k and not is_reference(trial) and trial.should_prune():
+                break
+        return dict(sorted(results.items()))
+
+    def _fold(self, trial: optuna.Trial, design: Design, fold: int, position: int) -> FoldResult:
+        self.progress.fold_started(position, self.data.k)
+        train_idx, val_idx = fold_indices(self.data.folds, fold)
+        return train_fold(design, fold_data(self.data, design), train_idx, val_idx,
+                          seed=fold_seed(self.seed, trial.number, fold), on_epoch=self.progress.epoch_ended)
+
+
+def require_baselines_fit(data: SearchData, space: Space) -> None:
+    """Refuse, before any study is touched, a space whose baselines (its defaults) cannot train on this device:
+    without them no design can be judged."""
+    for params in baseline_params(space):
+        design = Design.from_params({**space.fixed, **params})
+        if reason := too_large(data, design):
+            raise UserError(f"the {design.fusion} baseline of space '{space.name}' cannot train here: {reason}; "
+                            "lower the space's defaults batch_size, or set FUSION_SEARCH_DEVICE_MEMORY")
+
+
+def is_reference(trial: optuna.Trial) -> bool:
+    """The enqueued baselines are what every design is judged against: always measured on every fold."""
+    return trial.user_attrs.get("role") == "baseline"
+
+
+def fold_order(seed: int, trial_number: int, k: int) -> list[int]:
+    """Folds in a shuffled order of their own per trial, so pruning does not always judge on fold 0."""
+    return [int(f) for f in np.random.default_rng([seed, trial_number]).permutation(k)]
+
+
+def fold_seed(seed: int, trial_number: int, fold: int) -> int:
+    """Training seed of one fold of one trial: reproducible, different across trials and folds."""
+    return (seed * 1_000_003 + trial_number * 101 + fold) % (2**31 - 1)
+
+
+def trial_attrs(data: SearchData, design: Design, results: dict[int, FoldResult]) -> dict:
+    """What a person needs to read a trial: per-fold AUCs (fold-id order; None for folds a pruned trial
+    skipped), spread, pooled out-of-fold AUC, cost, device."""
+    aucs = [round(results[f].auc, 6) if f in results else None for f in range(data.k)]
+    done = [a for a in aucs if a is not None]
+    return {
+        "fusion": design.fusion,
+        "fold_aucs": aucs,
+        "std_auc": round(statistics.pstdev(done), 6),
+        "oof_auc": round(pooled_oof_auc(data, results), 6),
+        "epochs": [results[f].epochs if f in results else None for f in range(data.k)],
+        "pruned": len(results) < data.k,
+        "folds_done": len(results),
+        "train_seconds": round(sum(r.seconds for r in results.values()), 2),
+        "device": next(iter(results.values())).device,
+        "backend": next(iter(results.values())).backend,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+
+
+def oof_scores(data: SearchData, results: dict[int, FoldResult]) -> np.ndarray:
+    """Every row's score from the fold that held it out, in manifest row order (NaN: fold not trained)."""
+    scores = np.full(len(data.folds), np.nan)
+    for fold, result in results.items():
+        scores[fold_indices(data.folds, fold)[1]] = result.scores
+    return scores
+
+
+def pooled_oof_auc(data: SearchData, results: dict[int, FoldResult]) -> float:
+    """One AUC over all out-of-fold scores together (folds' score scales may differ, so it can be lower)."""
+    rows = np.concatenate([fold_indices(data.folds, fold)[1] for fold in results])
+    scores = oof_scores(data, results)[rows]
+    if not np.all(np.isfinite(scores)):
+        return 0.5
+    return float(roc_auc_score(data.manifest.labels[rows], scores))
+
+
+def record_against_baselines(trial: optuna.Trial, fusion: str, value: float) -> None:
+    """On completion: trial attr delta_vs_best_baseline, study attrs baselines and best_baseline.
+
+    A snapshot as of this trial's end (this trial counted if it is a baseline itself); a later,
+    better baseline trial moves the study attrs but not earlier trials' deltas.
+    """
+    study = trial.study
+    known = {name: auc for name, auc in baselines(study).items() if auc is not None}
+    if fusion in baseline_fusions() and not trial.user_attrs.get("pruned", False):  # a running mean is no reference
+        known[fusion] = round(max(value, known.get(fusion, value)), 6)
+    if not known:
+        return
+    reference = max(known, key=known.get)
+    trial.set_user_attr("delta_vs_best_baseline", round(value - known[reference], 6) + 0.0)  # + 0.0: no "-0.0"
+    study.set_user_attr("baselines", {name: known.get(name) for name in baseline_fusions()})
+    study.set_user_attr("best_baseline", {"fusion": reference, "mean_auc": known[reference]})

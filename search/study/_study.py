@@ -1,0 +1,155 @@
+"""Create or resume a study, check it matches the data, enqueue the baselines, run trials."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import optuna
+
+from fusion_search._errors import UserError
+from fusion_search.data import SearchData
+from fusion_search.spaces import Space, baseline_params
+from fusion_search.storage import mask_url, open_storage, resolve_storage_url, retry_storage
+from fusion_search.study._objective import CrossValidatedObjective, require_baselines_fit
+from fusion_search.study._oof import save_oof_labels
+from fusion_search.study._progress import SilentProgress
+from fusion_search.study._worker import WorkerSettings, run_worker
+
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # constant_liar, Wilcoxon pruner
+METRIC_NAME = "mean ROC AUC"  # what the dashboard calls the objective
+
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How a search runs (the CLI parses into this)."""
+
+    study: str
+    storage: str | None = None  # URL; None: $FUSION_SEARCH_STORAGE or the SQLite default
+    trials: int = 20  # trials in the study in total, baselines included
+    timeout: float | None = None  # seconds for this process
+    seed: int = 0
+    create: bool = True  # False: a worker that only joins an existing study
+    heartbeat: int = 30  # seconds between a running trial's heartbeats (stale after 3 missed)
+    prune_p: float = 0.3  # WilcoxonPruner p-value threshold over folds; 0 = never prune
+
+
+def make_sampler(seed: int) -> optuna.samplers.TPESampler:
+    """Seeded multivariate TPE; group=True models conditional parameters (a fusion's own knobs);
+    constant_liar keeps parallel workers from being handed the same design."""
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True,
+                                      n_startup_trials=5)
+
+
+def make_pruner(prune_p: float) -> optuna.pruners.BasePruner:
+    """Fold pruning: stop a trial once a one-sided Wilcoxon signed-rank test over the folds done so far
+    says it is worse than the best trial on the same folds. The smallest one-sided p-values after 2, 3
+    and 4 folds are 0.25, 0.125 and 0.0625: the default 0.3 prunes a trial whose first 2 folds both
+    lose to the best's, 0.2 waits for 3 folds, 0.1 for 4 (bench/results/results.md measures 0.3 and 0.2)."""
+    if prune_p <= 0:
+        return optuna.pruners.NopPruner()
+    return optuna.pruners.WilcoxonPruner(p_threshold=prune_p, n_startup_steps=2)
+
+
+def study_attrs(data: SearchData, space: Space, seed: int) -> dict:
+    manifest = data.manifest
+    return {
+        "data_fingerprint": manifest.fingerprint,
+        "data_rows": manifest.rows,
+        "data_positives": manifest.positives,
+        "numeric_columns": list(manifest.numeric_columns),
+        "folds": data.k,
+        "fold_seed": data.fold_seed,
+        "seed": seed,
+        "space": space.name,
+        "space_fixed": space.fixed,
+    }
+
+
+def open_or_create_study(settings: RunSettings, data: SearchData, space: Space) -> optuna.Study:
+    """Create the study (and enqueue baselines) exactly once; later callers load and check it."""
+    storage = open_storage(settings.storage, settings.heartbeat)
+    attrs = study_attrs(data, space, settings.seed)
+    sampler, pruner = make_sampler(settings.seed), make_pruner(settings.prune_p)
+    if not settings.create:
+        study = _load_or_explain(settings.study, storage, sampler, pruner)
+        _require_same_setup(_wait_until_ready(study), attrs)
+        return study
+    try:
+        study = optuna.create_study(storage=storage, study_name=settings.study, direction="maximize", sampler=sampler,
+                                    pruner=pruner)
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(storage=storage, study_name=settings.study, sampler=sampler, pruner=pruner)
+        _require_same_setup(_wait_until_ready(study), attrs)
+        return study
+    study.set_metric_names([METRIC_NAME])
+    for key, value in attrs.items():
+        study.set_user_attr(key, value)
+    save_oof_labels(study, data.manifest.labels)
+    for params in baseline_params(space):
+        study.enqueue_trial(params, user_attrs={"role": "baseline"})
+    study.set_user_attr("ready", True)  # workers that loaded the study meanwhile wait for this
+    return study
+
+
+def _wait_until_ready(study: optuna.Study, patience: float = 60.0) -> optuna.Study:
+    """A worker that lost the creation race waits until the creator has written the study's setup
+    and queued the baselines (older studies with finished trials count as ready)."""
+    deadline = time.monotonic() + patience
+    url = study._storage._backend.url if hasattr(study._storage, "_backend") else study._storage.url
+    while time.monotonic() < deadline:  # once the storage is open, an outage is waited out, not fatal
+        if retry_storage(lambda: study.user_attrs.get("ready") or _finished(study), url):
+            break
+        time.sleep(0.5)
+    return study
+
+
+def load_existing_study(name: str, storage_url: str | None) -> optuna.Study:
+    return _load_or_explain(name, open_storage(storage_url))
+
+
+def _load_or_explain(name: str, storage: optuna.storages.BaseStorage,
+                     sampler: optuna.samplers.BaseSampler | None = None,
+                     pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
+    try:
+        return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+    except KeyError:
+        names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+        known = f"; studies there: {', '.join(names)}" if names else "; that storage has no studies"
+        raise UserError(f"no study named '{name}' in {mask_url(storage.url)}{known}") from None
+
+
+def run_search(settings: RunSettings, data: SearchData, space: Space,
+               progress: SilentProgress | None = None) -> optuna.Study:
+    """Run trials in this process until the study holds settings.trials finished trials."""
+    require_baselines_fit(data, space)
+    study = open_or_create_study(settings, data, space)  # an unreachable database here is a user error
+    remaining = settings.trials - retry_storage(lambda: _finished(study), resolve_storage_url(settings.storage))
+    if remaining <= 0:
+        return study
+    objective = CrossValidatedObjective(data, space, settings.seed, progress)
+    run_worker(study, objective, WorkerSettings(trials=settings.trials, timeout=settings.timeout),
+               sampler_for=lambda number: make_sampler(trial_seed(settings.seed, number)))
+    return study
+
+
+def trial_seed(seed: int, trial_number: int) -> int:
+    """The sampler's seed for one trial: the same run reproduces, concurrent workers differ."""
+    return (seed * 1_000_003 + trial_number * 7919) % (2**31 - 1)
+
+
+def _finished(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
+def _require_same_setup(study: optuna.Study, attrs: dict) -> None:
+    existing = study.user_attrs
+    for key in ("data_fingerprint", "folds", "fold_seed", "space"):
+        if key in existing and existing[key] != attrs[key]:
+            raise UserError(
+                f"study '{study.study_name}' was made with {key}={existing[key]!r}, this run has {attrs[key]!r}; "
+                "use the same data and settings to resume, or a new --study name"
+            )

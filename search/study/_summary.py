@@ -1,0 +1,76 @@
+"""Read a finished or running study: trial counts, best design per fusion type, baselines (never writes)."""
+
+from __future__ import annotations
+
+import optuna
+
+from fusion_search._errors import UserError
+from fusion_search.designs import Design, baseline_fusions
+
+COMPLETE = optuna.trial.TrialState.COMPLETE
+
+
+def state_counts(study: optuna.Study) -> dict[str, int]:
+    """Trials by state; fold-pruned trials (COMPLETE in Optuna, with their running mean) count as 'PRUNED EARLY',
+    trials skipped for memory (PRUNED in Optuna, never trained) as 'SKIPPED'."""
+    counts = {state.name: 0 for state in optuna.trial.TrialState}
+    for trial in study.get_trials(deepcopy=False):
+        counts[trial.state.name] += 1
+    counts["PRUNED EARLY"], counts["SKIPPED"] = len(pruned(study)), len(skipped(study))
+    counts["COMPLETE"] -= counts["PRUNED EARLY"]
+    counts["PRUNED"] -= counts["SKIPPED"]
+    return {state: n for state, n in counts.items() if n}
+
+
+def skipped(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Trials that trained nothing because their batch could not fit device memory (user attr skipped: why)."""
+    return [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))
+            if t.user_attrs.get("skipped")]
+
+
+def completed(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Complete trials evaluated on every fold (a fold-pruned trial's running mean is not comparable)."""
+    return [t for t in study.get_trials(deepcopy=False, states=(COMPLETE,))
+            if t.value is not None and not t.user_attrs.get("pruned", False)]
+
+
+def pruned(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Trials stopped early by fold pruning (state COMPLETE with their running mean, user attr pruned)."""
+    return [t for t in study.get_trials(deepcopy=False, states=(COMPLETE,)) if t.user_attrs.get("pruned", False)]
+
+
+def best_per_fusion(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
+    """fusion type -> its best complete trial, best first."""
+    best: dict[str, optuna.trial.FrozenTrial] = {}
+    for trial in completed(study):
+        fusion = trial.user_attrs.get("fusion", trial.params.get("fusion"))
+        if fusion not in best or trial.value > best[fusion].value:
+            best[fusion] = trial
+    return dict(sorted(best.items(), key=lambda item: -item[1].value))
+
+
+def baselines(study: optuna.Study) -> dict[str, float | None]:
+    """Best mean AUC of each single-modality design (None until one has completed)."""
+    best = best_per_fusion(study)
+    return {name: (round(best[name].value, 6) if name in best else None) for name in baseline_fusions()}
+
+
+def best_baseline(study: optuna.Study) -> tuple[str, float] | None:
+    known = [(name, value) for name, value in baselines(study).items() if value is not None]
+    return max(known, key=lambda item: item[1]) if known else None
+
+
+def trial_design(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> Design:
+    return Design.from_params({**study.user_attrs.get("space_fixed", {}), **trial.params})
+
+
+def chosen_trial(study: optuna.Study, trial_number: int | None) -> optuna.trial.FrozenTrial:
+    done = completed(study)
+    if not done:
+        raise UserError(f"study '{study.study_name}' has no complete trial yet")
+    if trial_number is None:
+        return max(done, key=lambda t: t.value)
+    match = [t for t in done if t.number == trial_number]
+    if not match:
+        raise UserError(f"study '{study.study_name}' has no complete trial number {trial_number}")
+    return match[0]

@@ -1,0 +1,49 @@
+from dataclasses import replace
+
+import numpy as np
+from sklearn.decomposition import PCA
+
+from fusion_search.data import SearchData
+from fusion_search.designs import Design
+from fusion_search.models import feature_extractor, keras
+from fusion_search.trainers._features import backbone_features, uses_feature_cache
+from fusion_search.trainers._fold import FoldData, FoldResult, fold_auc
+from fusion_search.trainers._trees import Timer, fit_and_score
+
+
+class GbdtOnEmbedding:
+    """Trees on [numeric columns; PCA_k(pool(backbone(image)))]: a low-dimensional image embedding as features.
+
+    The backbone's pooled features (from the feature cache when the backbone is frozen with fixed
+    weights) are reduced to ``embedding_dims`` components by a PCA fit on the training fold only, then
+    gradient-boosted trees see them beside the numeric columns — the usual way to give tabular
+    learners an image (e.g. AutoGluon's multimodal feature extraction for tree models).
+    """
+
+    @staticmethod
+    def fold_data(data: SearchData, design: Design) -> FoldData:
+        manifest = data.manifest
+        frozen = replace(design, trainable_blocks=0)  # the backbone only runs inference here
+        if uses_feature_cache(data, frozen):
+            return FoldData(None, manifest.numeric, manifest.labels, image_features=backbone_features(data, frozen))
+        return FoldData(data.images(design.image_size), manifest.numeric, manifest.labels)
+
+    @staticmethod
+    def train_fold(design: Design, data: FoldData, train_idx, val_idx, seed: int, on_epoch=None) -> FoldResult:
+        with Timer() as timer:
+            pooled = pooled_features(design, data, seed)
+            pca = PCA(n_components=min(design.embedding_dims, len(train_idx) - 1, pooled.shape[1]),
+                      random_state=seed % 2**31).fit(pooled[train_idx])
+            train_x = np.column_stack([data.numeric[train_idx], pca.transform(pooled[train_idx])])
+            val_x = np.column_stack([data.numeric[val_idx], pca.transform(pooled[val_idx])])
+            scores, iterations = fit_and_score(design, train_x, data.labels[train_idx], val_x, seed)
+        return FoldResult(fold_auc(data.labels[val_idx], scores), scores, iterations, timer.seconds)
+
+
+def pooled_features(design: Design, data: FoldData, seed: int) -> np.ndarray:
+    """Global-average-pooled backbone feature maps of every row (no labels involved)."""
+    maps = data.image_features
+    if maps is None:
+        keras.utils.set_random_seed(seed)  # random-weight backbones: reproducible per fold seed
+        maps = feature_extractor(design).predict(data.images, batch_size=64, verbose=0)
+    return np.asarray(maps, dtype=np.float32).mean(axis=(1, 2))

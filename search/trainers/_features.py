@@ -1,0 +1,38 @@
+"""Frozen-backbone features: the same for every trial of a backbone, weights and image size, so each is
+computed once per machine (storage's cache) and trials train only the heads on top."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from fusion_search.data import SearchData
+from fusion_search.designs import Design, get_kind
+from fusion_search.models import feature_extractor
+
+
+def uses_feature_cache(data: SearchData, design: Design) -> bool:
+    """Frozen backbone with fixed weights. (Random weights, weights none, differ per training seed and are
+    never cached.)"""
+    return (data.caches and design.trainable_blocks == 0 and design.weights != "none"
+            and get_kind(design.fusion).uses_image)
+
+
+def backbone_features(data: SearchData, design: Design) -> np.ndarray:
+    """Backbone feature maps of all images for this design's backbone, weights and image size."""
+    name = f"features-{design.backbone}-{weights_identity(design.weights)}-{design.image_size}"
+    return data.derived(name, lambda: extract(design, data.images(design.image_size)))
+
+
+def extract(design: Design, images: np.ndarray) -> np.ndarray:
+    extractor = feature_extractor(design)
+    return np.asarray(extractor.predict(images, batch_size=64, verbose=0), np.float32)
+
+
+def weights_identity(weights: str) -> str:
+    """imagenet / none as they are; a weights file by its content hash (a replaced file is a new key)."""
+    if weights in {"imagenet", "none"}:
+        return weights
+    return "file" + hashlib.sha256(Path(weights).read_bytes()).hexdigest()[:12]

@@ -1,0 +1,45 @@
+"""What every trainer takes and gives: one fold's data in, its whole-fold scores and ROC AUC out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+
+@dataclass(frozen=True)
+class FoldData:
+    """Everything a fold needs, already decoded: images (uint8) and raw numeric columns.
+
+    ``image_features`` (from the feature cache) replaces images for designs with a frozen backbone."""
+
+    images: np.ndarray | None
+    numeric: np.ndarray
+    labels: np.ndarray
+    image_features: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    auc: float
+    scores: np.ndarray  # predicted probabilities for the validation fold, in its index order
+    epochs: int  # epochs (trees: boosting iterations) kept
+    seconds: float
+    device: str = "CPU"  # what it trained on
+    backend: str = "scikit-learn"  # which library trained it (a Keras backend name for networks)
+
+
+def fold_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC of one whole fold (never an average over batches)."""
+    if not np.all(np.isfinite(scores)):
+        return 0.5  # a diverged model ranks nothing
+    return float(roc_auc_score(labels, scores))
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """A backend's out-of-memory error: TensorFlow's ResourceExhaustedError, XLA's RESOURCE_EXHAUSTED
+    (JAX), torch's OutOfMemoryError."""
+    names = {cls.__name__ for cls in type(error).__mro__}
+    return bool(names & {"ResourceExhaustedError", "OutOfMemoryError"}) or (
+        "RESOURCE_EXHAUSTED" in str(error) or "out of memory" in str(error).lower())

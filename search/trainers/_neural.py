@@ -1,0 +1,166 @@
+"""The Keras trainer: fit one neural design on one fold, score the WHOLE validation fold with ROC AUC."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.utils.class_weight import compute_sample_weight
+
+from fusion_search._errors import UserError
+from fusion_search.data import NumericScaler, SearchData
+from fusion_search.designs import Design, get_kind
+from fusion_search.models import (
+    backend_name,
+    build_model,
+    configure_precision,
+    device_name,
+    keras,
+    loss_spec,
+    make_deterministic,
+    make_optimizer,
+    model_inputs,
+    predict_scores,
+    training_targets,
+    use_jit,
+)
+from fusion_search.trainers._features import backbone_features, uses_feature_cache
+from fusion_search.trainers._fold import FoldData, FoldResult, fold_auc
+from fusion_search.trainers._memory import feature_shape_of, too_large
+
+EARLY_STOPPING_SHARE = 0.15  # of the training fold, held out to decide when to stop
+
+
+class NeuralTrainer:
+    """Every design that is one Keras model: seeded, numeric preprocessing fit on the training rows,
+    early stopping on a slice of them, AdamW with a learning rate per layer group."""
+
+    @staticmethod
+    def fold_data(data: SearchData, design: Design) -> FoldData:
+        manifest = data.manifest
+        if uses_feature_cache(data, design):
+            return FoldData(None, manifest.numeric, manifest.labels, image_features=backbone_features(data, design))
+        images = data.images(design.image_size) if get_kind(design.fusion).uses_image else None
+        return FoldData(images, manifest.numeric, manifest.labels)
+
+    @staticmethod
+    def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: np.ndarray, seed: int,
+                   on_epoch: Callable[[int, int], None] | None = None) -> FoldResult:
+        return train_fold(design, data, train_idx, val_idx, seed, on_epoch)
+
+    @staticmethod
+    def fit(design: Design, data: FoldData, train_idx: np.ndarray, seed: int, on_epoch=None,
+            reuse: bool = True) -> "FittedModel":
+        """Fit without scoring (an export retrains on every row with it)."""
+        return fit_model(design, data, train_idx, seed, on_epoch, reuse)
+
+    @staticmethod
+    def too_large(data: SearchData, design: Design) -> str | None:
+        return too_large(design, data.manifest.numeric.shape[1], feature_shape_of(data, design))
+
+
+def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: np.ndarray, seed: int,
+               on_epoch: Callable[[int, int], None] | None = None) -> FoldResult:
+    """Fit on train_idx (early stopping on a slice of it), score val_idx as one whole set."""
+    started = time.perf_counter()
+    fitted = fit_model(design, data, train_idx, seed, on_epoch)
+    scores = predict_scores(fitted.model, _inputs(fitted.model, data, val_idx, fitted.scaler))
+    return FoldResult(fold_auc(data.labels[val_idx], scores), scores, fitted.epochs, time.perf_counter() - started,
+                      device_name(), backend_name())
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    model: keras.Model
+    scaler: NumericScaler  # fit on the training rows; the model expects its transform
+    epochs: int  # epochs kept (the best epoch when early stopping restored it)
+
+
+def fit_model(design: Design, data: FoldData, train_idx: np.ndarray, seed: int,
+              on_epoch: Callable[[int, int], None] | None = None, reuse: bool = True) -> FittedModel:
+    """The one way a design is trained: seeded, numeric preprocessing fit on train_idx only, early
+    stopping (patience > 0) on a stratified slice of train_idx. CV folds, export and stacking all call it.
+    reuse=False gives a model of its own (one that outlives the next call)."""
+    make_deterministic()
+    configure_precision()
+    keras.utils.set_random_seed(seed)
+    scaler = NumericScaler.fit(data.numeric[train_idx])  # training rows only: no validation leakage
+    fit_idx, stop_idx = _early_stopping_split(design, data.labels, train_idx, seed)
+    feature_shape = data.image_features.shape[1:] if data.image_features is not None else None
+    model = (fresh_compiled_model if reuse else new_compiled_model)(design, data.numeric.shape[1], feature_shape)
+    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=design.patience, restore_best_weights=True)
+    callbacks = ([stopper] if len(stop_idx) else []) + _progress(design, on_epoch)
+    history = model.fit(
+        _inputs(model, data, fit_idx, scaler), training_targets(model, data.labels[fit_idx].astype("float32")),
+        validation_data=(_inputs(model, data, stop_idx, scaler),
+                         training_targets(model, data.labels[stop_idx].astype("float32")))
+        if len(stop_idx) else None,
+        sample_weight=class_sample_weights(design, data.labels[fit_idx]),
+        batch_size=design.batch_size, epochs=design.epochs, shuffle=True, verbose=0, callbacks=callbacks,
+    )
+    epochs = stopper.best_epoch + 1 if len(stop_idx) else len(history.history.get("loss", []))
+    return FittedModel(model, scaler, epochs)
+
+
+def new_compiled_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None) -> keras.Model:
+    model = build_model(design, n_numeric, feature_shape)
+    model.compile(optimizer=make_optimizer(design), jit_compile=use_jit(), **loss_spec(model, design))
+    return model
+
+
+_REUSED: dict[tuple, tuple[keras.Model, list[np.ndarray]]] = {}
+
+
+def fresh_compiled_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None) -> keras.Model:
+    """A compiled model in the state of a new one built under the current seed.
+
+    Tracing a new model's train and predict steps costs about a second, more than training the heads
+    of a frozen-backbone design takes. So the last compiled model is kept: each fold builds an
+    uncompiled model under its own seed only for its initial weights, copies them in, and puts the
+    optimizer back to its just-built state. Results equal those of a new model per fold."""
+    key = (design, n_numeric, feature_shape)
+    if key not in _REUSED:
+        initial = new_compiled_model(design, n_numeric, feature_shape)
+        initial.optimizer.build(initial.trainable_variables)
+        _REUSED.clear()  # one at a time: memory stays that of one model
+        _REUSED[key] = (initial, [np.array(v) for v in initial.optimizer.variables])
+        return initial
+    initial = build_model(design, n_numeric, feature_shape)
+    model, optimizer_state = _REUSED[key]
+    for variable, value in zip(model.variables, initial.variables):  # weights and dropout seed states
+        variable.assign(value)
+    for variable, value in zip(model.optimizer.variables, optimizer_state):
+        variable.assign(value)
+    return model
+
+
+def class_sample_weights(design: Design, labels: np.ndarray) -> np.ndarray | None:
+    """Per-row weights for class_weight=balanced: n / (2 * count of the row's class)."""
+    if design.class_weight == "none":
+        return None
+    if design.class_weight != "balanced":
+        raise UserError(f"class_weight must be none or balanced, got {design.class_weight!r}")
+    return compute_sample_weight("balanced", labels).astype("float32")
+
+
+def _inputs(model: keras.Model, data: FoldData, idx: np.ndarray, scaler: NumericScaler) -> dict[str, np.ndarray]:
+    images = data.images[idx] if data.images is not None else None
+    features = data.image_features[idx] if data.image_features is not None else None
+    return model_inputs(model, images, scaler.transform(data.numeric[idx]), features)
+
+
+def _early_stopping_split(design: Design, labels: np.ndarray, train_idx: np.ndarray, seed: int):
+    if design.patience <= 0:
+        return train_idx, np.array([], dtype=train_idx.dtype)
+    fit_idx, stop_idx = train_test_split(train_idx, test_size=EARLY_STOPPING_SHARE, random_state=seed,
+                                         stratify=labels[train_idx])
+    return np.sort(fit_idx), np.sort(stop_idx)
+
+
+def _progress(design: Design, on_epoch) -> list[keras.callbacks.Callback]:
+    if on_epoch is None:
+        return []
+    return [keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: on_epoch(epoch + 1, design.epochs))]

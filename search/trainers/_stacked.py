@@ -1,0 +1,54 @@
+from dataclasses import replace
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+from fusion_search.data import SearchData
+from fusion_search.designs import Design, get_kind
+from fusion_search.trainers._fold import FoldData, FoldResult, fold_auc
+from fusion_search.trainers._neural import NeuralTrainer, train_fold
+from fusion_search.trainers._trees import Timer, fit_and_score
+
+
+class Stacked:
+    """Stacked late fusion: trees on [numeric columns; s_img], s_img an image model's out-of-fold score.
+
+    Stacked generalisation (Wolpert 1992), as AutoGluon ensembles tree and neural models. Leakage-free:
+    inside each training fold, ``stacked_inner_folds`` inner folds give every training row an image
+    score from a model that never saw it, and the trees fit on those. The scored fold's image score
+    is the mean of the same inner models' scores (K-fold cross-fitting), so the trees see scores of
+    one scale in training and scoring. The scored fold is never trained on. The image model is this
+    trial's image branch trained as ``image_only``.
+    """
+
+    @staticmethod
+    def fold_data(data: SearchData, design: Design) -> FoldData:
+        return NeuralTrainer.fold_data(data, image_design(design))  # numbers come along for the trees
+
+    @staticmethod
+    def train_fold(design: Design, data: FoldData, train_idx, val_idx, seed: int, on_epoch=None) -> FoldResult:
+        with Timer() as timer:
+            inner_scores, val_scores = cross_fit_image_scores(image_design(design), data, train_idx, val_idx, seed,
+                                                              on_epoch)
+            train_x = np.column_stack([data.numeric[train_idx], inner_scores])
+            val_x = np.column_stack([data.numeric[val_idx], val_scores])
+            scores, iterations = fit_and_score(design, train_x, data.labels[train_idx], val_x, seed)
+        return FoldResult(fold_auc(data.labels[val_idx], scores), scores, iterations, timer.seconds)
+
+
+def image_design(design: Design) -> Design:
+    """The image model a stacked design trains: its own network kind (image_only) with the trial's fields."""
+    return replace(design, fusion=get_kind(design.fusion).network_kind().name)
+
+
+def cross_fit_image_scores(image_design: Design, data: FoldData, train_idx, val_idx, seed: int, on_epoch=None):
+    """(out-of-fold image scores of the training rows, mean inner-model image score of the scored rows),
+    from inner folds of the training fold only."""
+    inner_scores, val_scores = np.empty(len(train_idx)), np.zeros(len(val_idx))
+    splitter = StratifiedKFold(n_splits=image_design.stacked_inner_folds, shuffle=True, random_state=seed % 2**31)
+    for inner, (fit_pos, held_pos) in enumerate(splitter.split(train_idx, data.labels[train_idx])):
+        scored = np.concatenate([train_idx[held_pos], val_idx])  # one model scores its held-out rows and the fold
+        result = train_fold(image_design, data, train_idx[fit_pos], scored, seed + 1 + inner, on_epoch)
+        inner_scores[held_pos] = result.scores[:len(held_pos)]
+        val_scores += result.scores[len(held_pos):] / image_design.stacked_inner_folds
+    return inner_scores, val_scores

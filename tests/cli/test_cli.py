@@ -1,0 +1,163 @@
+"""The command line end to end on tiny data: run, status, export, reproducibility, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+
+from fusion_search.cli import main
+from tests.conftest import TINY_SPACE, write_manifest
+
+EXPORT_KEYS = {"study", "trial", "mean_auc", "std_auc", "fold_aucs", "params", "baselines", "data", "versions"}
+
+
+@pytest.fixture(scope="module")
+def clinic_manifest(tmp_path_factory) -> Path:
+    """A generator the package has never seen: squares whose size carries the signal, a clinic per group."""
+    rng = np.random.default_rng(7)
+    folder = tmp_path_factory.mktemp("clinic")
+    rows, images = [], []
+    for i in range(72):
+        latent = rng.normal()
+        image = np.zeros((20, 20, 3), dtype=np.uint8)
+        side = int(np.clip(8 + 3 * latent, 2, 18))
+        image[:side, :side] = (200, 60, 60)
+        images.append(image)
+        rows.append({"scan": f"scans/{i}.png", "diagnosis": "pos" if latent + 0.5 * rng.normal() > 0 else "neg",
+                     "age": f"{40 + 10 * rng.normal():.1f}", "bmi": "" if i % 9 == 0 else f"{25 + rng.normal():.2f}",
+                     "clinic": f"c{i % 12}"})
+    return write_manifest(folder, rows, images, image_column="scan")
+
+
+def _run_args(manifest: Path, storage: str, space: Path, study="clinic", seed=0, trials=5) -> list[str]:
+    return ["run", "--data", str(manifest), "--study", study, "--space", str(space), "--trials", str(trials),
+            "--folds", "3", "--seed", str(seed), "--storage", storage, "--quiet", "--prune-p", "0",
+            "--image-column", "scan", "--label-column", "diagnosis", "--positive", "pos",
+            "--group-column", "clinic", "--numeric-columns", "age,bmi"]
+
+
+@pytest.fixture(scope="module")
+def finished_study(clinic_manifest, tiny_space, tmp_path_factory):
+    storage = f"sqlite:///{tmp_path_factory.mktemp('db') / 'study.db'}"
+    assert main(_run_args(clinic_manifest, storage, tiny_space)) == 0
+    return storage
+
+
+def test_run_on_an_unseen_manifest_completes_the_study_with_baselines_first(finished_study):
+    study = optuna.load_study(study_name="clinic", storage=finished_study)
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 5
+    assert [t.params["fusion"] for t in trials[:2]] == ["image_only", "numeric_only"]
+    for trial in trials:
+        assert len(trial.user_attrs["fold_aucs"]) == 3
+        assert trial.value == pytest.approx(np.mean(trial.user_attrs["fold_aucs"]), abs=1e-6)
+        assert {"std_auc", "oof_auc", "train_seconds", "epochs"} <= set(trial.user_attrs)
+    assert study.user_attrs["data_rows"] == 72 and study.user_attrs["folds"] == 3
+
+
+def test_resuming_with_more_trials_adds_only_the_difference(finished_study, clinic_manifest, tiny_space):
+    assert main(_run_args(clinic_manifest, finished_study, tiny_space, study="clinic", trials=5)) == 0
+    assert len(optuna.load_study(study_name="clinic", storage=finished_study).trials) == 5
+
+
+def test_export_writes_the_best_trial_as_json(finished_study, tmp_path, capsys):
+    output = tmp_path / "best.json"
+    assert main(["export", "--study", "clinic", "--storage", finished_study, "--output", str(output)]) == 0
+    record = json.loads(output.read_text())
+    assert EXPORT_KEYS <= set(record)
+    study = optuna.load_study(study_name="clinic", storage=finished_study)
+    assert record["trial"] == study.best_trial.number and record["mean_auc"] == pytest.approx(study.best_value)
+    assert set(record["baselines"]) == {"image_only", "numeric_only", "gbdt_only"}
+    assert all(isinstance(v, float) for v in record["baselines"].values())
+    assert record["data"]["rows"] == 72 and len(record["data"]["fingerprint"]) == 16
+    assert "keras" in record["versions"] and "optuna" in record["versions"]
+    assert json.loads(capsys.readouterr().out)["trial"] == record["trial"]
+
+
+def test_status_shows_counts_and_both_baselines(finished_study, capsys):
+    assert main(["status", "--study", "clinic", "--storage", finished_study]) == 0
+    out = capsys.readouterr().out
+    assert "5 complete" in out
+    assert "image_only (baseline)" in out and "numeric_only (baseline)" in out
+
+
+def test_same_seed_samples_the_same_designs_and_fold_aucs(finished_study, clinic_manifest, tiny_space, tmp_path):
+    again = f"sqlite:///{tmp_path / 'again.db'}"
+    assert main(_run_args(clinic_manifest, again, tiny_space)) == 0
+    first = optuna.load_study(study_name="clinic", storage=finished_study).trials
+    second = optuna.load_study(study_name="clinic", storage=again).trials
+    assert [t.params for t in first] == [t.params for t in second]
+    assert [np.round(t.user_attrs["fold_aucs"], 3).tolist() for t in first] == \
+           [np.round(t.user_attrs["fold_aucs"], 3).tolist() for t in second]
+
+
+def _bad_space(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    return path
+
+
+BAD_INPUTS = [
+    ("missing manifest", lambda m, t: ["--data", str(t / "nope.csv")], "manifest not found"),
+    ("missing image column", lambda m, t: ["--image-column", "picture"], "no column 'picture'"),
+    ("missing label column", lambda m, t: ["--label-column", "outcome"], "no column 'outcome'"),
+    ("positive not a label", lambda m, t: ["--positive", "maybe"], "--positive 'maybe'"),
+    ("too many folds", lambda m, t: ["--folds", "20"], "for 20 folds"),
+    ("unknown space", lambda m, t: ["--space", "galactic"], "unknown space 'galactic'"),
+    ("malformed space", lambda m, t: ["--space", str(_bad_space(t, TINY_SPACE.replace("log: true", "log: true, hgih: 3", 1)))],
+     "search.image_units.hgih: unknown key"),
+    ("unknown fusion", lambda m, t: ["--space", str(_bad_space(t, TINY_SPACE.replace("late]", "telepathy]")))],
+     "unknown value 'telepathy'"),
+    ("unknown backbone", lambda m, t: ["--space", str(_bad_space(t, TINY_SPACE.replace("small_cnn", "resnet999")))],
+     "fixed.backbone: unknown value 'resnet999'"),
+]
+
+
+@pytest.mark.parametrize("case, extra, message", BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+def test_bad_input_is_one_line_exit_2_and_no_study(case, extra, message, clinic_manifest, tiny_space, tmp_path,
+                                                    capsys):
+    db = tmp_path / "bad.db"
+    args = _run_args(clinic_manifest, f"sqlite:///{db}", tiny_space, study="bad") + extra(clinic_manifest, tmp_path)
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not db.exists()
+
+
+def test_broken_images_and_bad_numbers_are_refused_before_any_study(clinic_manifest, tiny_space, tmp_path, capsys):
+    folder = tmp_path / "broken"
+    rows = [dict(r) for r in __import__("csv").DictReader(clinic_manifest.open())]
+    for row in rows:
+        row["scan"] = str(clinic_manifest.parent / row["scan"])
+    rows[3]["scan"] = str(folder / "gone.png")
+    manifest = write_manifest(folder, rows)
+    db = tmp_path / "x.db"
+    assert main(_run_args(manifest, f"sqlite:///{db}", tiny_space, study="x")) == 2
+    assert "row 5 (gone.png: missing)" in capsys.readouterr().err
+    rows[3]["scan"], rows[4]["age"] = rows[2]["scan"], "forty"
+    manifest = write_manifest(folder, rows)
+    assert main(_run_args(manifest, f"sqlite:///{db}", tiny_space, study="x")) == 2
+    assert "non-numeric value 'forty' on row 6" in capsys.readouterr().err
+    assert not db.exists()
+
+
+def test_the_installed_command_reports_a_user_error_without_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "fusion_search.cli", "run", "--data", str(tmp_path / "none.csv"),
+                             "--study", "s", "--storage", f"sqlite:///{tmp_path / 's.db'}"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"fusion-search: error: manifest not found: {tmp_path / 'none.csv'}"]
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("demo", "run", "status", "export", "spaces"):
+        assert command in out

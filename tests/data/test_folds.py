@@ -1,0 +1,54 @@
+"""Fold assignment: stratified, grouped, fixed for a study, and checked for enough samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fusion_search import UserError
+from fusion_search.data import assign_folds, fold_indices
+
+
+def test_folds_are_stratified():
+    labels = np.array([1] * 30 + [0] * 70)
+    folds = assign_folds(labels, k=5, seed=3)
+    for fold in range(5):
+        assert labels[folds == fold].sum() == 6
+        assert (folds == fold).sum() == 20
+
+
+def test_same_seed_same_folds_other_seed_other_folds():
+    labels = np.random.default_rng(0).integers(0, 2, 200)
+    assert np.array_equal(assign_folds(labels, 5, seed=1), assign_folds(labels, 5, seed=1))
+    assert not np.array_equal(assign_folds(labels, 5, seed=1), assign_folds(labels, 5, seed=2))
+
+
+def test_a_group_never_spans_two_folds():
+    rng = np.random.default_rng(0)
+    groups = rng.integers(0, 40, 300)
+    labels = (rng.random(300) < 0.4).astype(int)
+    folds = assign_folds(labels, 4, seed=0, groups=groups)
+    for group in np.unique(groups):
+        assert len(np.unique(folds[groups == group])) == 1
+
+
+def test_fold_indices_partition_the_samples():
+    labels = np.array([0, 1] * 10)
+    folds = assign_folds(labels, 4, seed=0)
+    seen = np.concatenate([fold_indices(folds, f)[1] for f in range(4)])
+    assert sorted(seen.tolist()) == list(range(20))
+    train, val = fold_indices(folds, 0)
+    assert not set(train) & set(val)
+
+
+def test_fewer_samples_of_a_class_than_folds_is_refused():
+    labels = np.array([1, 1, 1] + [0] * 20)
+    with pytest.raises(UserError, match="only 3 positive samples for 5 folds"):
+        assign_folds(labels, 5, seed=0)
+
+
+def test_fewer_groups_of_a_class_than_folds_is_refused():
+    labels = np.array([1] * 10 + [0] * 10)
+    groups = np.array([0] * 10 + list(range(1, 11)))
+    with pytest.raises(UserError, match="only 1 positive groups for 3 folds"):
+        assign_folds(labels, 3, seed=0, groups=groups)

@@ -1,0 +1,86 @@
+"""Reading a manifest: columns, labels, numbers, image paths, and every bad input named in one line."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from fusion_search import UserError
+from fusion_search.data import ManifestSpec, decode_images, read_manifest
+from tests.conftest import write_manifest
+
+
+def _rows(n=8, **extra):
+    return [{"image": f"img/{i}.png", "label": i % 2, "x": i * 1.5, "y": "", **extra} for i in range(n)]
+
+
+def _images(n=8, size=8):
+    return [np.full((size, size, 3), i * 10, dtype=np.uint8) for i in range(n)]
+
+
+def test_every_other_column_is_numeric_and_blanks_are_missing(tmp_path):
+    manifest = read_manifest(write_manifest(tmp_path, _rows(), _images()))
+    assert manifest.numeric_columns == ("x", "y")
+    assert manifest.numeric[3, 0] == pytest.approx(4.5)
+    assert all(math.isnan(v) for v in manifest.numeric[:, 1])
+    assert manifest.labels.tolist() == [0, 1] * 4
+
+
+def test_image_paths_are_relative_to_the_manifest_folder_and_absolute_paths_stay(tmp_path):
+    rows = _rows()
+    rows[0]["image"] = str(tmp_path / "img" / "0.png")
+    path = write_manifest(tmp_path, rows, _images())
+    manifest = read_manifest(path)
+    assert manifest.image_paths[1] == tmp_path / "img" / "1.png"
+    assert manifest.image_paths[0] == tmp_path / "img" / "0.png"
+    assert decode_images(manifest.image_paths, 4).shape == (8, 4, 4, 3)
+
+
+def test_named_columns_and_positive_value(tmp_path):
+    rows = [{"picture": f"img/{i}.png", "outcome": "sick" if i % 2 else "well", "age": i, "noise": 1}
+            for i in range(8)]
+    spec = ManifestSpec(image_column="picture", label_column="outcome", numeric_columns=("age",), positive="sick")
+    manifest = read_manifest(write_manifest(tmp_path, rows, _images(), image_column="picture"), spec)
+    assert manifest.numeric_columns == ("age",)
+    assert manifest.labels.tolist() == [0, 1] * 4
+
+
+def test_fingerprint_changes_with_image_content(tmp_path):
+    path = write_manifest(tmp_path, _rows(), _images())
+    before = read_manifest(path).fingerprint
+    write_manifest(tmp_path, _rows(), [img + 1 for img in _images()])
+    assert read_manifest(path).fingerprint != before
+
+
+@pytest.mark.parametrize("change, spec_kwargs, message", [
+    (lambda rows: None, {"path": "missing.csv"}, "manifest not found"),
+    (lambda rows: [r.pop("image") for r in rows], {}, "no column 'image'"),
+    (lambda rows: [r.pop("label") for r in rows], {}, "no column 'label'"),
+    (lambda rows: rows[5].update(x="tall"), {}, "non-numeric value 'tall' on row 7"),
+    (lambda rows: rows[2].update(label=2), {}, "exactly two distinct values, found 3"),
+    (lambda rows: None, {"positive": "yes"}, "--positive 'yes' is not a value"),
+    (lambda rows: None, {"numeric_columns": ("x", "z")}, "no numeric column(s): z"),
+    (lambda rows: [r.update(label="a" if i % 2 else "b") for i, r in enumerate(rows)], {}, "--positive VALUE"),
+])
+def test_bad_manifest_is_one_clear_error(tmp_path, change, spec_kwargs, message):
+    rows = _rows()
+    change(rows)
+    path = write_manifest(tmp_path, rows, None)
+    if spec_kwargs.pop("path", None) == "missing.csv":
+        path = tmp_path / "missing.csv"
+    with pytest.raises(UserError, match=None) as raised:
+        read_manifest(path, ManifestSpec(**spec_kwargs))
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_missing_and_unreadable_images_are_named_by_row(tmp_path):
+    path = write_manifest(tmp_path, _rows(), _images())
+    (tmp_path / "img" / "2.png").unlink()
+    (tmp_path / "img" / "5.png").write_bytes(b"not a png")
+    with pytest.raises(UserError) as raised:
+        decode_images(read_manifest(path).image_paths, 8)
+    text = str(raised.value)
+    assert "2 image(s)" in text and "row 4 (2.png: missing)" in text and "row 7 (5.png: unreadable)" in text

@@ -1,0 +1,105 @@
+"""`fusion-search report`: one self-contained page that says whether fusion helped, with the evidence."""
+
+from __future__ import annotations
+
+import re
+
+import optuna
+import pytest
+
+from fusion_search.cli import main
+from fusion_search.results import compare, headline, paired_test, paired_test_in_words, report_html
+from fusion_search.results._report import TITLES
+from tests._browser import ARTIFACTS, render, screenshot
+
+
+def made_study(trials: list[tuple[str, float, list[float]]]) -> optuna.Study:
+    """An in-memory study of complete trials (fusion, mean AUC, per-fold AUCs), as the search records them."""
+    study = optuna.create_study(direction="maximize")
+    distribution = optuna.distributions.CategoricalDistribution(["image_only", "numeric_only", "concat", "late"])
+    rate = optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)
+    for number, (fusion, value, folds) in enumerate(trials):
+        study.add_trial(optuna.trial.create_trial(
+            params={"fusion": fusion, "lr_fusion": 10 ** (-1 - number % 3)},
+            distributions={"fusion": distribution, "lr_fusion": rate}, value=value,
+            user_attrs={"fusion": fusion, "fold_aucs": folds, "std_auc": 0.01, "oof_auc": value}))
+    return study
+
+
+BASELINES = [("image_only", 0.70, [0.69, 0.71, 0.70, 0.68, 0.72]),
+             ("numeric_only", 0.64, [0.63, 0.65, 0.64, 0.62, 0.66])]
+
+
+def test_headline_says_fusion_helped_when_it_wins_every_fold_clearly():
+    study = made_study(BASELINES + [("concat", 0.77, [0.75, 0.79, 0.77, 0.76, 0.78])])
+    sentence = headline(compare(study))
+    assert sentence.startswith("Fusion helped on this data")
+    assert "concat" in sentence and "image_only" in sentence and "+0.070" in sentence and "5 of 5 folds" in sentence
+
+
+def test_headline_says_fusion_did_not_help_when_the_best_fusion_is_below_the_best_baseline():
+    study = made_study(BASELINES + [("concat", 0.66, [0.65, 0.67, 0.66, 0.64, 0.68])])
+    assert headline(compare(study)).startswith("Fusion did not help on this data")
+
+
+def test_headline_calls_a_small_inconsistent_lead_fold_noise():
+    study = made_study(BASELINES + [("late", 0.705, [0.74, 0.66, 0.73, 0.67, 0.725])])
+    assert headline(compare(study)).startswith("Fusion did not clearly help on this data")
+
+
+def test_headline_without_a_fusion_trial_cannot_tell():
+    assert headline(compare(made_study(BASELINES))).startswith("Cannot tell yet")
+
+
+def test_wilcoxon_with_five_folds_cannot_go_below_0_0625_and_the_page_says_so():
+    test = paired_test([0.75, 0.79, 0.77, 0.76, 0.78], [0.69, 0.71, 0.70, 0.68, 0.72])
+    assert test.wilcoxon_p == pytest.approx(0.0625)
+    assert test.wilcoxon_floor == pytest.approx(0.0625)
+    assert test.t_test_p < 0.001
+    words = paired_test_in_words(test)
+    assert "cannot give less than 0.0625" in words and "never reach 0.05" in words
+    assert "unlikely to be fold noise" in words
+
+
+def test_a_study_too_small_for_importances_still_reports_and_says_why():
+    page = report_html(made_study(BASELINES))
+    assert "Too few complete trials" in page
+    assert "No out-of-fold scores are stored" in page  # made without the search: nothing to draw ROC curves from
+
+
+def test_report_of_an_unknown_study_is_a_one_line_error(searched_study, tmp_path, capsys):
+    storage, _, _ = searched_study
+    code = main(["report", "--study", "nope", "--storage", storage, "--output", str(tmp_path / "r.html")])
+    assert code == 2
+    assert "no study named 'nope'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def report(searched_study, tmp_path_factory):
+    storage, name, _ = searched_study
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    assert main(["report", "--study", name, "--storage", storage, "--output", str(path)]) == 0
+    return path, optuna.load_study(study_name=name, storage=storage)
+
+
+def test_report_is_one_self_contained_page(report):
+    path, _ = report
+    page = path.read_text()
+    assert not re.search(r"<script[^>]+src=", page)  # plotly.js is inline: the page works offline
+    assert "plotly" in page.lower() and page.count("Plotly.newPlot") == len(TITLES)
+
+
+def test_report_opens_with_the_verdict_sentence(report):
+    path, study = report
+    first_paragraph = re.search(r'<p class="verdict">(.*?)</p>', path.read_text()).group(1)
+    assert first_paragraph == headline(compare(study)).replace("'", "&#x27;")
+
+
+def test_report_plots_render_in_chromium_without_errors(report):
+    path, _ = report
+    page = render(path.as_uri(), budget_ms=5000)
+    assert page.errors == []
+    rendered_titles = re.findall(r'class="gtitle"[^>]*>([^<]+)<', page.dom)
+    assert sorted(rendered_titles) == sorted(TITLES.values())
+    screenshot(path.as_uri(), ARTIFACTS / "report.png", size=(1000, 1400), budget_ms=5000)

@@ -1,0 +1,73 @@
+"""Fold pruning: a design clearly worse than the best on its first folds stops early and says so."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+
+from fusion_search.data import prepare_data
+from fusion_search.results import print_status
+from fusion_search.spaces import parse_space
+from fusion_search.study import CrossValidatedObjective, completed, fold_order, make_pruner, pruned
+from tests.conftest import write_manifest
+
+SPACE = {
+    "fixed": {"backbone": "small_cnn", "weights": "none", "image_size": 8, "trainable_blocks": 3, "epochs": 6,
+              "patience": 0, "numeric_units": 8, "numeric_width": 8, "image_units": 4, "head_units": 8,
+              "batch_size": 16, "lr_numeric": 0.02, "lr_fusion": 0.02, "lr_image": 1e-6, "lr_backbone": 1e-6},
+    "search": {"fusion": {"choices": ["numeric_only", "image_only"]}},
+}
+
+
+@pytest.fixture(scope="module")
+def numbers_tell_images_do_not(tmp_path_factory):
+    """The label is the sign of a numeric column; images are noise (and barely trained)."""
+    rng = np.random.default_rng(0)
+    signal = rng.normal(size=100)
+    rows = [{"image": f"i/{i}.png", "label": int(signal[i] > 0), "signal": f"{signal[i]:.3f}"} for i in range(100)]
+    images = [rng.integers(0, 255, (8, 8, 3), dtype=np.uint8) for _ in range(100)]
+    return write_manifest(tmp_path_factory.mktemp("prune"), rows, images)
+
+
+def test_a_clearly_worse_design_is_pruned_after_three_of_five_folds(numbers_tell_images_do_not, capsys):
+    data = prepare_data(numbers_tell_images_do_not, k=5, fold_seed=0)
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(0.2))
+    study.enqueue_trial({"fusion": "numeric_only"})
+    study.enqueue_trial({"fusion": "image_only"})
+    study.optimize(CrossValidatedObjective(data, parse_space(SPACE, "t", "test"), seed=0), n_trials=2)
+    good, bad = study.trials
+    assert good.user_attrs["pruned"] is False and good.value > 0.9
+    assert bad.user_attrs["pruned"] is True and bad.user_attrs["folds_done"] == 3
+    done = [a for a in bad.user_attrs["fold_aucs"] if a is not None]
+    assert len(done) == 3 and bad.value == pytest.approx(np.mean(done), abs=1e-6)
+    assert sorted(bad.intermediate_values) == sorted(fold_order(0, 1, 5)[:3])
+    assert completed(study) == [good] and pruned(study) == [bad]
+    print_status(study)
+    out = capsys.readouterr().out
+    assert "1 pruned early" in out
+    assert "image_only (pruned)" in out and "3/5 folds" in out
+
+
+def test_without_pruning_every_fold_is_trained(numbers_tell_images_do_not):
+    data = prepare_data(numbers_tell_images_do_not, k=5, fold_seed=0)
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(0.0))
+    study.enqueue_trial({"fusion": "numeric_only"})
+    study.enqueue_trial({"fusion": "image_only"})
+    study.optimize(CrossValidatedObjective(data, parse_space(SPACE, "t", "test"), seed=0), n_trials=2)
+    assert [t.user_attrs["folds_done"] for t in study.trials] == [5, 5]
+
+
+def test_each_trial_visits_the_folds_in_its_own_order():
+    orders = {tuple(fold_order(0, trial, 5)) for trial in range(20)}
+    assert len(orders) > 5 and all(sorted(o) == [0, 1, 2, 3, 4] for o in orders)
+    assert fold_order(0, 3, 5) == fold_order(0, 3, 5)
+
+
+def test_the_enqueued_baselines_are_never_pruned(numbers_tell_images_do_not):
+    data = prepare_data(numbers_tell_images_do_not, k=5, fold_seed=0)
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(0.2))
+    study.enqueue_trial({"fusion": "numeric_only"})
+    study.enqueue_trial({"fusion": "image_only"}, user_attrs={"role": "baseline"})
+    study.optimize(CrossValidatedObjective(data, parse_space(SPACE, "t", "test"), seed=0), n_trials=2)
+    assert study.trials[1].value < 0.7 and study.trials[1].user_attrs["folds_done"] == 5
