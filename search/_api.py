@@ -88,13 +88,15 @@ class SearchResult:
         return export_model(self.study, trial, self.table, path, self.spec)
 
     def predict(self, data: Any, base_dir: str | Path | None = None) -> np.ndarray:
-        """Scores of new rows (a DataFrame or a manifest path) by the best design retrained on all searched rows."""
+        """Scores of new rows (a DataFrame or a manifest path) by the best design retrained on all searched rows.
+        A DataFrame's relative image paths start at base_dir, by default where the searched rows' did."""
         from fusion_search.serving import retrain, score_table, study_rows
 
         if self._model is None:
             self._model = retrain(self.study, chosen_trial(self.study, None), study_rows(self.study, self.table,
                                                                                          self.spec))
-        return score_table(self._model, read_table(data, base_dir), self.spec.image_column)
+        table = read_table(data, Path(base_dir) if base_dir is not None else self.table.base)
+        return score_table(self._model, table, self.spec.image_column)
 
 
 def search(data: Any, *, image_column: str = "image", label_column: str = "label",

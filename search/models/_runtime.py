@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import subprocess
 
 
 def _import_quietly() -> None:
@@ -124,3 +125,23 @@ def _gpu_major_capability() -> int:
     except Exception:  # an unknown device kind: the safe choice is float16 with loss scaling
         return 0
     return 0
+
+
+@functools.lru_cache(maxsize=1)
+def gpu_memory() -> int | None:
+    """Bytes the first visible GPU offers this process's backend."""
+    try:
+        if backend_name() == "jax":
+            import jax
+
+            return int(jax.devices()[0].memory_stats()["bytes_limit"])
+        if backend_name() == "torch":
+            import torch
+
+            return int(torch.cuda.get_device_properties(0).total_memory)
+        gpu = (os.environ.get("CUDA_VISIBLE_DEVICES") or "0").split(",")[0]
+        answer = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits", "-i", gpu],
+                                capture_output=True, text=True, timeout=20, check=True)
+        return int(answer.stdout.split()[0]) * 2**20
+    except Exception:  # no way to ask this GPU: the check is skipped, an OOM is still caught
+        return None

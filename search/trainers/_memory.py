@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy as np
 from fusion_search._errors import UserError
 from fusion_search.data import SearchData
 from fusion_search.designs import Design
-from fusion_search.models import backend_name, build_model, configure_precision, device_name, keras
+from fusion_search.models import build_model, configure_precision, device_name, gpu_memory, keras
 from fusion_search.trainers._features import backbone_features, uses_feature_cache
 from fusion_search.trainers._fold import is_out_of_memory
 
@@ -132,32 +131,12 @@ def memory_budget() -> Budget | None:
     (FUSION_SEARCH_WORKERS_PER_DEVICE, which `launch` sets). None when the device's size is unknown."""
     if os.environ.get("FUSION_SEARCH_DEVICE_MEMORY"):
         return Budget(parse_size(os.environ["FUSION_SEARCH_DEVICE_MEMORY"]), "FUSION_SEARCH_DEVICE_MEMORY")
-    total = _gpu_memory() if device_name() == "GPU" else _host_memory()
+    total = gpu_memory() if device_name() == "GPU" else _host_memory()
     if total is None:
         return None
     sharing = max(1, int(os.environ.get("FUSION_SEARCH_WORKERS_PER_DEVICE", "1") or 1))
     where = f"{device_name()} memory" + (f" / {sharing} workers" if sharing > 1 else "")
     return Budget(total // sharing, where)
-
-
-@functools.lru_cache(maxsize=1)
-def _gpu_memory() -> int | None:
-    """Bytes the first visible GPU offers this process's backend."""
-    try:
-        if backend_name() == "jax":
-            import jax
-
-            return int(jax.devices()[0].memory_stats()["bytes_limit"])
-        if backend_name() == "torch":
-            import torch
-
-            return int(torch.cuda.get_device_properties(0).total_memory)
-        gpu = (os.environ.get("CUDA_VISIBLE_DEVICES") or "0").split(",")[0]
-        answer = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits", "-i", gpu],
-                                capture_output=True, text=True, timeout=20, check=True)
-        return int(answer.stdout.split()[0]) * 2**20
-    except Exception:  # no way to ask this GPU: the check is skipped, an OOM is still caught
-        return None
 
 
 @functools.lru_cache(maxsize=1)
