@@ -1,0 +1,93 @@
+"""The two tests behind the verdict, written here because SciPy and scikit-learn have neither:
+
+- the corrected repeated k-fold t-test (Nadeau & Bengio 2003, "Inference for the generalization error";
+  applied to r repeats of k folds by Bouckaert & Frank 2004, "Evaluating the replicability of significance
+  tests for comparing learning algorithms"): the k training sets of one repeat overlap, so the plain
+  paired t-test's variance is too small; it is inflated by (1/n + n_test/n_train);
+- DeLong's test for two correlated ROC AUCs on the same rows (DeLong, DeLong & Clarke-Pearson 1988), in
+  the midrank form of Sun & Xu 2014 ("Fast implementation of DeLong's algorithm").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class CorrectedTTest:
+    """Paired differences a - b over r repeats x k folds, and the corrected t-test on them (two-sided)."""
+
+    differences: tuple[float, ...]
+    test_train_ratio: float  # n_test / n_train of one fold
+    t: float  # NaN when the differences do not vary
+    p: float
+
+    @property
+    def n(self) -> int:
+        return len(self.differences)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.differences))
+
+    @property
+    def wins(self) -> int:
+        return sum(d > 0 for d in self.differences)
+
+
+def corrected_ttest(a: list[float], b: list[float], test_train_ratio: float) -> CorrectedTTest:
+    """t = mean(d) / sqrt((1/n + n_test/n_train) * s^2), s^2 the sample variance of the n = r*k paired
+    differences d, with n - 1 degrees of freedom (Bouckaert & Frank 2004, eq. for the corrected repeated
+    k-fold cv test)."""
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if len(d) < 2:
+        raise ValueError("the corrected t-test needs at least two paired differences")
+    variance = float(np.var(d, ddof=1))
+    if variance == 0.0:
+        return CorrectedTTest(tuple(map(float, d)), test_train_ratio, math.nan, math.nan)
+    t = float(d.mean() / math.sqrt((1.0 / len(d) + test_train_ratio) * variance))
+    p = float(2.0 * stats.t.sf(abs(t), df=len(d) - 1))
+    return CorrectedTTest(tuple(map(float, d)), test_train_ratio, t, p)
+
+
+@dataclass(frozen=True)
+class DeLongTest:
+    """Two ROC AUCs on the same rows and DeLong's test of their difference (two-sided)."""
+
+    auc_a: float
+    auc_b: float
+    z: float  # NaN when the two scores rank the rows identically
+    p: float
+    rows: int
+
+    @property
+    def difference(self) -> float:
+        return self.auc_a - self.auc_b
+
+
+def delong_test(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray) -> DeLongTest:
+    """AUCs from midranks; their covariance from the placement values of positives (V10) and negatives (V01):
+    S = S10 / m + S01 / n; z = (auc_a - auc_b) / sqrt(S_aa + S_bb - 2 S_ab)."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.vstack([np.asarray(scores_a, dtype=float), np.asarray(scores_b, dtype=float)])
+    if scores.shape[1] != len(labels) or labels.all() or not labels.any():
+        raise ValueError("DeLong's test needs one score per row and both classes")
+    positives, negatives = scores[:, labels], scores[:, ~labels]
+    m, n = positives.shape[1], negatives.shape[1]
+    aucs, v10, v01 = [], [], []
+    for pos, neg in zip(positives, negatives):
+        both = stats.rankdata(np.concatenate([pos, neg]))  # midranks over all rows
+        within_pos, within_neg = stats.rankdata(pos), stats.rankdata(neg)
+        aucs.append((both[:m].sum() - m * (m + 1) / 2) / (m * n))
+        v10.append((both[:m] - within_pos) / n)  # share of negatives each positive outranks
+        v01.append(1.0 - (both[m:] - within_neg) / m)  # share of positives that outrank each negative
+    covariance = np.cov(np.array(v10)) / m + np.cov(np.array(v01)) / n
+    variance = covariance[0, 0] + covariance[1, 1] - 2 * covariance[0, 1]
+    if variance <= 0:
+        return DeLongTest(float(aucs[0]), float(aucs[1]), math.nan, math.nan, len(labels))
+    z = float((aucs[0] - aucs[1]) / math.sqrt(variance))
+    return DeLongTest(float(aucs[0]), float(aucs[1]), z, float(2.0 * stats.norm.sf(abs(z))), len(labels))

@@ -1,0 +1,75 @@
+"""The verdict's statistics against published and hand-computed numbers."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from fusion_search.results import corrected_ttest, delong_test
+
+# pROC's aSAH data set (Turck et al. 2010: 113 patients after aneurysmal subarachnoid haemorrhage; outcome Poor
+# = 1, the WFNS score and the S100B level) and pROC's own expected values for roc.test(r.wfns, r.s100b) from its
+# test suite (tests/testthat/test-roc.test.R): Z = 2.20898359144091, p = 0.0271757822291882.
+ASAH = Path(__file__).resolve().parent / "data" / "asah.csv"
+
+
+def asah() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    with ASAH.open() as handle:
+        rows = list(csv.DictReader(handle))
+    return tuple(np.array([float(row[c]) for row in rows]) for c in ("poor_outcome", "wfns", "s100b"))
+
+
+def test_delong_matches_proc_on_the_asah_worked_example():
+    outcome, wfns, s100b = asah()
+    assert (len(outcome), int(outcome.sum())) == (113, 41)
+    result = delong_test(outcome, wfns, s100b)
+    assert result.auc_a == pytest.approx(0.823678861788618, abs=1e-12)
+    assert result.auc_b == pytest.approx(0.731368563685637, abs=1e-12)
+    assert result.z == pytest.approx(2.20898359144091, rel=1e-9)
+    assert result.p == pytest.approx(0.0271757822291882, rel=1e-9)
+
+
+def test_delong_is_antisymmetric_and_its_aucs_are_scikit_learns():
+    outcome, wfns, s100b = asah()
+    forward, backward = delong_test(outcome, wfns, s100b), delong_test(outcome, s100b, wfns)
+    assert backward.z == pytest.approx(-forward.z) and backward.p == pytest.approx(forward.p)
+    assert forward.auc_a == pytest.approx(roc_auc_score(outcome, wfns))  # ties (wfns has 5 levels) count 1/2
+
+
+def test_delong_of_one_score_against_itself_has_no_difference_to_test():
+    outcome, wfns, _ = asah()
+    result = delong_test(outcome, wfns, wfns)
+    assert result.difference == 0 and math.isnan(result.p)
+
+
+def test_delong_needs_both_classes():
+    with pytest.raises(ValueError, match="both classes"):
+        delong_test(np.ones(4), np.arange(4.0), np.arange(4.0))
+
+
+def test_the_corrected_ttest_matches_a_hand_computed_case():
+    # d = (0.02, 0.01, 0.03, 0.00, 0.04): mean 0.02, sample variance 0.001 / 4 = 0.00025.
+    # 5 folds: n_test / n_train = 1/4, so t = 0.02 / sqrt((1/5 + 1/4) * 0.00025) = 0.02 / 0.0106066 = 1.885618,
+    # two-sided p with 4 degrees of freedom = 0.132419 (the plain paired t-test would say t = 2.828, p = 0.047).
+    result = corrected_ttest([0.82, 0.81, 0.83, 0.80, 0.84], [0.80] * 5, test_train_ratio=0.25)
+    assert result.mean == pytest.approx(0.02) and result.wins == 4 and result.n == 5
+    assert result.t == pytest.approx(1.885618, rel=1e-6)
+    assert result.p == pytest.approx(0.132419, rel=1e-5)
+
+
+def test_the_correction_makes_the_test_more_cautious_than_the_plain_paired_ttest():
+    rng = np.random.default_rng(0)
+    a, b = 0.75 + rng.normal(0, 0.02, 15), 0.74 + rng.normal(0, 0.02, 15)
+    from scipy import stats
+
+    assert corrected_ttest(a, b, test_train_ratio=0.25).p > stats.ttest_rel(a, b).pvalue
+
+
+def test_identical_differences_cannot_be_tested():
+    result = corrected_ttest([0.8, 0.8, 0.8], [0.7, 0.7, 0.7], test_train_ratio=0.5)
+    assert math.isnan(result.p) and result.mean == pytest.approx(0.1)
