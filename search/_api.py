@@ -25,7 +25,11 @@ from fusion_search.designs import Design, baseline_fusions
 from fusion_search.results import Comparison, compare, export_record, record_text
 from fusion_search.spaces import Space, load_space
 from fusion_search.storage import resolve_storage_url, write_text_atomically
-from fusion_search.study import RunSettings, SilentProgress, best_per_fusion, chosen_trial, run_search, trial_design
+from fusion_search.study import (
+    RunSettings, SilentProgress, best_per_fusion, chosen_trial, chosen_trials, completed, default_repeats,
+    load_existing_study, pruned, run_search, trial_design,
+)
+from fusion_search.study import confirm as confirm_study
 
 RECORD_SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 
@@ -104,25 +108,62 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
            positive: str | None = None, space: str | Path | Space = "default", trials: int = 20,
            study: str | None = None, storage: str | None = None, folds: int = 5, seed: int = 0,
            prune_p: float = 0.3, timeout: float | None = None, existing: bool = False, heartbeat: int = 30,
+           baseline_trials: int | None = None, confirm_repeats: int | None = None, holdout: float = 0.0,
            base_dir: str | Path | None = None, progress: bool | SilentProgress = False) -> SearchResult:
-    """Search fusion designs on a pandas DataFrame or a manifest CSV path; resumes a study of the same name.
+    """Search fusion designs on a pandas DataFrame or a manifest CSV path, then confirm the winners on fresh
+    folds; resumes a study of the same name.
 
     ``base_dir``: where a DataFrame's relative image paths start (default: the working directory).
     ``study``: default ``search-`` + the data's fingerprint. ``storage``: default $FUSION_SEARCH_STORAGE,
     else sqlite:///fusion-search.db. The other arguments are the CLI's `run` flags."""
     _require_positive("trials", trials)
     table = read_table(data, Path(base_dir) if base_dir is not None else None)
-    spec = ManifestSpec(image_column, label_column, tuple(numeric_columns) if numeric_columns is not None else None,
-                        group_column, None if positive is None else str(positive))
+    spec = _spec(image_column, label_column, numeric_columns, group_column, positive)
     space = space if isinstance(space, Space) else load_space(str(space))
-    prepared = prepare_data(table, folds, seed, image_sizes=space.image_sizes, spec=spec)
+    prepared = prepare_data(table, folds, seed, image_sizes=space.image_sizes, spec=spec, holdout=holdout)
     settings = RunSettings(study=study or f"search-{prepared.manifest.fingerprint[:8]}",
                            storage=resolve_storage_url(storage), trials=trials, timeout=timeout, seed=seed,
-                           create=not existing, heartbeat=heartbeat, prune_p=prune_p)
-    watcher = progress if isinstance(progress, SilentProgress) else RichProgress(trials) if progress else SilentProgress()
-    with watcher:
+                           create=not existing, heartbeat=heartbeat, prune_p=prune_p, baseline_trials=baseline_trials,
+                           confirm_repeats=confirm_repeats)
+    with _watcher(progress, trials) as watcher:
         found = run_search(settings, prepared, space, watcher)
     return SearchResult(found, table, spec)
+
+
+def confirm(study: str, data: Any, *, image_column: str = "image", label_column: str = "label",
+            numeric_columns: list[str] | tuple[str, ...] | None = None, group_column: str | None = None,
+            positive: str | None = None, storage: str | None = None, repeats: int | None = None,
+            base_dir: str | Path | None = None, progress: bool | SilentProgress = False) -> SearchResult:
+    """Confirm (or resume confirming) an existing study's winners on fresh folds of its data (the same rows
+    and column choices as its search: checked by the data's fingerprint)."""
+    found = load_existing_study(study, storage)
+    attrs = found.user_attrs
+    table = read_table(data, Path(base_dir) if base_dir is not None else None)
+    spec = _spec(image_column, label_column, numeric_columns, group_column, positive)
+    prepared = prepare_data(table, attrs["folds"], attrs["fold_seed"], spec=spec,
+                            holdout=attrs.get("holdout_fraction", 0.0))
+    if prepared.manifest.fingerprint != attrs.get("data_fingerprint"):
+        raise UserError(f"this data is not the data study '{study}' was searched on (fingerprint "
+                        f"{prepared.manifest.fingerprint}, study has {attrs.get('data_fingerprint')}); use the same "
+                        "manifest and column flags")
+    chosen = chosen_trials(found)
+    if "fusion" not in chosen or len(chosen) < 2:
+        raise UserError(f"study '{study}' has no fusion design and no baseline scored on every fold to confirm yet")
+    repeats = repeats or default_repeats(len(completed(found)) + len(pruned(found)), len(baseline_fusions()) + 1)
+    with _watcher(progress, repeats) as watcher:
+        confirm_study(found, prepared, repeats, int(attrs.get("seed", 0)), watcher)
+    return SearchResult(found, table, spec)
+
+
+def _spec(image_column, label_column, numeric_columns, group_column, positive) -> ManifestSpec:
+    return ManifestSpec(image_column, label_column, tuple(numeric_columns) if numeric_columns is not None else None,
+                        group_column, None if positive is None else str(positive))
+
+
+def _watcher(progress: bool | SilentProgress, total: int) -> SilentProgress:
+    if isinstance(progress, SilentProgress):
+        return progress
+    return RichProgress(total) if progress else SilentProgress()
 
 
 def _require_positive(name: str, value: int) -> None:

@@ -30,6 +30,12 @@ class Param:
     def is_int(self) -> bool:
         return isinstance(design_fields()[self.name].default, int)
 
+    def record(self) -> dict[str, Any]:
+        """The parameter as plain data (JSON): choices, or low/high/log/step; and its conditions."""
+        spec = {"choices": list(self.choices)} if self.choices is not None else {
+            "low": self.low, "high": self.high, "log": self.log, "step": self.step}
+        return {**spec, "when": {parent: list(values) for parent, values in self.when.items()}}
+
 
 @dataclass(frozen=True)
 class Space:
@@ -47,6 +53,11 @@ class Space:
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
+
+    def record(self) -> dict[str, Any]:
+        """The resolved space as plain data (JSON), as a study stores it: what a trial's design is built from."""
+        return {"fixed": dict(self.fixed), "search": {p.name: p.record() for p in self.params},
+                "defaults": dict(self.defaults)}
 
     @property
     def image_sizes(self) -> tuple[int, ...]:
@@ -113,3 +124,16 @@ def default_value(param: Param) -> Any:
         return design_default
     middle = math.sqrt(param.low * param.high) if param.log else (param.low + param.high) / 2
     return int(round(middle)) if param.is_int else middle
+
+
+def first_difference(stored: Any, current: Any, path: str = "") -> str | None:
+    """The dotted key of the first place two space records differ (None: they are the same)."""
+    if isinstance(stored, dict) and isinstance(current, dict):
+        for key in list(stored) + [k for k in current if k not in stored]:
+            if key not in stored or key not in current:
+                return f"{path}{key}"
+            found = first_difference(stored[key], current[key], f"{path}{key}.")
+            if found is not None:
+                return found
+        return None
+    return None if stored == current else path.rstrip(".")

@@ -65,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     _worker_flags(launch)
     launch.set_defaults(handler="launch")
 
+    confirm = sub.add_parser("confirm", help="train the study's best fusion design and best baselines again on fresh "
+                                             "folds and test the difference (run does this when the study is full)")
+    confirm.add_argument("--study", required=True)
+    confirm.add_argument("--data", type=Path, required=True, help="the study's manifest CSV")
+    confirm.add_argument("--repeats", type=int, default=None, help=(
+        "new partitions into the study's k folds (default: about 20%% of the search's cost)"))
+    confirm.add_argument("--quiet", action="store_true", help="no progress display")
+    _manifest_flags(confirm)
+    _storage_flag(confirm)
+    confirm.set_defaults(handler="confirm")
+
     status = sub.add_parser("status", help="trials by state, best trial per fusion type, the baselines")
     status.add_argument("--study", required=True)
     _storage_flag(status)
@@ -124,6 +135,15 @@ def _common_run_flags(parser: argparse.ArgumentParser, space_default: str, folds
     parser.add_argument("--prune-p", type=float, default=0.3, help=(
         "fold pruning: stop a trial when a Wilcoxon test over its folds so far says it is worse than the "
         "best, at this p-value (%(default)s; 0 = never prune)"))
+    parser.add_argument("--baseline-trials", type=int, default=None, help=(
+        "trials each baseline (image_only, numeric_only, gbdt_only) gets at least (default: max(3, 10%% of "
+        "--trials), at most half the study in all)"))
+    parser.add_argument("--confirm-repeats", type=int, default=None, help=(
+        "when the study is full, train its winners again on this many fresh partitions into k folds "
+        "(default: about 20%% of the search's cost; 0 = no confirmation, and no verdict)"))
+    parser.add_argument("--holdout", type=float, default=0.0, help=(
+        "share of rows (stratified, whole groups) no trial sees; the confirmation scores the winners on them "
+        "once (default 0)"))
     parser.add_argument("--quiet", action="store_true", help="no progress display")
     _storage_flag(parser)
 

@@ -11,6 +11,7 @@ import optuna
 from rich.console import Console
 from sklearn.metrics import roc_auc_score
 
+from fusion_search._api import confirm as confirm_study
 from fusion_search._api import search
 from fusion_search._errors import UserError
 from fusion_search.data import ManifestSpec, make_demo_dataset, read_table
@@ -54,9 +55,24 @@ def _search(args: argparse.Namespace, data: Path, spec: ManifestSpec) -> int:
                         space=args.space, trials=args.trials, study=args.study, storage=args.storage,
                         folds=args.folds, seed=args.seed, prune_p=args.prune_p, timeout=args.timeout,
                         existing=getattr(args, "existing", False), heartbeat=getattr(args, "heartbeat", 30),
-                        progress=not args.quiet)
+                        baseline_trials=args.baseline_trials, confirm_repeats=args.confirm_repeats,
+                        holdout=args.holdout, progress=not args.quiet)
     except WorkerStopped as stopped:
         print("fusion-search: stopped (SIGTERM); the running trial was failed and re-queued", file=sys.stderr)
+        return stopped.exit_code
+    print_status(result.study)
+    return 0
+
+
+def confirm(args: argparse.Namespace) -> int:
+    spec = manifest_spec(args)
+    try:
+        result = confirm_study(args.study, args.data, image_column=spec.image_column, label_column=spec.label_column,
+                               numeric_columns=spec.numeric_columns, group_column=spec.group_column,
+                               positive=spec.positive, storage=args.storage, repeats=args.repeats,
+                               progress=not args.quiet)
+    except WorkerStopped as stopped:
+        print("fusion-search: stopped (SIGTERM); the running training was failed and re-queued", file=sys.stderr)
         return stopped.exit_code
     print_status(result.study)
     return 0
@@ -147,5 +163,5 @@ def _require_positive(flag: str, value: int) -> None:
         raise UserError(f"{flag} must be at least 1, got {value}")
 
 
-COMMANDS = {"demo": demo, "run": run, "launch": launch, "status": status, "export": export, "report": report,
+COMMANDS = {"demo": demo, "run": run, "confirm": confirm, "launch": launch, "status": status, "export": export, "report": report,
             "predict": predict, "dashboard": dashboard, "spaces": spaces}

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fusion_search.data._folds import assign_folds
+from fusion_search.data._folds import assign_folds, holdout_mask
 from fusion_search.data._images import decode_images
 from fusion_search.data._manifest import Manifest, ManifestSpec, read_manifest
 from fusion_search.storage import cached_array
@@ -20,11 +20,22 @@ class SearchData:
     folds: np.ndarray
     fold_seed: int
     caches: bool = True  # share decoded images and derived arrays through storage's cache
+    holdout_fraction: float = 0.0  # share of rows set aside from the search (fold id -1)
     _arrays: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def k(self) -> int:
         return int(self.folds.max()) + 1
+
+    @property
+    def search_rows(self) -> np.ndarray:
+        """Rows the search trains and scores on (every row but the held-out ones)."""
+        return np.flatnonzero(self.folds >= 0)
+
+    @property
+    def holdout_rows(self) -> np.ndarray:
+        """Rows set aside with --holdout: no trial sees them; the confirmation scores the winners on them once."""
+        return np.flatnonzero(self.folds < 0)
 
     def images(self, size: int) -> np.ndarray:
         """All images decoded at size x size (decoded once, then kept)."""
@@ -40,11 +51,13 @@ class SearchData:
 
 
 def prepare_data(data: Any, k: int, fold_seed: int, image_sizes: tuple[int, ...] = (), caches: bool = True,
-                 spec: ManifestSpec = ManifestSpec()) -> SearchData:
-    """Read and check everything up front, so bad input fails before any study is touched."""
+                 spec: ManifestSpec = ManifestSpec(), holdout: float = 0.0) -> SearchData:
+    """Read and check everything up front, so bad input fails before any study is touched. ``holdout``: the
+    share of rows (stratified, whole groups) set aside from the search, fold id -1."""
     manifest = read_manifest(data, spec)
-    folds = assign_folds(manifest.labels, k, fold_seed, manifest.groups)
-    prepared = SearchData(manifest, folds, fold_seed, caches)
+    held_out = holdout_mask(manifest.labels, holdout, fold_seed, manifest.groups)
+    folds = assign_folds(manifest.labels, k, fold_seed, manifest.groups, held_out)
+    prepared = SearchData(manifest, folds, fold_seed, caches, holdout)
     for size in image_sizes:
         prepared.images(size)
     return prepared

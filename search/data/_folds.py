@@ -1,33 +1,56 @@
-"""Fold assignment: stratified (grouped when asked), fixed per study so every trial sees the same folds."""
+"""Fold assignment: stratified (grouped when asked), fixed per study so every trial sees the same folds.
+Rows held out of the search (``holdout_mask``) carry fold id -1 and are in no fold, training or validation."""
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
 
 from fusion_search._errors import UserError
 
 
-def assign_folds(labels: np.ndarray, k: int, seed: int, groups: np.ndarray | None = None) -> np.ndarray:
-    """Fold id (0..k-1) of every sample. Same inputs, same ids."""
+def assign_folds(labels: np.ndarray, k: int, seed: int, groups: np.ndarray | None = None,
+                 held_out: np.ndarray | None = None) -> np.ndarray:
+    """Fold id (0..k-1) of every sample, -1 for the held_out ones (a boolean mask). Same inputs, same ids."""
     if k < 2:
         raise UserError(f"--folds must be at least 2, got {k}")
-    _require_enough_per_class(labels, k, groups)
+    rows = np.flatnonzero(~held_out) if held_out is not None else np.arange(len(labels))
+    row_groups = groups[rows] if groups is not None else None
+    _require_enough_per_class(labels[rows], k, row_groups)
     folds = np.full(len(labels), -1, dtype=np.int16)
     splitter = (
         StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
         if groups is not None
         else StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     )
-    for fold, (_, val_idx) in enumerate(splitter.split(np.zeros(len(labels)), labels, groups)):
-        folds[val_idx] = fold
+    for fold, (_, val_pos) in enumerate(splitter.split(np.zeros(len(rows)), labels[rows], row_groups)):
+        folds[rows[val_pos]] = fold
     _require_both_classes_per_fold(labels, folds, k)
     return folds
 
 
+def holdout_mask(labels: np.ndarray, fraction: float, seed: int, groups: np.ndarray | None = None) -> np.ndarray:
+    """Rows set aside from the whole search: a stratified share (whole groups when grouped). False everywhere
+    for fraction 0."""
+    mask = np.zeros(len(labels), dtype=bool)
+    if fraction <= 0:
+        return mask
+    if not 0 < fraction < 0.5:
+        raise UserError(f"--holdout must be a fraction between 0 and 0.5, got {fraction}")
+    if groups is not None:  # the first of round(1/fraction) stratified group folds
+        splitter = StratifiedGroupKFold(n_splits=max(2, round(1 / fraction)), shuffle=True, random_state=seed)
+        held = next(splitter.split(np.zeros(len(labels)), labels, groups))[1]
+    else:
+        held = train_test_split(np.arange(len(labels)), test_size=fraction, random_state=seed, stratify=labels)[1]
+    mask[held] = True
+    if len(np.unique(labels[mask])) < 2:
+        raise UserError(f"--holdout {fraction} leaves only one class in the held-out rows: use a larger fraction")
+    return mask
+
+
 def fold_indices(folds: np.ndarray, fold: int) -> tuple[np.ndarray, np.ndarray]:
-    """(training indices, validation indices) of one fold."""
-    return np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
+    """(training indices, validation indices) of one fold; held-out rows (fold -1) are in neither."""
+    return np.flatnonzero((folds != fold) & (folds >= 0)), np.flatnonzero(folds == fold)
 
 
 def _require_enough_per_class(labels: np.ndarray, k: int, groups: np.ndarray | None) -> None:

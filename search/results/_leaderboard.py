@@ -9,23 +9,34 @@ from rich.console import Console
 from rich.table import Table
 
 from fusion_search.designs import baseline_fusions
-from fusion_search.study import best_baseline, best_per_fusion, pruned, skipped, state_counts
+from fusion_search.results._verdict import compare
+from fusion_search.study import (
+    best_baseline,
+    best_per_fusion,
+    confirmation_progress,
+    pruned,
+    skipped,
+    state_counts,
+    trial_counts,
+)
 
 
 def leaderboard_table(study: optuna.Study) -> Table:
-    reference = best_baseline(study)
+    reference, counts = best_baseline(study), trial_counts(study)
+    confirmed = {d["trial"]: d["mean_auc"] for d in study.user_attrs.get("confirmation", {}).get("designs", {}).values()}
     title = f"study {study.study_name}: best trial per fusion type (mean ROC AUC over folds ± std)"
     table = Table(title=title, title_justify="left")
-    for column in ("fusion", "trial", "AUC ± std", "OOF AUC", "Δ baseline", "fold AUCs"):
+    for column in ("fusion", "trials", "best", "AUC ± std", "OOF AUC", "Δ baseline", "fresh folds", "fold AUCs"):
         table.add_column(column, justify="left" if column == "fusion" else "right")
     for fusion, trial in best_per_fusion(study).items():
         delta = "-" if reference is None or fusion in baseline_fusions() else f"{trial.value - reference[1]:+.3f}"
         name = f"{fusion} (baseline)" if fusion in baseline_fusions() else fusion
-        table.add_row(name, *_cells(trial, delta))
+        fresh = f"{confirmed[trial.number]:.3f}" if trial.number in confirmed else "-"
+        table.add_row(name, str(counts.get(fusion, 0)), *_cells(trial, delta, fresh))
     for fusion, trial in only_pruned(study).items():
         done = trial.user_attrs.get("folds_done")
-        table.add_row(f"{fusion} (pruned)", *_cells(trial, f"{done}/{len(trial.user_attrs['fold_aucs'])} folds"),
-                      style="dim")
+        table.add_row(f"{fusion} (pruned)", "0",
+                      *_cells(trial, f"{done}/{len(trial.user_attrs['fold_aucs'])} folds", "-"), style="dim")
     return table
 
 
@@ -40,10 +51,10 @@ def only_pruned(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
     return dict(sorted(best.items(), key=lambda item: -item[1].value))
 
 
-def _cells(trial: optuna.trial.FrozenTrial, delta: str) -> tuple[str, ...]:
+def _cells(trial: optuna.trial.FrozenTrial, delta: str, fresh: str) -> tuple[str, ...]:
     attrs = trial.user_attrs
     return (str(trial.number), f"{trial.value:.3f} ± {attrs.get('std_auc', float('nan')):.3f}",
-            f"{attrs.get('oof_auc', float('nan')):.3f}", delta,
+            f"{attrs.get('oof_auc', float('nan')):.3f}", delta, fresh,
             " ".join("-" if a is None else f"{a:.2f}" for a in attrs.get("fold_aucs", [])))
 
 
@@ -55,11 +66,8 @@ def print_status(study: optuna.Study, console: Console | None = None) -> None:
     if too_large := skipped(study):
         console.print(f"{len(too_large)} trial(s) skipped, too large for device memory; "
                       f"trial {too_large[-1].number}: {too_large[-1].user_attrs['skipped']}")
-    reference = best_baseline(study)
-    best = next(iter(best_per_fusion(study).items()), None)
-    if reference and best:
-        ahead = best[0] not in baseline_fusions() and best[1].value > reference[1]
-        verdict = f"is {best[1].value - reference[1]:+.3f} ahead of" if ahead else "does not beat"
-        console.print(f"best design: {best[0]} (trial {best[1].number}, {best[1].value:.3f}); "
-                      f"fusion {verdict} the best single modality ({reference[0]} {reference[1]:.3f})"
-                      + ("; `fusion-search report` tests whether that is more than fold noise" if ahead else ""))
+    progress = confirmation_progress(study)
+    if progress is not None and progress[0] < progress[1]:
+        console.print(f"confirmation on fresh folds: {progress[0]} of {progress[1]} trainings done "
+                      "(`fusion-search confirm` resumes it)")
+    console.print(compare(study).headline)

@@ -10,7 +10,8 @@ from typing import Any
 import optuna
 import yaml
 
-from fusion_search.study import baselines, chosen_trial, trial_design
+from fusion_search.results._verdict import compare
+from fusion_search.study import baselines, chosen_trial, trial_counts, trial_design
 
 
 def export_record(study: optuna.Study, trial_number: int | None = None) -> dict[str, Any]:
@@ -30,6 +31,9 @@ def export_record(study: optuna.Study, trial_number: int | None = None) -> dict[
         "params": trial.params,
         "design": trial_design(study, trial).to_params(),
         "baselines": baselines(study),
+        "tuned_trials": trial_counts(study),  # trials scored on every fold, per design
+        "verdict": compare(study).headline,
+        "confirmation": study.user_attrs.get("confirmation"),  # scores of the winners on fresh folds
         "data": {
             "rows": study_attrs.get("data_rows"),
             "positives": study_attrs.get("data_positives"),

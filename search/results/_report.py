@@ -19,11 +19,22 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 from fusion_search._errors import UserError
 from fusion_search.designs import baseline_fusions, list_designs
+from fusion_search.results._confirmation import confirmation_in_words
 from fusion_search.results._verdict import Comparison, compare, headline, paired_test_in_words
 from fusion_search.storage import write_text_atomically
-from fusion_search.study import MAX_OOF_ROWS, baselines, best_per_fusion, completed, oof_labels, oof_scores, pruned
+from fusion_search.study import (
+    MAX_OOF_ROWS,
+    baselines,
+    best_per_fusion,
+    completed,
+    oof_labels,
+    oof_scores,
+    pruned,
+    trial_counts,
+)
 
 TITLES = {
+    "confirmation": "Confirmation on fresh folds",
     "history": "Optimisation history",
     "by_fusion": "Mean AUC by fusion type",
     "folds": "Per-fold AUC: best fusion design vs best baseline",
@@ -45,6 +56,10 @@ def report_html(study: optuna.Study) -> str:
         raise UserError(f"study '{study.study_name}' has no complete trial yet: nothing to report")
     comparison = compare(study)
     sections = [
+        ("confirmation", confirmation_figure(comparison), confirmation_in_words(comparison.confirmed)
+         if comparison.confirmed else "Not run yet: the search's lead is unconfirmed. `fusion-search confirm "
+         f"--study {study.study_name} --data MANIFEST` trains the best fusion design and the baselines again on "
+         "fresh folds and tests the difference."),
         ("history", history_figure(study), ""),
         ("by_fusion", by_fusion_figure(study), "Each point is one trial evaluated on every fold (trials pruned early "
                                                "are left out); dashed lines are the baselines' best."),
@@ -64,6 +79,21 @@ def report_html(study: optuna.Study) -> str:
             first = False
         body.append(f'<p class="note">{html.escape(note)}</p></section>')
     return PAGE.format(title=html.escape(f"fusion-search report: {study.study_name}"), body="\n".join(body))
+
+
+def confirmation_figure(comparison: Comparison) -> go.Figure | None:
+    """Fold-by-fold AUC on the fresh folds: the fusion design against the best baseline."""
+    done = comparison.confirmed
+    if done is None:
+        return None
+    figure = go.Figure()
+    for design in (done.fusion, done.baseline):
+        figure.add_scatter(x=list(range(1, len(design["aucs"]) + 1)), y=design["aucs"], mode="lines+markers",
+                           marker={"size": 9}, line={"color": _colour(design["fusion"])},
+                           name=f"{design['fusion']} (trial {design['trial']}, mean {design['mean_auc']:.3f})")
+    figure.update_xaxes(dtick=1)
+    return _layout(figure, "confirmation", f"fresh fold ({done.repeats} repeat(s) x {done.folds} folds)",
+                   "AUC on the held-out fold")
 
 
 def history_figure(study: optuna.Study) -> go.Figure:
@@ -116,7 +146,7 @@ def importance_section(study: optuna.Study) -> tuple[go.Figure | None, str]:
         return None, f"Too few complete trials to estimate importances (needs {MIN_TRIALS_FOR_IMPORTANCE})."
     try:
         evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
-        importances = optuna.importance.get_param_importances(study, evaluator=evaluator)
+        importances = optuna.importance.get_param_importances(scored_on_every_fold(study), evaluator=evaluator)
     except (RuntimeError, ValueError, ZeroDivisionError) as error:
         return None, f"Importances could not be estimated for this study ({error})."
     if not importances:
@@ -128,6 +158,14 @@ def importance_section(study: optuna.Study) -> tuple[go.Figure | None, str]:
     return _layout(figure, "importance", "importance", ""), note
 
 
+def scored_on_every_fold(study: optuna.Study) -> optuna.Study:
+    """An in-memory copy of the study with only the trials scored on every fold: a fold-pruned trial's running
+    mean is no AUC of the same folds, and would blur the importances."""
+    copy = optuna.create_study(direction="maximize")
+    copy.add_trials(completed(study))
+    return copy
+
+
 def roc_section(study: optuna.Study, comparison: Comparison) -> tuple[go.Figure | None, str]:
     labels = oof_labels(study)
     if labels is None:
@@ -137,15 +175,16 @@ def roc_section(study: optuna.Study, comparison: Comparison) -> tuple[go.Figure 
         [best[name] for name in baseline_fusions() if name in best]
     figure = go.Figure()
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#999"}, name="chance")
-    skipped = []
+    skipped, searched = [], labels >= 0  # held-out rows (-1) were scored by no fold
     for trial in chosen:
         scores = oof_scores(trial)
-        if scores is None or len(scores) != len(labels) or not np.all(np.isfinite(scores)):
+        if scores is None or len(scores) != len(labels) or not np.all(np.isfinite(scores[searched])):
             skipped.append(f"trial {trial.number}")
             continue
-        fpr, tpr, _ = roc_curve(labels, scores)
+        y, s = labels[searched], scores[searched]
+        fpr, tpr, _ = roc_curve(y, s)
         figure.add_scatter(x=fpr, y=tpr, mode="lines", line={"color": _colour(_fusion(trial))},
-                           name=f"{_fusion(trial)} (trial {trial.number}, OOF AUC {roc_auc_score(labels, scores):.3f})")
+                           name=f"{_fusion(trial)} (trial {trial.number}, OOF AUC {roc_auc_score(y, s):.3f})")
     note = "Every row scored by the model of the fold that held it out, pooled into one curve per design."
     if skipped:
         note += f" No usable out-of-fold scores for {', '.join(skipped)}."
@@ -155,21 +194,25 @@ def roc_section(study: optuna.Study, comparison: Comparison) -> tuple[go.Figure 
 
 
 def _summary_table(study: optuna.Study) -> str:
-    rows = []
-    for fusion, trial in best_per_fusion(study).items():
+    rows, best, counts = [], best_per_fusion(study), trial_counts(study)
+    fresh = {d["trial"]: d["mean_auc"] for d in study.user_attrs.get("confirmation", {}).get("designs", {}).values()}
+    for fusion, trial in best.items():
         attrs = trial.user_attrs
         role = " (baseline)" if fusion in baseline_fusions() else ""
         delta = attrs.get("delta_vs_best_baseline")
-        rows.append(f"<tr><td>{html.escape(fusion)}{role}</td><td>{trial.number}</td><td>{trial.value:.3f}</td>"
-                    f"<td>{attrs.get('std_auc', float('nan')):.3f}</td><td>{attrs.get('oof_auc', float('nan')):.3f}</td>"
-                    f"<td>{'' if delta is None else f'{delta:+.3f}'}</td></tr>")
-    missing = [name for name in baseline_fusions() if name not in best_per_fusion(study)]
+        rows.append(f"<tr><td>{html.escape(fusion)}{role}</td><td>{counts.get(fusion, 0)}</td><td>{trial.number}</td>"
+                    f"<td>{trial.value:.3f}</td><td>{attrs.get('std_auc', float('nan')):.3f}</td>"
+                    f"<td>{attrs.get('oof_auc', float('nan')):.3f}</td><td>{'' if delta is None else f'{delta:+.3f}'}"
+                    f"</td><td>{f'{fresh[trial.number]:.3f}' if trial.number in fresh else ''}</td></tr>")
+    missing = [name for name in baseline_fusions() if name not in best]
     if missing:
-        rows.append(f'<tr><td colspan="6" class="small">{", ".join(missing)}: no trial evaluated on every fold yet '
+        rows.append(f'<tr><td colspan="8" class="small">{", ".join(missing)}: no trial evaluated on every fold yet '
                     "(not run, failed, or stopped by fold pruning), so it is missing from the plots</td></tr>")
-    head = "<tr><th>fusion</th><th>trial</th><th>mean AUC</th><th>std</th><th>OOF AUC</th><th>Δ best baseline*</th></tr>"
-    return (f"<table>{head}{''.join(rows)}</table><p class=\"small\">Best trial per fusion type. "
-            "*Δ as recorded when the trial finished.</p>")
+    head = ("<tr><th>fusion</th><th>trials</th><th>best trial</th><th>mean AUC</th><th>std</th><th>OOF AUC</th>"
+            "<th>Δ best baseline*</th><th>fresh folds</th></tr>")
+    return (f"<table>{head}{''.join(rows)}</table><p class=\"small\">Best trial per fusion type; trials: how many "
+            "of its trials were scored on every fold (how hard it was tuned); fresh folds: its mean AUC in the "
+            "confirmation. *Δ as recorded when the trial finished.</p>")
 
 
 def _layout(figure: go.Figure, key: str, x_title: str, y_title: str) -> go.Figure:

@@ -1,10 +1,12 @@
-"""Does fusion help? The best fusion design against the best single modality, paired by fold.
+"""Does fusion help? The best fusion design against the best single modality.
 
-Both trials were scored on the same folds (the study fixes them), so the fold-by-fold differences
-are paired. Two tests are reported: Wilcoxon's signed-rank test makes no assumption about the
-differences' distribution but, with k folds, cannot give a p-value below 2 / 2**k (0.0625 for 5
-folds); the paired t-test can, at the price of assuming roughly normal differences. The words on
-the page follow the t-test at the 5% level, and say so.
+The words follow the confirmation (_confirmation.py): the winners trained again on fresh folds, tested with
+the corrected repeated k-fold t-test, and on held-out rows when there are any. Before it has run, the headline
+says the search's lead is unconfirmed and never claims that fusion helped: the best of many trials scored on
+the same folds is optimistic by construction.
+
+The search-stage evidence (both trials scored on the study's fixed folds, so paired by fold) is still shown:
+Wilcoxon's signed-rank test, which with k folds cannot go below 2 / 2**k, and the plain paired t-test.
 """
 
 from __future__ import annotations
@@ -18,9 +20,8 @@ import optuna
 from scipy import stats
 
 from fusion_search.designs import baseline_fusions
+from fusion_search.results._confirmation import LEVEL, Confirmed, confirmed, p_text
 from fusion_search.study import best_baseline, best_per_fusion
-
-LEVEL = 0.05
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,19 @@ class PairedTest:
 class Comparison:
     fusion: optuna.trial.FrozenTrial | None  # best complete trial of a design that uses both inputs
     baseline: optuna.trial.FrozenTrial | None  # best complete single-modality trial
-    test: PairedTest | None  # None unless both exist with per-fold AUCs over the same folds
+    test: PairedTest | None  # search stage: None unless both exist with per-fold AUCs over the same folds
+    confirmed: Confirmed | None = None  # None until the confirmation of this fusion trial is complete
 
     @property
     def delta(self) -> float | None:
+        """The search-stage lead (optimistic: the best of many trials on the same folds)."""
         return None if self.fusion is None or self.baseline is None else self.fusion.value - self.baseline.value
+
+    @property
+    def helped(self) -> bool:
+        """Fusion beat the best single modality on fresh folds (corrected t-test at 5%), and on held-out rows
+        when there are any. Nothing else counts."""
+        return self.confirmed is not None and self.confirmed.significant and self.confirmed.holdout_agrees
 
     @property
     def headline(self) -> str:
@@ -75,7 +84,7 @@ def compare(study: optuna.Study) -> Comparison:
         pairs = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]  # a pruned trial skips folds
         if len(a) == len(b) and len(pairs) >= 2:
             test = paired_test([x for x, _ in pairs], [y for _, y in pairs])
-    return Comparison(fusion, baseline, test)
+    return Comparison(fusion, baseline, test, confirmed(study, fusion.number if fusion is not None else None))
 
 
 def paired_test(fusion_aucs: list[float], baseline_aucs: list[float]) -> PairedTest:
@@ -92,21 +101,46 @@ def paired_test(fusion_aucs: list[float], baseline_aucs: list[float]) -> PairedT
 
 
 def headline(comparison: Comparison) -> str:
-    """One sentence: did fusion help on this data?"""
-    fusion, baseline, test = comparison.fusion, comparison.baseline, comparison.test
+    """One sentence (two with held-out rows): did fusion help on this data?"""
+    fusion, baseline, done = comparison.fusion, comparison.baseline, comparison.confirmed
     if baseline is None or fusion is None:
         missing = "single-modality baseline" if baseline is None else "fusion design"
         return f"Cannot tell yet whether fusion helps: the study has no complete {missing} trial."
+    if done is None:
+        return _unconfirmed(comparison)
+    ours = f"the best fusion design ({done.fusion['fusion']}, trial {done.fusion['trial']}, {done.fusion['mean_auc']:.3f})"
+    theirs = f"the best single modality ({done.baseline['fusion']}, {done.baseline['mean_auc']:.3f})"
+    test = done.test
+    evidence = "" if test is None else (f" (better in {test.wins} of {test.n} folds; corrected repeated k-fold "
+                                        f"t-test {p_text(test.p)})")
+    where = f"on {done.repeats}x{done.folds} fresh folds"
+    difference = done.fusion["mean_auc"] - done.baseline["mean_auc"]
+    if comparison.helped:
+        sentence = f"Fusion helped on this data: {where}, {ours} beats {theirs} by {difference:+.3f}{evidence}."
+    elif done.significant:  # better on fresh folds, not on the rows no trial saw
+        sentence = (f"Fusion is not confirmed on the held-out rows: {where}, {ours} beats {theirs} by "
+                    f"{difference:+.3f}{evidence}, but not on the held-out rows.")
+    elif difference <= 0:
+        sentence = f"Fusion did not help on this data: {where}, {ours} is {difference:+.3f} against {theirs}{evidence}."
+    else:
+        sentence = (f"Fusion did not clearly help on this data: {where}, {ours} is {difference:+.3f} over {theirs}, "
+                    f"within fold-to-fold noise{evidence}.")
+    if done.holdout is not None:
+        held = done.holdout
+        sentence += (f" On the {held.rows} held-out rows: AUC {held.auc_a:.3f} against {held.auc_b:.3f} "
+                     f"(DeLong {p_text(held.p)}).")
+    return sentence
+
+
+def _unconfirmed(comparison: Comparison) -> str:
+    fusion, baseline, delta = comparison.fusion, comparison.baseline, comparison.delta
     ours = f"the best fusion design ({_name(fusion)}, trial {fusion.number}, mean AUC {fusion.value:.3f})"
     theirs = f"the best single modality ({_name(baseline)}, {baseline.value:.3f})"
-    delta = comparison.delta
     if delta <= 0:
-        return f"Fusion did not help on this data: {ours} is {delta:+.3f} against {theirs}."
-    evidence = "" if test is None else f" (better in {test.wins} of {test.folds} folds; paired t-test p = {_p(test.t_test_p)})"
-    if test is not None and test.significant:
-        return f"Fusion helped on this data: {ours} beats {theirs} by {delta:+.3f}{evidence}."
-    return (f"Fusion did not clearly help on this data: {ours} is {delta:+.3f} over {theirs}, "
-            f"within fold-to-fold noise{evidence}.")
+        return f"Fusion did not help in the search: {ours} is {delta:+.3f} against {theirs}."
+    return (f"Not confirmed yet: in the search, {ours} is {delta:+.3f} over {theirs}, a lead that is optimistic "
+            "(the best of many trials on the same folds); `fusion-search confirm` trains both again on fresh folds "
+            "to test it.")
 
 
 def paired_test_in_words(test: PairedTest) -> str:
@@ -116,23 +150,19 @@ def paired_test_in_words(test: PairedTest) -> str:
     if math.isfinite(test.wilcoxon_p):
         floor = (f" With {test.folds} folds this test cannot give less than {test.wilcoxon_floor:.4g}"
                  f"{', so it can never reach 0.05 here' if test.wilcoxon_floor >= LEVEL else ''}.")
-        parts.append(f"Wilcoxon signed-rank test: p = {_p(test.wilcoxon_p)}.{floor}")
+        parts.append(f"Wilcoxon signed-rank test: {p_text(test.wilcoxon_p)}.{floor}")
     else:
         parts.append("Wilcoxon signed-rank test: not defined (every fold's difference is zero).")
     if math.isfinite(test.t_test_p):
         verdict = ("unlikely to be fold noise alone" if test.significant
                    else "could well be fold noise")
-        parts.append(f"Paired t-test: p = {_p(test.t_test_p)}, so at the 5% level the difference {verdict}.")
+        parts.append(f"Paired t-test: {p_text(test.t_test_p)}, so at the 5% level the difference {verdict}.")
     else:
         parts.append("Paired t-test: not defined (the differences do not vary across folds).")
-    parts.append("The best of many trials is chosen on these same folds, so its lead is optimistic; "
-                 "a held-out test set settles it.")
+    parts.append("These are the folds the best of many trials was chosen on, so this lead is optimistic; the "
+                 "verdict follows the confirmation on fresh folds.")
     return " ".join(parts)
 
 
 def _name(trial: optuna.trial.FrozenTrial) -> str:
     return trial.user_attrs.get("fusion", trial.params.get("fusion", "?"))
-
-
-def _p(p: float) -> str:
-    return "n/a" if not math.isfinite(p) else f"{p:.2g}" if p >= 0.001 else "< 0.001"

@@ -1,35 +1,26 @@
-"""Study: create or resume an Optuna study, the cross-validated objective, the worker loop, and reading
-a study back. Framework-free: a trial's trainer brings its framework when it first trains."""
+"""Study: create or resume an Optuna study, the cross-validated objective, the worker loop, the baselines'
+share of trials, the confirmation on fresh folds, and reading a study back. Framework-free: a trial's
+trainer brings its framework when it first trains."""
 
+from fusion_search.study._budget import baseline_quota
+from fusion_search.study._confirm import chosen_trials, confirm, confirmation_progress, default_repeats, holdout_scores
 from fusion_search.study._objective import CrossValidatedObjective, fold_order, fold_seed, require_baselines_fit
 from fusion_search.study._oof import MAX_OOF_ROWS, oof_labels, oof_scores
 from fusion_search.study._progress import SilentProgress
 from fusion_search.study._study import (
-    METRIC_NAME,
-    RunSettings,
-    load_existing_study,
-    make_pruner,
-    make_sampler,
-    open_or_create_study,
-    run_search,
+    METRIC_NAME, RunSettings, load_existing_study, make_pruner, make_sampler, open_or_create_study, run_search,
 )
 from fusion_search.study._summary import (
-    baselines,
-    best_baseline,
-    best_per_fusion,
-    chosen_trial,
-    completed,
-    pruned,
-    skipped,
-    state_counts,
+    baselines, best_baseline, best_per_fusion, chosen_trial, completed, pruned, skipped, state_counts, trial_counts,
     trial_design,
 )
 from fusion_search.study._worker import WorkerSettings, WorkerStopped, run_worker
 
 __all__ = [
     "CrossValidatedObjective", "MAX_OOF_ROWS", "METRIC_NAME", "RunSettings", "SilentProgress", "WorkerSettings",
-    "WorkerStopped", "baselines", "best_baseline", "best_per_fusion", "chosen_trial", "completed", "fold_order",
-    "fold_seed", "load_existing_study", "make_pruner", "make_sampler", "oof_labels", "oof_scores",
+    "WorkerStopped", "baseline_quota", "baselines", "best_baseline", "best_per_fusion", "chosen_trial",
+    "chosen_trials", "completed", "confirm", "confirmation_progress", "default_repeats", "fold_order", "fold_seed",
+    "holdout_scores", "load_existing_study", "make_pruner", "make_sampler", "oof_labels", "oof_scores",
     "open_or_create_study", "pruned", "require_baselines_fit", "run_search", "run_worker", "skipped",
-    "state_counts", "trial_design",
+    "state_counts", "trial_counts", "trial_design",
 ]

@@ -12,7 +12,7 @@ from sklearn.metrics import roc_auc_score
 
 from fusion_search._errors import UserError
 from fusion_search.data import SearchData, fold_indices
-from fusion_search.designs import Design, baseline_fusions
+from fusion_search.designs import Design, baseline_fusions, get_kind
 from fusion_search.spaces import Space, baseline_params, suggest_design
 from fusion_search.study._oof import save_oof_scores
 from fusion_search.study._progress import SilentProgress
@@ -62,8 +62,8 @@ class CrossValidatedObjective:
         for fold in fold_order(self.seed, trial.number, self.data.k):
             results[fold] = self._fold(trial, design, fold, len(results))
             trial.report(results[fold].auc, step=fold)
-            if len(results) < self.data.k and not is_reference(trial) and trial.should_prune():
-                break
+            if len(results) < self.data.k and not get_kind(design.fusion).is_baseline and trial.should_prune():
+                break  # a baseline is the reference every design is judged by: measured on every fold
         return dict(sorted(results.items()))
 
     def _fold(self, trial: optuna.Trial, design: Design, fold: int, position: int) -> FoldResult:
@@ -81,11 +81,6 @@ def require_baselines_fit(data: SearchData, space: Space) -> None:
         if reason := too_large(data, design):
             raise UserError(f"the {design.fusion} baseline of space '{space.name}' cannot train here: {reason}; "
                             "lower the space's defaults batch_size, or set FUSION_SEARCH_DEVICE_MEMORY")
-
-
-def is_reference(trial: optuna.Trial) -> bool:
-    """The enqueued baselines are what every design is judged against: always measured on every fold."""
-    return trial.user_attrs.get("role") == "baseline"
 
 
 def fold_order(seed: int, trial_number: int, k: int) -> list[int]:
@@ -136,14 +131,17 @@ def pooled_oof_auc(data: SearchData, results: dict[int, FoldResult]) -> float:
 
 
 def record_against_baselines(trial: optuna.Trial, fusion: str, value: float) -> None:
-    """On completion: trial attr delta_vs_best_baseline, study attrs baselines and best_baseline.
+    """On completion on every fold: trial attr delta_vs_best_baseline, study attrs baselines and best_baseline.
+    (A fold-pruned trial's running mean is compared with nothing: it was not scored on the same folds.)
 
     A snapshot as of this trial's end (this trial counted if it is a baseline itself); a later,
     better baseline trial moves the study attrs but not earlier trials' deltas.
     """
+    if trial.user_attrs.get("pruned", False):
+        return
     study = trial.study
     known = {name: auc for name, auc in baselines(study).items() if auc is not None}
-    if fusion in baseline_fusions() and not trial.user_attrs.get("pruned", False):  # a running mean is no reference
+    if fusion in baseline_fusions():
         known[fusion] = round(max(value, known.get(fusion, value)), 6)
     if not known:
         return

@@ -18,7 +18,7 @@ import optuna
 
 MAX_OOF_ROWS = 5000
 SCORES_KEY = "fusion_search:oof_scores"  # trial system attr: list of floats (None where not finite)
-LABELS_KEY = "fusion_search:oof_labels"  # study system attr: list of 0/1, manifest row order
+LABELS_KEY = "fusion_search:oof_labels"  # study system attr: list of 0/1 (-1: held out), manifest row order
 
 
 def save_oof_labels(study: optuna.Study, labels: np.ndarray) -> None:

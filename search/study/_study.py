@@ -6,12 +6,16 @@ import time
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import optuna
 
 from fusion_search._errors import UserError
 from fusion_search.data import SearchData
-from fusion_search.spaces import Space, baseline_params
+from fusion_search.designs import baseline_fusions
+from fusion_search.spaces import Space, baseline_params, first_difference
 from fusion_search.storage import mask_url, open_storage, resolve_storage_url, retry_storage
+from fusion_search.study._budget import baseline_quota, top_up_baselines
+from fusion_search.study._confirm import confirm, default_repeats
 from fusion_search.study._objective import CrossValidatedObjective, require_baselines_fit
 from fusion_search.study._oof import save_oof_labels
 from fusion_search.study._progress import SilentProgress
@@ -35,6 +39,8 @@ class RunSettings:
     create: bool = True  # False: a worker that only joins an existing study
     heartbeat: int = 30  # seconds between a running trial's heartbeats (stale after 3 missed)
     prune_p: float = 0.3  # WilcoxonPruner p-value threshold over folds; 0 = never prune
+    baseline_trials: int | None = None  # trials each baseline gets at least; None: max(3, 10% of trials)
+    confirm_repeats: int | None = None  # R of the confirmation on fresh folds; None: about 20% of the search; 0: none
 
 
 def make_sampler(seed: int) -> optuna.samplers.TPESampler:
@@ -63,9 +69,11 @@ def study_attrs(data: SearchData, space: Space, seed: int) -> dict:
         "numeric_columns": list(manifest.numeric_columns),
         "folds": data.k,
         "fold_seed": data.fold_seed,
+        "holdout_rows": int(len(data.holdout_rows)),
+        "holdout_fraction": data.holdout_fraction,
         "seed": seed,
         "space": space.name,
-        "space_fixed": space.fixed,
+        "space_resolved": space.record(),  # every trial's design is rebuilt from this (export, confirmation)
     }
 
 
@@ -88,7 +96,7 @@ def open_or_create_study(settings: RunSettings, data: SearchData, space: Space) 
     study.set_metric_names([METRIC_NAME])
     for key, value in attrs.items():
         study.set_user_attr(key, value)
-    save_oof_labels(study, data.manifest.labels)
+    save_oof_labels(study, np.where(data.folds >= 0, data.manifest.labels, -1))  # -1: held out
     for params in baseline_params(space):
         study.enqueue_trial(params, user_attrs={"role": "baseline"})
     study.set_user_attr("ready", True)  # workers that loaded the study meanwhile wait for this
@@ -124,15 +132,21 @@ def _load_or_explain(name: str, storage: optuna.storages.BaseStorage,
 
 def run_search(settings: RunSettings, data: SearchData, space: Space,
                progress: SilentProgress | None = None) -> optuna.Study:
-    """Run trials in this process until the study holds settings.trials finished trials."""
+    """Run trials in this process until the study holds settings.trials finished trials, then confirm the
+    winners on fresh folds (joining other workers' confirmation, or resuming it)."""
     require_baselines_fit(data, space)
     study = open_or_create_study(settings, data, space)  # an unreachable database here is a user error
-    remaining = settings.trials - retry_storage(lambda: _finished(study), resolve_storage_url(settings.storage))
-    if remaining <= 0:
-        return study
-    objective = CrossValidatedObjective(data, space, settings.seed, progress)
-    run_worker(study, objective, WorkerSettings(trials=settings.trials, timeout=settings.timeout),
-               sampler_for=lambda number: make_sampler(trial_seed(settings.seed, number)))
+    url = resolve_storage_url(settings.storage)
+    if retry_storage(lambda: _finished(study), url) < settings.trials:
+        objective = CrossValidatedObjective(data, space, settings.seed, progress)
+        quota = baseline_quota(settings.trials, settings.baseline_trials)
+        worker = WorkerSettings(trials=settings.trials, timeout=settings.timeout,
+                                before_claim=lambda s: top_up_baselines(s, settings.trials, quota))
+        run_worker(study, objective, worker,
+                   sampler_for=lambda number: make_sampler(trial_seed(settings.seed, number)))
+    if settings.confirm_repeats != 0 and retry_storage(lambda: _finished(study), url) >= settings.trials:
+        repeats = settings.confirm_repeats or default_repeats(settings.trials, len(baseline_fusions()) + 1)
+        confirm(study, data, repeats, settings.seed, progress)
     return study
 
 
@@ -146,10 +160,26 @@ def _finished(study: optuna.Study) -> int:
 
 
 def _require_same_setup(study: optuna.Study, attrs: dict) -> None:
+    """Resuming with other data, folds or space would mix trials that mean different things: refuse."""
     existing = study.user_attrs
-    for key in ("data_fingerprint", "folds", "fold_seed", "space"):
+    for key in ("data_fingerprint", "folds", "fold_seed", "holdout_rows", "space"):
         if key in existing and existing[key] != attrs[key]:
             raise UserError(
                 f"study '{study.study_name}' was made with {key}={existing[key]!r}, this run has {attrs[key]!r}; "
                 "use the same data and settings to resume, or a new --study name"
             )
+    stored = existing.get("space_resolved")
+    if stored is not None and (key := first_difference(stored, attrs["space_resolved"])) is not None:
+        raise UserError(
+            f"study '{study.study_name}' was searched with a different space: {key} was "
+            f"{_at(stored, key)!r}, this run has {_at(attrs['space_resolved'], key)!r}; resume with the same space, "
+            "or use a new --study name")
+
+
+def _at(record: dict, key: str):
+    """The value at a dotted key of a space record (None where the key is absent)."""
+    for part in key.split("."):
+        if not isinstance(record, dict) or part not in record:
+            return None
+        record = record[part]
+    return record

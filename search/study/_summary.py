@@ -49,6 +49,15 @@ def best_per_fusion(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
     return dict(sorted(best.items(), key=lambda item: -item[1].value))
 
 
+def trial_counts(study: optuna.Study) -> dict[str, int]:
+    """Trials scored on every fold, per design: how hard each design (each baseline too) was tuned."""
+    counts: dict[str, int] = {}
+    for trial in completed(study):
+        fusion = trial.user_attrs.get("fusion", trial.params.get("fusion"))
+        counts[fusion] = counts.get(fusion, 0) + 1
+    return counts
+
+
 def baselines(study: optuna.Study) -> dict[str, float | None]:
     """Best mean AUC of each single-modality design (None until one has completed)."""
     best = best_per_fusion(study)
@@ -61,7 +70,9 @@ def best_baseline(study: optuna.Study) -> tuple[str, float] | None:
 
 
 def trial_design(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> Design:
-    return Design.from_params({**study.user_attrs.get("space_fixed", {}), **trial.params})
+    """The trial's design: the study's stored space's fixed values, then the trial's parameters."""
+    fixed = study.user_attrs.get("space_resolved", {}).get("fixed", study.user_attrs.get("space_fixed", {}))
+    return Design.from_params({**fixed, **trial.params})
 
 
 def chosen_trial(study: optuna.Study, trial_number: int | None) -> optuna.trial.FrozenTrial:

@@ -22,6 +22,7 @@ from fusion_search.storage import is_transient, retry_storage, study_lock
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 COUNTED = (*FINISHED, TrialState.RUNNING)  # a running trial has its slot until it ends or goes stale
+OPEN = (TrialState.RUNNING, TrialState.WAITING)
 
 
 class WorkerStopped(BaseException):
@@ -36,6 +37,9 @@ class WorkerSettings:
     timeout: float | None = None  # seconds this worker starts trials for
     poll_seconds: float = 2.0  # how often an idle worker checks for stale trials while others finish
     catch: tuple[type[Exception], ...] = (FloatingPointError, ValueError)  # a bad design: trial FAIL
+    # called under the study lock before a free slot is taken (it may queue trials), e.g. the baselines' share
+    before_claim: Callable[[optuna.Study], None] | None = None
+    create: bool = True  # False: run only queued trials (a study of planned units), never new ones
 
 
 Objective = Callable[[optuna.Trial], float]
@@ -47,16 +51,18 @@ def run_worker(study: optuna.Study, objective: Objective, settings: WorkerSettin
     """Run trials until the study holds settings.trials finished ones; returns how many this worker ran.
     sampler_for(trial number) gives each trial its own seeded sampler: reproducible for one worker,
     and different streams for workers that start at the same moment."""
-    storage, url = study._storage, _rdb(study).url
+    storage, url = study._storage, rdb_storage(study).url
     started, ran, failures = time.monotonic(), 0, 0
     with _sigterm_unwinds():
         while failures < settings.trials:
             if settings.timeout is not None and time.monotonic() - started >= settings.timeout:
                 break
-            trial_id = retry_storage(lambda: _claim(study, settings.trials), url)
+            trial_id = retry_storage(lambda: _claim(study, settings), url)
             if trial_id is None:
                 if retry_storage(lambda: _count(study, FINISHED), url) >= settings.trials:
                     break
+                if not settings.create and retry_storage(lambda: _count(study, OPEN), url) == 0:
+                    break  # every planned trial has ended, some of them failed: nothing is left to run
                 time.sleep(settings.poll_seconds)  # others are running the last trials; one may die
                 continue
             if sampler_for is not None:
@@ -64,21 +70,25 @@ def run_worker(study: optuna.Study, objective: Objective, settings: WorkerSettin
             state = _run_trial(study, trial_id, objective, settings.catch)
             ran += 1
             failures = failures + 1 if state == TrialState.FAIL else 0
-    _rdb(study).remove_session()
+    rdb_storage(study).remove_session()
     return ran
 
 
-def _claim(study: optuna.Study, target: int) -> int | None:
+def _claim(study: optuna.Study, settings: WorkerSettings) -> int | None:
     """Under the study lock: fail stale trials, then take a queued trial or create one if a slot is free.
     The first heartbeat is written before the lock is released, so even a worker killed at once
     leaves a trial that goes stale and is retried."""
     storage = study._storage
-    with study_lock(_rdb(study).engine, study.study_name):
+    with study_lock(rdb_storage(study).engine, study.study_name):
         optuna.storages.fail_stale_trials(study)
-        if _count(study, COUNTED) >= target:
+        if _count(study, COUNTED) >= settings.trials:
             return None
+        if settings.before_claim is not None:
+            settings.before_claim(study)
         trial_id = _pop_waiting(study)
         if trial_id is None:
+            if not settings.create:
+                return None
             trial_id = storage.create_new_trial(_study_id(study))
         storage.record_heartbeat(trial_id)
         return trial_id
@@ -86,10 +96,10 @@ def _claim(study: optuna.Study, target: int) -> int | None:
 
 def _run_trial(study: optuna.Study, trial_id: int, objective: Objective,
                catch: tuple[type[Exception], ...]) -> TrialState:
-    url = _rdb(study).url
+    url = rdb_storage(study).url
     trial = retry_storage(lambda: optuna.Trial(study, trial_id), url)
     value, state = None, TrialState.COMPLETE
-    with _heartbeat(_rdb(study), trial_id):
+    with _heartbeat(rdb_storage(study), trial_id):
         try:
             value = objective(trial)
         except optuna.TrialPruned:
@@ -138,7 +148,7 @@ def _count(study: optuna.Study, states: tuple[TrialState, ...]) -> int:
     return len(study._storage.get_all_trials(_study_id(study), deepcopy=False, states=states))
 
 
-def _rdb(study: optuna.Study) -> optuna.storages.RDBStorage:
+def rdb_storage(study: optuna.Study) -> optuna.storages.RDBStorage:
     """The database storage under Optuna's per-process cache (URL, engine, sessions live there)."""
     return getattr(study._storage, "_backend", study._storage)
 

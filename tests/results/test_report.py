@@ -30,27 +30,6 @@ BASELINES = [("image_only", 0.70, [0.69, 0.71, 0.70, 0.68, 0.72]),
              ("numeric_only", 0.64, [0.63, 0.65, 0.64, 0.62, 0.66])]
 
 
-def test_headline_says_fusion_helped_when_it_wins_every_fold_clearly():
-    study = made_study(BASELINES + [("concat", 0.77, [0.75, 0.79, 0.77, 0.76, 0.78])])
-    sentence = headline(compare(study))
-    assert sentence.startswith("Fusion helped on this data")
-    assert "concat" in sentence and "image_only" in sentence and "+0.070" in sentence and "5 of 5 folds" in sentence
-
-
-def test_headline_says_fusion_did_not_help_when_the_best_fusion_is_below_the_best_baseline():
-    study = made_study(BASELINES + [("concat", 0.66, [0.65, 0.67, 0.66, 0.64, 0.68])])
-    assert headline(compare(study)).startswith("Fusion did not help on this data")
-
-
-def test_headline_calls_a_small_inconsistent_lead_fold_noise():
-    study = made_study(BASELINES + [("late", 0.705, [0.74, 0.66, 0.73, 0.67, 0.725])])
-    assert headline(compare(study)).startswith("Fusion did not clearly help on this data")
-
-
-def test_headline_without_a_fusion_trial_cannot_tell():
-    assert headline(compare(made_study(BASELINES))).startswith("Cannot tell yet")
-
-
 def test_wilcoxon_with_five_folds_cannot_go_below_0_0625_and_the_page_says_so():
     test = paired_test([0.75, 0.79, 0.77, 0.76, 0.78], [0.69, 0.71, 0.70, 0.68, 0.72])
     assert test.wilcoxon_p == pytest.approx(0.0625)

@@ -1,4 +1,5 @@
-"""Fold pruning: a design clearly worse than the best on its first folds stops early and says so."""
+"""Fold pruning: a fusion design clearly worse than the best on its first folds stops early and says so;
+a baseline design, tuned or not, is never pruned: it is what every design is judged against."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import optuna
 import pytest
 
 from fusion_search.data import prepare_data
+from fusion_search.designs import DesignKind, register_design, unregister_design
+from fusion_search.models import Fusion, register_fusion, unregister_fusion
 from fusion_search.results import print_status
 from fusion_search.spaces import parse_space
 from fusion_search.study import CrossValidatedObjective, completed, fold_order, make_pruner, pruned
@@ -15,9 +18,28 @@ from tests.conftest import write_manifest
 SPACE = {
     "fixed": {"backbone": "small_cnn", "weights": "none", "image_size": 8, "trainable_blocks": 3, "epochs": 6,
               "patience": 0, "numeric_units": 8, "numeric_width": 8, "image_units": 4, "head_units": 8,
-              "batch_size": 16, "lr_numeric": 0.02, "lr_fusion": 0.02, "lr_image": 1e-6, "lr_backbone": 1e-6},
-    "search": {"fusion": {"choices": ["numeric_only", "image_only"]}},
+              "batch_size": 16, "lr_numeric": 0.02, "lr_image": 1e-6, "lr_backbone": 1e-6},
+    "search": {"fusion": {"choices": ["numeric_only", "image_only", "blind"]}},
 }
+GOOD, BAD = {"fusion": "numeric_only"}, {"fusion": "blind"}
+
+
+class Blind(Fusion):
+    """A fusion design that looks at both branches and keeps only the image: as bad here as image_only."""
+
+    name = "blind"
+
+    def fuse(self, v, t):
+        return v
+
+
+@pytest.fixture(autouse=True, scope="module")
+def blind():
+    register_design(DesignKind("blind", "keeps only the image"))
+    register_fusion(Blind)
+    yield
+    unregister_fusion("blind")
+    unregister_design("blind")
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +55,8 @@ def numbers_tell_images_do_not(tmp_path_factory):
 def test_a_clearly_worse_design_is_pruned_after_three_of_five_folds(numbers_tell_images_do_not, capsys):
     data = prepare_data(numbers_tell_images_do_not, k=5, fold_seed=0)
     study = optuna.create_study(direction="maximize", pruner=make_pruner(0.2))
-    study.enqueue_trial({"fusion": "numeric_only"})
-    study.enqueue_trial({"fusion": "image_only"})
+    study.enqueue_trial(GOOD)
+    study.enqueue_trial(BAD)
     study.optimize(CrossValidatedObjective(data, parse_space(SPACE, "t", "test"), seed=0), n_trials=2)
     good, bad = study.trials
     assert good.user_attrs["pruned"] is False and good.value > 0.9
@@ -46,14 +68,14 @@ def test_a_clearly_worse_design_is_pruned_after_three_of_five_folds(numbers_tell
     print_status(study)
     out = capsys.readouterr().out
     assert "1 pruned early" in out
-    assert "image_only (pruned)" in out and "3/5 folds" in out
+    assert "blind (pruned)" in out and "3/5 folds" in out
 
 
 def test_without_pruning_every_fold_is_trained(numbers_tell_images_do_not):
     data = prepare_data(numbers_tell_images_do_not, k=5, fold_seed=0)
     study = optuna.create_study(direction="maximize", pruner=make_pruner(0.0))
-    study.enqueue_trial({"fusion": "numeric_only"})
-    study.enqueue_trial({"fusion": "image_only"})
+    study.enqueue_trial(GOOD)
+    study.enqueue_trial(BAD)
     study.optimize(CrossValidatedObjective(data, parse_space(SPACE, "t", "test"), seed=0), n_trials=2)
     assert [t.user_attrs["folds_done"] for t in study.trials] == [5, 5]
 
@@ -64,10 +86,14 @@ def test_each_trial_visits_the_folds_in_its_own_order():
     assert fold_order(0, 3, 5) == fold_order(0, 3, 5)
 
 
-def test_the_enqueued_baselines_are_never_pruned(numbers_tell_images_do_not):
+@pytest.mark.parametrize("role", ["baseline", "baseline tuning"])
+def test_a_baseline_trial_default_or_tuned_is_never_pruned(numbers_tell_images_do_not, role):
+    """image_only is as bad here as the blind fusion pruned above, and is still scored on every fold."""
     data = prepare_data(numbers_tell_images_do_not, k=5, fold_seed=0)
     study = optuna.create_study(direction="maximize", pruner=make_pruner(0.2))
-    study.enqueue_trial({"fusion": "numeric_only"})
-    study.enqueue_trial({"fusion": "image_only"}, user_attrs={"role": "baseline"})
+    study.enqueue_trial(GOOD)
+    study.enqueue_trial({"fusion": "image_only"}, user_attrs={"role": role})
     study.optimize(CrossValidatedObjective(data, parse_space(SPACE, "t", "test"), seed=0), n_trials=2)
-    assert study.trials[1].value < 0.7 and study.trials[1].user_attrs["folds_done"] == 5
+    baseline = study.trials[1]
+    assert baseline.value < 0.7 and baseline.user_attrs["folds_done"] == 5 and not baseline.user_attrs["pruned"]
+    assert completed(study) == study.trials  # so it is a reference: its value is its mean over every fold

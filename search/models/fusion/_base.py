@@ -63,6 +63,11 @@ def register_fusion(cls: type[Fusion]) -> type[Fusion]:
     return cls
 
 
+def unregister_fusion(name: str) -> None:
+    """Forget a fusion (tests that register one of their own clean up with this)."""
+    _REGISTRY.pop(name, None)
+
+
 def get_fusion(name: str) -> type[Fusion]:
     if name not in _REGISTRY:
         raise UserError(f"design '{name}' has no Keras builder; neural designs: {', '.join(sorted(_REGISTRY))}")

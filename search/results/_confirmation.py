@@ -1,0 +1,83 @@
+"""The confirmation's evidence: the best fusion design against the best baseline on fresh folds (corrected
+repeated k-fold t-test) and, with held-out rows, once on rows no trial saw (DeLong's test)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import optuna
+
+from fusion_search.results._statistics import CorrectedTTest, DeLongTest, corrected_ttest, delong_test
+from fusion_search.study import holdout_scores
+
+LEVEL = 0.05
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """Confirmation scores of the best fusion design and of the best baseline on the same fresh folds."""
+
+    fusion: dict  # {"trial", "fusion", "aucs", "mean_auc", "holdout_auc"}
+    baseline: dict  # the baseline with the best confirmation mean
+    repeats: int
+    folds: int
+    test: CorrectedTTest | None  # None when the differences cannot be tested
+    holdout: DeLongTest | None  # None without held-out rows
+
+    @property
+    def significant(self) -> bool:
+        return self.test is not None and math.isfinite(self.test.p) and self.test.p < LEVEL and self.test.mean > 0
+
+    @property
+    def holdout_agrees(self) -> bool:
+        """No held-out rows, or the fusion design also scores higher on them."""
+        return self.holdout is None or self.holdout.difference > 0
+
+
+def confirmed(study: optuna.Study, fusion_trial: int | None) -> Confirmed | None:
+    """The study's confirmation, if it confirms the current best fusion trial (a study that grew after its
+    confirmation has new winners, and an old confirmation says nothing about them)."""
+    summary = study.user_attrs.get("confirmation")
+    if not summary or summary["designs"].get("fusion", {}).get("trial") != fusion_trial:
+        return None
+    designs = summary["designs"]
+    baselines = {role: d for role, d in designs.items() if role != "fusion"}
+    role = max(baselines, key=lambda name: baselines[name]["mean_auc"])  # the strongest reference, fairly chosen
+    fusion, baseline = designs["fusion"], baselines[role]
+    test = (corrected_ttest(fusion["aucs"], baseline["aucs"], 1.0 / (summary["folds"] - 1))
+            if len(fusion["aucs"]) >= 2 and len(fusion["aucs"]) == len(baseline["aucs"]) else None)
+    return Confirmed(fusion, baseline, summary["repeats"], summary["folds"], test, _holdout(study, role))
+
+
+def _holdout(study: optuna.Study, baseline_role: str) -> DeLongTest | None:
+    labels, fusion, baseline = (holdout_scores(study, role) for role in ("labels", "fusion", baseline_role))
+    if labels is None or fusion is None or baseline is None:
+        return None
+    return delong_test(labels, fusion, baseline)
+
+
+def confirmation_in_words(confirmed: Confirmed) -> str:
+    """The confirmation's result as a short paragraph."""
+    test, fusion, baseline = confirmed.test, confirmed.fusion, confirmed.baseline
+    parts = [f"The best fusion design ({fusion['fusion']}, trial {fusion['trial']}) and every baseline's best trial "
+             f"were trained again on {confirmed.repeats} new partition(s) into {confirmed.folds} folds, drawn with new "
+             f"seeds, so the folds played no part in choosing them. There {fusion['fusion']} scored "
+             f"{fusion['mean_auc']:.3f} and the best baseline, {baseline['fusion']}, {baseline['mean_auc']:.3f}."]
+    if test is None or not math.isfinite(test.p):
+        parts.append("The fold-by-fold differences cannot be tested (too few, or all equal).")
+    else:
+        parts.append(f"The fusion design was better in {test.wins} of {test.n} folds (mean difference "
+                     f"{test.mean:+.3f}); corrected repeated k-fold t-test t = {test.t:.2f}, {p_text(test.p)} "
+                     f"(Nadeau & Bengio 2003: the folds' training sets overlap, so the variance is scaled by "
+                     f"1/n + 1/(k-1)).")
+    if confirmed.holdout is not None:
+        held = confirmed.holdout
+        parts.append(f"On the {held.rows} held-out rows, which no trial saw, both were trained on every search row "
+                     f"once: AUC {held.auc_a:.3f} against {held.auc_b:.3f}, DeLong's test {p_text(held.p)}.")
+    return " ".join(parts)
+
+
+def p_text(p: float) -> str:
+    """'p = 0.034', 'p < 0.001', or 'p undefined'."""
+    return "p undefined" if not math.isfinite(p) else f"p = {p:.2g}" if p >= 0.001 else "p < 0.001"

@@ -1,0 +1,47 @@
+"""A guaranteed share of tuning trials for every baseline: "fusion beats the best single modality" compares
+tuned against tuned only if the baselines are searched too, however TPE spreads its trials over the designs.
+
+Each baseline's enqueued default counts as its first trial. Whenever a worker takes a slot, a baseline with
+fewer trials than its share of the study done so far gets one queued ({"fusion": name}; TPE picks the rest),
+so the baselines are tuned throughout the study, not only at its end.
+"""
+
+from __future__ import annotations
+
+import math
+
+import optuna
+from optuna.trial import TrialState
+
+from fusion_search.designs import baseline_fusions
+
+SHARE = 0.10  # of the study's trials, per baseline
+AT_LEAST = 3  # trials per baseline
+TAKEN = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+
+
+def baseline_quota(trials: int, per_baseline: int | None = None) -> int:
+    """Trials each baseline gets at least: per_baseline when given, else max(3, 10% of the study); never so many
+    that the baselines together take more than half of it (a tiny study still searches fusion)."""
+    wanted = per_baseline if per_baseline is not None else max(AT_LEAST, math.ceil(SHARE * trials))
+    return max(1, min(wanted, trials // (2 * len(baseline_fusions()))))
+
+
+def top_up_baselines(study: optuna.Study, target: int, quota: int) -> None:
+    """Called under the study lock before a slot is taken: queue a trial of each baseline that is behind."""
+    trials = study.get_trials(deepcopy=False, states=TAKEN)
+    started = sum(t.state != TrialState.WAITING for t in trials)
+    due = min(quota, math.ceil(quota * (started + 1) / target))
+    have = {name: 0 for name in baseline_fusions()}
+    for trial in trials:
+        name = trial_fusion(trial)
+        if name in have:
+            have[name] += 1
+    for name, count in have.items():
+        if count < due:
+            study.enqueue_trial({"fusion": name}, user_attrs={"role": "baseline tuning"})
+
+
+def trial_fusion(trial: optuna.trial.FrozenTrial) -> str | None:
+    """A trial's design, also for a queued trial that has not suggested it yet."""
+    return trial.params.get("fusion", trial.system_attrs.get("fixed_params", {}).get("fusion"))

@@ -1,0 +1,105 @@
+"""The verdict: "fusion helped" only after the winners beat the best baseline on fresh folds (and on held-out
+rows when there are any); before that the headline says the search's lead is unconfirmed."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+
+from fusion_search.results import compare, headline
+from tests.results.test_report import BASELINES, made_study
+
+FUSION = ("concat", 0.77, [0.75, 0.79, 0.77, 0.76, 0.78])
+
+
+def confirmation(fusion: list[float], baselines: dict[str, list[float]], fusion_trial: int = 2, repeats: int = 2,
+                 folds: int = 5) -> dict:
+    """The study attr the confirmation writes: per role, the trial and its AUCs on the fresh folds."""
+    designs = {"fusion": {"trial": fusion_trial, "fusion": "concat", "aucs": fusion, "mean_auc": float(np.mean(fusion)),
+                          "holdout_auc": None}}
+    for number, (name, aucs) in enumerate(baselines.items()):
+        designs[name] = {"trial": number, "fusion": name, "aucs": aucs, "mean_auc": float(np.mean(aucs)),
+                         "holdout_auc": None}
+    return {"repeats": repeats, "folds": folds, "designs": designs}
+
+
+def confirmed_study(fusion: list[float], image_only: list[float], numeric_only: list[float]) -> optuna.Study:
+    study = made_study(BASELINES + [FUSION])
+    study.set_user_attr("confirmation", confirmation(fusion, {"image_only": image_only, "numeric_only": numeric_only}))
+    return study
+
+
+RNG = np.random.default_rng(0)
+STEADY = list(0.70 + RNG.normal(0, 0.01, 10))
+AHEAD = [a + 0.05 + e for a, e in zip(STEADY, RNG.normal(0, 0.005, 10))]  # +0.05 on every fresh fold
+
+
+def test_before_confirmation_the_headline_never_claims_that_fusion_helped():
+    study = made_study(BASELINES + [FUSION])  # wins every search fold clearly: paired t-test p < 0.001
+    assert compare(study).test.t_test_p < 0.001
+    sentence = headline(compare(study))
+    assert sentence.startswith("Not confirmed yet") and "+0.070" in sentence and "fusion-search confirm" in sentence
+    assert not compare(study).helped
+
+
+def test_a_search_where_fusion_is_behind_says_it_did_not_help_in_the_search():
+    study = made_study(BASELINES + [("concat", 0.66, [0.65, 0.67, 0.66, 0.64, 0.68])])
+    assert headline(compare(study)).startswith("Fusion did not help in the search")
+
+
+def test_fusion_helped_when_it_beats_the_best_baseline_on_fresh_folds():
+    study = confirmed_study(AHEAD, STEADY, [0.6] * 10)
+    comparison = compare(study)
+    assert comparison.helped and comparison.confirmed.test.p < 0.05
+    sentence = comparison.headline
+    assert sentence.startswith("Fusion helped on this data: on 2x5 fresh folds")
+    assert "+0.048" in sentence and "10 of 10 folds" in sentence and "p < 0.001" in sentence and "image_only" in sentence
+
+
+def test_a_lead_within_fold_noise_on_fresh_folds_is_not_called_help():
+    noisy = [a + d for a, d in zip(STEADY, [0.06, -0.05, 0.04, -0.03, 0.05, -0.06, 0.02, -0.01, 0.03, -0.02])]
+    comparison = compare(confirmed_study(noisy, STEADY, [0.6] * 10))
+    assert not comparison.helped and comparison.confirmed.test.mean > 0
+    assert comparison.headline.startswith("Fusion did not clearly help on this data")
+
+
+def test_the_reference_on_fresh_folds_is_the_best_baseline_there():
+    """numeric_only was behind in the search but is best on the fresh folds: fusion is judged against it."""
+    comparison = compare(confirmed_study([a + 0.02 for a in STEADY], STEADY, [a + 0.03 for a in STEADY]))
+    assert comparison.confirmed.baseline["fusion"] == "numeric_only"
+    assert comparison.headline.startswith("Fusion did not help on this data") and not comparison.helped
+
+
+def test_the_corrected_test_is_more_cautious_than_the_plain_one_on_the_same_fresh_folds():
+    from scipy import stats
+
+    fusion = [a + d for a, d in zip(STEADY, [0.03, 0.0, 0.025, -0.01, 0.03, 0.0, 0.02, 0.01, 0.015, -0.005])]
+    comparison = compare(confirmed_study(fusion, STEADY, [0.6] * 10))
+    assert stats.ttest_rel(fusion, STEADY).pvalue < 0.05 <= comparison.confirmed.test.p
+    assert not comparison.helped
+
+
+def test_a_confirmation_of_another_trial_does_not_count():
+    """The study grew after its confirmation: the current best fusion trial was never confirmed."""
+    study = made_study(BASELINES + [FUSION])
+    study.set_user_attr("confirmation", confirmation(AHEAD, {"image_only": STEADY},
+                                                     fusion_trial=7))
+    assert compare(study).confirmed is None and headline(compare(study)).startswith("Not confirmed yet")
+
+
+@pytest.mark.parametrize("held_out_difference, helped", [(0.08, True), (-0.08, False)])
+def test_with_held_out_rows_fusion_must_also_score_higher_on_them(held_out_difference, helped):
+    study = confirmed_study(AHEAD, STEADY, [0.6] * 10)
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 200)
+    base = labels + rng.normal(0, 1.0, 200)
+    better = labels + rng.normal(0, 1.0 - 3 * held_out_difference, 200)
+    storage = study._storage
+    for role, values in (("labels", labels), ("fusion", better), ("image_only", base)):
+        storage.set_study_system_attr(study._study_id, f"fusion_search:holdout_scores:{role}", [float(v) for v in values])
+    comparison = compare(study)
+    assert comparison.confirmed.holdout.rows == 200
+    assert (comparison.confirmed.holdout.difference > 0) is helped and comparison.helped is helped
+    assert ("held-out rows" in comparison.headline) and comparison.headline.startswith(
+        "Fusion helped" if helped else "Fusion is not confirmed on the held-out rows")
