@@ -79,13 +79,14 @@ def confirm(study: optuna.Study, data: SearchData, repeats: int, seed: int,
 
 
 def _open_companion(study: optuna.Study, wanted: dict) -> optuna.Study:
-    """The companion study with the planned units queued, created once under the study's lock; a plan that
-    changed (the study grew and has new winners) replaces the old one."""
+    """The companion study with the planned units queued, created once under the study's lock; units that
+    failed are queued again; a plan that changed (the study grew and has new winners) replaces the old one."""
     storage, name = study._storage, study.study_name + SUFFIX
     with study_lock(rdb_storage(study).engine, name):
         try:
             companion = optuna.load_study(study_name=name, storage=storage)
             if companion.user_attrs.get("plan") == wanted:
+                _requeue_failed(companion, wanted["units"])
                 return companion
             optuna.delete_study(study_name=name, storage=storage)
         except KeyError:
@@ -96,6 +97,19 @@ def _open_companion(study: optuna.Study, wanted: dict) -> optuna.Study:
         for unit in wanted["units"]:
             companion.enqueue_trial({}, user_attrs=unit)
         return companion
+
+
+def _requeue_failed(companion: optuna.Study, units: list[dict]) -> None:
+    """Queue again every planned unit that has no complete, running or queued trial (it failed)."""
+    alive = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
+    have = {_key(t.user_attrs) for t in companion.get_trials(deepcopy=False, states=alive)}
+    for unit in units:
+        if _key(unit) not in have:
+            companion.enqueue_trial({}, user_attrs=unit)
+
+
+def _key(unit: dict) -> tuple:
+    return unit["role"], unit["repeat"], unit["fold"]
 
 
 class UnitObjective:
@@ -114,8 +128,8 @@ class UnitObjective:
             train_idx, val_idx = self.data.search_rows, self.data.holdout_rows
         else:
             train_idx, val_idx = fold_indices(self.partition(unit["repeat"]), unit["fold"])
-        result = train_fold(design, fold_data(self.data, design), train_idx, val_idx,
-                            seed=self.seed * 7919 + unit["repeat"] * 101 + unit["fold"] + 17)
+        seed = (self.seed * 7919 + (unit["repeat"] + 2) * 101 + unit["fold"] + 2) % (2**31 - 1)  # holdout: -1, -1
+        result = train_fold(design, fold_data(self.data, design), train_idx, val_idx, seed=seed)
         if unit["fold"] == HOLDOUT:
             trial.storage.set_trial_system_attr(trial._trial_id, SCORES_KEY, [float(s) for s in result.scores])
         trial.set_user_attr("epochs", result.epochs)

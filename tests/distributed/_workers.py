@@ -59,9 +59,10 @@ def states(study: optuna.Study) -> Counter:
 
 
 def sampled(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    """Trials whose parameters the sampler chose: not enqueued baselines, not retries of a dead trial."""
+    """Trials whose parameters the sampler chose (a baseline's tuning trials: all but their design): not the
+    enqueued default baselines, not retries of a dead trial."""
     return [t for t in study.get_trials(deepcopy=False)
-            if "fixed_params" not in t.system_attrs and "failed_trial" not in t.system_attrs]
+            if t.user_attrs.get("role") != "baseline" and "failed_trial" not in t.system_attrs]
 
 
 def param_sets(trials) -> list[tuple]:

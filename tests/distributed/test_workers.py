@@ -42,6 +42,22 @@ def test_three_launched_workers_end_with_exactly_the_requested_trials(pg_url, ti
     assert all(f"[w{i}] " in output for i in range(3))  # each worker's output streamed, prefixed
 
 
+def test_workers_that_finish_together_run_the_confirmation_once(pg_url, tiny_manifest, fast_space, tmp_path):
+    """Three workers reach the study's end at about the same time; they share the confirmation's units and
+    each unit runs exactly once (2 folds x R = 1 repeat x 4 designs)."""
+    log = tmp_path / "launch.log"
+    command = [sys.executable, "-m", "fusion_search.cli", "launch", "--workers", "3", *worker_command(
+        tiny_manifest, fast_space, "dist", 16)[4:]]
+    assert start_worker(command, pg_url, log).wait(timeout=300) == 0, log.read_text()[-3000:]
+    units = load(pg_url, "dist:confirm").get_trials()
+    keys = [(t.user_attrs["role"], t.user_attrs["repeat"], t.user_attrs["fold"]) for t in units]
+    assert len(keys) == len(set(keys)) == 4 * 1 * 2
+    assert states(load(pg_url, "dist:confirm")) == {"COMPLETE": 8}
+    summary = load(pg_url).user_attrs["confirmation"]
+    assert sorted(summary["designs"]) == sorted(["fusion", *baseline_fusions()])
+    assert all(len(design["aucs"]) == 2 for design in summary["designs"].values())
+
+
 def test_a_killed_workers_trial_is_failed_and_run_again(pg_url, tiny_manifest, fast_space, tmp_path):
     command = worker_command(tiny_manifest, fast_space, "dist", 5)
     victim = start_worker(command, pg_url, tmp_path / "victim.log")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from fusion_search.designs import field_group, get_kind, list_designs
+from fusion_search.designs import TREE_FIELDS, field_group, get_kind, list_designs
 from fusion_search.spaces import load_space, suggest_design
 
 
@@ -28,6 +28,23 @@ def test_a_fusion_s_own_knobs_are_sampled_only_when_that_fusion_is(name):
         assert {k for k in knobs if k in trial.params} == {k for k in knobs if k in get_kind(design.fusion).reads}
         study.tell(trial, 0.5)
     assert set(list_designs()) <= seen
+
+
+@pytest.mark.parametrize("name", ["default", "quick"])
+def test_a_trial_records_only_the_parameters_its_design_uses(name):
+    """A tree design samples no widths, learning rates or batch size; no design samples another's knobs."""
+    space = load_space(name)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    seen = set()
+    for _ in range(200):
+        trial = study.ask()
+        design = suggest_design(trial, space)
+        seen.add(design.fusion)
+        assert all(get_kind(design.fusion).uses_field(p) for p in trial.params), (design.fusion, trial.params)
+        if design.fusion == "gbdt_only":
+            assert set(trial.params) <= {"fusion", *TREE_FIELDS}, trial.params
+        study.tell(trial, 0.5)
+    assert "gbdt_only" in seen
 
 
 def test_quick_stays_small_enough_for_a_cpu():

@@ -1,0 +1,139 @@
+"""The confirmation on fresh folds, end to end on tiny data: every unit once, scores in the study, the export
+and the headline; held-out rows no trial sees; `confirm` resumes; a changed space is refused on resume."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import optuna
+import pytest
+
+from fusion_search.cli import main
+from fusion_search.data import read_manifest
+from fusion_search.results import compare
+from fusion_search.study import oof_scores
+
+TRIALS, FOLDS, REPEATS = 5, 3, 2
+
+
+def run_args(manifest, storage: str, space, study: str, *extra: str) -> list[str]:
+    return ["run", "--data", str(manifest), "--study", study, "--space", str(space), "--trials", str(TRIALS),
+            "--folds", str(FOLDS), "--storage", storage, "--quiet", "--prune-p", "0", *extra]
+
+
+@pytest.fixture(scope="module")
+def confirmed(demo_manifest, tiny_space, tmp_path_factory):
+    """A study of 5 trials with 20% of the rows held out, confirmed on 2 fresh partitions."""
+    storage = f"sqlite:///{tmp_path_factory.mktemp('confirm') / 'study.db'}"
+    assert main(run_args(demo_manifest, storage, tiny_space, "held", "--holdout", "0.25",
+                         "--confirm-repeats", str(REPEATS))) == 0
+    return storage, optuna.load_study(study_name="held", storage=storage)
+
+
+def units(storage: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name=f"{name}:confirm", storage=storage).trials
+
+
+def test_every_unit_ran_once_and_completed(confirmed):
+    storage, study = confirmed
+    done = units(storage, "held")
+    designs = len(study.user_attrs["confirmation"]["designs"])
+    assert designs == 4  # the best fusion design and the three baselines
+    assert len(done) == designs * (REPEATS * FOLDS + 1)  # + one held-out scoring each
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in done)
+    keys = Counter((t.user_attrs["role"], t.user_attrs["repeat"], t.user_attrs["fold"]) for t in done)
+    assert set(keys.values()) == {1}
+
+
+def test_the_study_holds_the_confirmation_scores_of_the_chosen_trials(confirmed):
+    storage, study = confirmed
+    summary = study.user_attrs["confirmation"]
+    assert (summary["repeats"], summary["folds"]) == (REPEATS, FOLDS)
+    by_role = {}
+    for unit in units(storage, "held"):
+        if unit.user_attrs["fold"] >= 0:
+            by_role.setdefault(unit.user_attrs["role"], []).append(
+                (unit.user_attrs["repeat"], unit.user_attrs["fold"], unit.value))
+    for role, design in summary["designs"].items():
+        assert design["aucs"] == [round(v, 6) for *_, v in sorted(by_role[role])]
+        assert design["mean_auc"] == pytest.approx(np.mean(design["aucs"]), abs=1e-6)
+        assert 0 <= design["holdout_auc"] <= 1
+        assert study.trials[design["trial"]].user_attrs["fusion"] == design["fusion"]
+    fusion = summary["designs"]["fusion"]
+    assert fusion["trial"] == compare(study).fusion.number  # the search's best fusion design
+
+
+def test_no_trial_of_the_search_saw_the_held_out_rows(confirmed, demo_manifest):
+    _, study = confirmed
+    rows = read_manifest(demo_manifest).rows
+    held = study.user_attrs["holdout_rows"]
+    assert held == pytest.approx(0.25 * rows, abs=2)
+    for trial in study.trials:
+        scores = oof_scores(trial)
+        assert np.isnan(scores).sum() == held  # scored by no fold
+    assert study.user_attrs["data_rows"] == rows
+
+
+def test_the_headline_and_the_export_follow_the_confirmation(confirmed, tmp_path, capsys):
+    storage, study = confirmed
+    comparison = compare(study)
+    assert comparison.confirmed is not None and comparison.confirmed.holdout.rows == study.user_attrs["holdout_rows"]
+    assert f"{REPEATS}x{FOLDS} fresh folds" in comparison.headline and "held-out rows" in comparison.headline
+    output = tmp_path / "best.json"
+    assert main(["export", "--study", "held", "--storage", storage, "--output", str(output)]) == 0
+    record = json.loads(output.read_text())
+    assert record["confirmation"] == study.user_attrs["confirmation"] and record["verdict"] == comparison.headline
+    assert set(record["tuned_trials"]) >= {"image_only", "numeric_only", "gbdt_only"}
+
+
+def test_confirm_on_a_confirmed_study_runs_nothing_again(confirmed, demo_manifest, capsys):
+    storage, study = confirmed
+    before = [(t.number, t.datetime_complete) for t in units(storage, "held")]
+    assert main(["confirm", "--study", "held", "--data", str(demo_manifest), "--storage", storage,
+                 "--repeats", str(REPEATS), "--quiet"]) == 0
+    assert [(t.number, t.datetime_complete) for t in units(storage, "held")] == before
+    headline = compare(optuna.load_study(study_name="held", storage=storage)).headline
+    assert headline in " ".join(capsys.readouterr().out.split())  # the terminal wraps it
+
+
+def test_a_study_run_without_confirmation_is_confirmed_by_the_confirm_command(demo_manifest, tiny_space, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'later.db'}"
+    assert main(run_args(demo_manifest, storage, tiny_space, "later", "--confirm-repeats", "0")) == 0
+    study = optuna.load_study(study_name="later", storage=storage)
+    assert "confirmation" not in study.user_attrs and compare(study).headline.startswith(
+        ("Not confirmed yet", "Fusion did not help in the search"))
+    assert main(["confirm", "--study", "later", "--data", str(demo_manifest), "--storage", storage, "--quiet",
+                 "--repeats", "1"]) == 0
+    summary = optuna.load_study(study_name="later", storage=storage).user_attrs["confirmation"]
+    assert summary["repeats"] == 1 and all(len(d["aucs"]) == FOLDS for d in summary["designs"].values())
+
+
+def test_confirm_refuses_other_data(demo_manifest, confirmed, tmp_path, capsys):
+    storage, _ = confirmed
+    rows = demo_manifest.read_text().splitlines()
+    other = tmp_path / "other.csv"
+    other.write_text("\n".join(rows[:-1]) + "\n")  # one row fewer
+    for image in (demo_manifest.parent / "images").iterdir():
+        (tmp_path / "images").mkdir(exist_ok=True)
+        (tmp_path / "images" / image.name).write_bytes(image.read_bytes())
+    assert main(["confirm", "--study", "held", "--data", str(other), "--storage", storage, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is not the data study 'held' was searched on" in err and len(err.splitlines()) == 1
+
+
+def test_resuming_with_a_changed_fixed_value_is_refused_and_writes_nothing(confirmed, demo_manifest, tiny_space,
+                                                                           tmp_path, capsys):
+    storage, study = confirmed
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(tiny_space.read_text().replace("epochs: 3", "epochs: 4"))
+    (tmp_path / "tiny.yaml").write_text(changed.read_text())  # the same space name, a different fixed value
+    before = (len(study.trials), dict(study.user_attrs))
+    args = run_args(demo_manifest, storage, tmp_path / "tiny.yaml", "held", "--holdout", "0.25")
+    args[args.index("--trials") + 1] = str(TRIALS + 2)
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "different space: fixed.epochs was 3, this run has 4" in err
+    after = optuna.load_study(study_name="held", storage=storage)
+    assert (len(after.trials), dict(after.user_attrs)) == before
