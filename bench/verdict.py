@@ -1,0 +1,150 @@
+"""How often the headline claims "fusion helped", on planted data where we know the answer, this checkout
+against an earlier commit, measured the same way: each study is run by that version's own CLI (`run`, then
+`report`, whose first printed line is the headline).
+
+    python -m bench.verdict --before 3d39a48 --studies 20     # bench/results/verdict.json and verdict.md
+
+- null: the label depends on the image alone (P(y=1) = sigmoid(2a), a the disc brightness); the numeric
+  columns are noise. No fusion can truly beat the image alone: every "Fusion helped" is a false claim.
+- interaction: P(y=1) = sigmoid(1.5a + 1.5b + ab), b measured by a numeric column. Fusion truly helps
+  (Bayes AUC 0.875, 0.857 with a and b added, against 0.75 for the image alone and 0.75 for the numbers alone).
+
+Each study: 300 rows, 16 px images, the small space below, 16 trials, 5 folds, default settings otherwise
+(the later version confirms on fresh folds with its default repeats). Two studies run at once, one CPU
+thread each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from fusion_search.data import disc_image
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+ROWS, SIZE, TRIALS, FOLDS = 300, 16, 16, 5
+KINDS = {"null": (2.0, 0.0, 0.0), "interaction": (1.5, 1.5, 1.0)}  # weights of a, b, a*b in the logit
+SPACE = """
+description: bench/verdict.py - small CNN on 16 px discs, heads and rates searched
+fixed: {backbone: small_cnn, weights: none, image_size: 16, trainable_blocks: 3, epochs: 15, patience: 3,
+        numeric_layers: 1, numeric_width: 16, head_layers: 1, batch_size: 32,
+        multiply_image_activation: sigmoid, multiply_numeric_activation: relu}
+search:
+  fusion: {choices: [concat, add, multiply, gated, late]}
+  image_units: {low: 4, high: 32, log: true}
+  numeric_units: {low: 4, high: 32, log: true}
+  fusion_units: {low: 4, high: 32, log: true}
+  head_units: {low: 4, high: 32, log: true}
+  lr_image: {low: 1.0e-3, high: 2.0e-2, log: true}
+  lr_backbone: {low: 1.0e-3, high: 2.0e-2, log: true}
+  lr_numeric: {low: 1.0e-3, high: 2.0e-2, log: true}
+  lr_fusion: {low: 1.0e-3, high: 2.0e-2, log: true}
+"""
+
+
+def planted(folder: Path, kind: str, seed: int) -> Path:
+    """images/ and manifest.csv of one planted task."""
+    rng = np.random.default_rng([seed, list(KINDS).index(kind)])
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    a, b = rng.normal(size=ROWS), rng.normal(size=ROWS)
+    wa, wb, wab = KINDS[kind]
+    labels = (rng.random(ROWS) < 1 / (1 + np.exp(-(wa * a + wb * b + wab * a * b)))).astype(int)
+    with (folder / "manifest.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image", "label", "measurement", "noise"])
+        for i in range(ROWS):
+            Image.fromarray(disc_image(a[i], SIZE, rng)).save(folder / "images" / f"{i}.png")
+            writer.writerow([f"images/{i}.png", labels[i], f"{b[i] + 0.2 * rng.normal():.4f}", f"{rng.normal():.4f}"])
+    return folder / "manifest.csv"
+
+
+def headline(cli: tuple[str, str], manifest: Path, space: Path, seed: int, work: Path) -> tuple[str, float]:
+    """Run one study with a version's CLI; (its report's headline, seconds)."""
+    module, path = cli
+    env = {**os.environ, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "FUSION_SEARCH_CACHE": str(work / "cache"), **({"PYTHONPATH": path} if path else {})}
+    storage = f"sqlite:///{work / 'study.db'}"
+    started = time.perf_counter()
+    for argv in (["run", "--data", str(manifest), "--study", "s", "--space", str(space), "--trials", str(TRIALS),
+                  "--folds", str(FOLDS), "--seed", str(seed), "--quiet", "--storage", storage],
+                 ["report", "--study", "s", "--storage", storage, "--output", str(work / "report.html")]):
+        result = subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True, env=env,
+                                cwd=path or work, timeout=3600)
+        if result.returncode != 0:
+            raise RuntimeError(f"{module} {argv[0]} failed: {result.stderr[-2000:]}")
+    return result.stdout.strip().splitlines()[0], time.perf_counter() - started
+
+
+def one(version: str, cli: tuple[str, str], kind: str, seed: int, root: Path) -> dict:
+    work = root / f"{version}-{kind}-{seed}"
+    work.mkdir(parents=True)
+    space = work / "space.yaml"
+    space.write_text(SPACE)
+    text, seconds = headline(cli, planted(work / "data", kind, seed), space, seed, work)
+    print(f"{version:6} {kind:11} seed {seed:2}  {seconds:5.0f} s  {text[:110]}", flush=True)
+    return {"version": version, "kind": kind, "seed": seed, "seconds": round(seconds, 1), "headline": text,
+            "claims_fusion_helped": text.startswith("Fusion helped")}
+
+
+def measure(before: str, studies: int) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        root, worktree = Path(folder), Path(folder) / "before-checkout"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree), before], check=True,
+                       capture_output=True)
+        try:
+            versions = {"before": ("search.cli", str(worktree)), "after": ("fusion_search.cli", "")}
+            jobs = [(v, cli, kind, seed) for seed in range(studies) for kind in KINDS for v, cli in versions.items()]
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                runs = list(pool.map(lambda job: one(*job, root), jobs))
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False)
+    summary = {f"{v}/{k}": sum(r["claims_fusion_helped"] for r in runs if (r["version"], r["kind"]) == (v, k))
+               / studies for v in ("before", "after") for k in KINDS}
+    after = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return {"before": before, "after": after.stdout.strip(), "studies_per_kind": studies, "rows": ROWS,
+            "trials": TRIALS, "folds": FOLDS, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            "claim_rate": summary, "runs": runs}
+
+
+def markdown(result: dict) -> str:
+    rate = result["claim_rate"]
+    lines = [f"# How often the headline says \"Fusion helped\" (`python -m bench.verdict --before {result['before']}`)",
+             "", f"{result['studies_per_kind']} independent studies per kind and version, each {result['rows']} rows, "
+             f"{result['trials']} trials, {result['folds']} folds, run and reported by that version's own CLI; "
+             f"{result['machine']}. Before: {result['before']}; after: {result['after']}.", "",
+             "| planted data | truth | target | before | after |", "|---|---|---|---:|---:|",
+             f"| null (numbers carry no information) | fusion cannot help | ≤ 5% | {rate['before/null']:.0%} | "
+             f"{rate['after/null']:.0%} |",
+             f"| interaction (a·b in the label) | fusion helps | ≥ 80% | {rate['before/interaction']:.0%} | "
+             f"{rate['after/interaction']:.0%} |", "",
+             "Headlines of every study are in verdict.json."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.verdict")
+    parser.add_argument("--before", required=True, help="git revision to compare this checkout against")
+    parser.add_argument("--studies", type=int, default=20, help="studies per kind and version (%(default)s)")
+    args = parser.parse_args()
+    result = measure(args.before, args.studies)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "verdict.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "verdict.md").write_text(markdown(result))
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()
