@@ -1,8 +1,8 @@
-"""How often the headline claims "fusion helped", on planted data where we know the answer, this checkout
-against an earlier commit, measured the same way: each study is run by that version's own CLI (`run`, then
-`report`, whose first printed line is the headline).
+"""How often the headline claims "fusion helped", on planted data where we know the answer, one commit against
+another, measured the same way: each study is run by that version's own CLI (`run`, then `report`, whose
+first printed line is the headline), each version installed on its own (bench/_versions.py).
 
-    python -m bench.verdict --before 3d39a48 --studies 20     # bench/results/verdict.json and verdict.md
+    python -m bench.verdict --before 3d39a48 --after HEAD --studies 20   # bench/results/verdict.json and .md
 
 - null: the label depends on the image alone (P(y=1) = sigmoid(2a), a the disc brightness); the numeric
   columns are noise. No fusion can truly beat the image alone: every "Fusion helped" is a false claim.
@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,10 +30,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bench._versions import installed, revision_name
 from fusion_search.data import disc_image
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
+RESULTS = Path(__file__).resolve().parent / "results"
 ROWS, SIZE, TRIALS, FOLDS = 300, 16, 16, 5
 KINDS = {"null": (2.0, 0.0, 0.0), "interaction": (1.5, 1.5, 1.0)}  # weights of a, b, a*b in the logit
 SPACE = """
@@ -71,24 +70,24 @@ def planted(folder: Path, kind: str, seed: int) -> Path:
     return folder / "manifest.csv"
 
 
-def headline(cli: tuple[str, str], manifest: Path, space: Path, seed: int, work: Path) -> tuple[str, float]:
+def headline(cli: tuple[Path, str], manifest: Path, space: Path, seed: int, work: Path) -> tuple[str, float]:
     """Run one study with a version's CLI; (its report's headline, seconds)."""
-    module, path = cli
+    python, module = cli
     env = {**os.environ, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "FUSION_SEARCH_CACHE": str(work / "cache"), **({"PYTHONPATH": path} if path else {})}
+           "FUSION_SEARCH_CACHE": str(work / "cache")}
     storage = f"sqlite:///{work / 'study.db'}"
     started = time.perf_counter()
     for argv in (["run", "--data", str(manifest), "--study", "s", "--space", str(space), "--trials", str(TRIALS),
                   "--folds", str(FOLDS), "--seed", str(seed), "--quiet", "--storage", storage],
                  ["report", "--study", "s", "--storage", storage, "--output", str(work / "report.html")]):
-        result = subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True, env=env,
-                                cwd=path or work, timeout=3600)
+        result = subprocess.run([str(python), "-m", module, *argv], capture_output=True, text=True, env=env,
+                                cwd=work, timeout=3600)
         if result.returncode != 0:
             raise RuntimeError(f"{module} {argv[0]} failed: {result.stderr[-2000:]}")
     return result.stdout.strip().splitlines()[0], time.perf_counter() - started
 
 
-def one(version: str, cli: tuple[str, str], kind: str, seed: int, root: Path) -> dict:
+def one(version: str, cli: tuple[Path, str], kind: str, seed: int, root: Path) -> dict:
     work = root / f"{version}-{kind}-{seed}"
     work.mkdir(parents=True)
     space = work / "space.yaml"
@@ -99,24 +98,25 @@ def one(version: str, cli: tuple[str, str], kind: str, seed: int, root: Path) ->
             "claims_fusion_helped": text.startswith("Fusion helped")}
 
 
-def measure(before: str, studies: int) -> dict:
-    with tempfile.TemporaryDirectory() as folder:
-        root, worktree = Path(folder), Path(folder) / "before-checkout"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree), before], check=True,
-                       capture_output=True)
-        try:
-            versions = {"before": ("search.cli", str(worktree)), "after": ("fusion_search.cli", "")}
-            jobs = [(v, cli, kind, seed) for seed in range(studies) for kind in KINDS for v, cli in versions.items()]
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                runs = list(pool.map(lambda job: one(*job, root), jobs))
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False)
+def measure(before: str, after: str, studies: int) -> dict:
+    with tempfile.TemporaryDirectory() as folder, installed(before, Path(folder)) as old, \
+            installed(after, Path(folder)) as new:
+        versions = {"before": (old, cli_module(old)), "after": (new, cli_module(new))}
+        jobs = [(v, cli, kind, seed) for seed in range(studies) for kind in KINDS for v, cli in versions.items()]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = list(pool.map(lambda job: one(*job, Path(folder)), jobs))
     summary = {f"{v}/{k}": sum(r["claims_fusion_helped"] for r in runs if (r["version"], r["kind"]) == (v, k))
                / studies for v in ("before", "after") for k in KINDS}
-    after = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return {"before": before, "after": after.stdout.strip(), "studies_per_kind": studies, "rows": ROWS,
+    return {"before": revision_name(before), "after": revision_name(after), "studies_per_kind": studies, "rows": ROWS,
             "trials": TRIALS, "folds": FOLDS, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
             "claim_rate": summary, "runs": runs}
+
+
+def cli_module(python: Path) -> str:
+    """The CLI module of an installed version: fusion_search.cli, or search.cli before the package was renamed."""
+    found = subprocess.run([str(python), "-c", "import importlib.util as u; print(bool(u.find_spec('fusion_search')))"],
+                           capture_output=True, text=True, check=True)
+    return "fusion_search.cli" if found.stdout.strip() == "True" else "search.cli"
 
 
 def markdown(result: dict) -> str:
@@ -136,10 +136,11 @@ def markdown(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.verdict")
-    parser.add_argument("--before", required=True, help="git revision to compare this checkout against")
+    parser.add_argument("--before", required=True, help="git revision measured as before")
+    parser.add_argument("--after", default="HEAD", help="git revision measured as after (%(default)s)")
     parser.add_argument("--studies", type=int, default=20, help="studies per kind and version (%(default)s)")
     args = parser.parse_args()
-    result = measure(args.before, args.studies)
+    result = measure(args.before, args.after, args.studies)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "verdict.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / "verdict.md").write_text(markdown(result))
