@@ -1,13 +1,26 @@
-"""Decode and resize images once, into one uint8 array (n, size, size, 3)."""
+"""Decode and resize images once, into one uint8 array (n, size, size, 3).
+
+Whatever a clinic or a shop produces arrives as 8-bit RGB, upright:
+- EXIF orientation is applied (phone photos are stored sideways with a tag saying so);
+- 16-bit images are scaled by their format's range (0..65535 -> 0..255), so a brighter scan stays brighter
+  than a darker one; float and 32-bit integer images have no fixed range and are stretched per image
+  (their minimum -> 0, maximum -> 255);
+- transparency (RGBA, LA, palette with a transparent colour) is composited on white;
+- palette, grayscale, black-and-white and CMYK images are converted to RGB.
+A missing, unreadable, truncated or oversized (decompression-bomb) file is a UserError naming its row.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fusion_search._errors import UserError
+
+BACKGROUND = (255, 255, 255)  # what transparent pixels become
+SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N"}
 
 
 def decode_images(paths: tuple[Path, ...], size: int) -> np.ndarray:
@@ -16,20 +29,54 @@ def decode_images(paths: tuple[Path, ...], size: int) -> np.ndarray:
     bad: list[str] = []
     for index, path in enumerate(paths):
         try:
-            images[index] = _decode(path, size)
-        except (OSError, UnidentifiedImageError, ValueError) as error:
-            reason = "missing" if not Path(path).exists() else "unreadable"
-            bad.append(f"row {index + 2} ({Path(path).name}: {reason})")
-            del error
+            images[index] = decode_image(path, size)
+        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as error:
+            bad.append(f"row {index + 2} ({Path(path).name}: {_reason(path, error)})")
     if bad:
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise UserError(f"{len(bad)} image(s) missing or unreadable: {shown}")
     return images
 
 
-def _decode(path: Path, size: int) -> np.ndarray:
+def decode_image(path: Path, size: int) -> np.ndarray:
+    """One image as upright RGB uint8, size x size."""
     with Image.open(path) as image:
-        image = image.convert("RGB")
-        if image.size != (size, size):
-            image = image.resize((size, size), Image.Resampling.BILINEAR)
-        return np.asarray(image, dtype=np.uint8)
+        image = ImageOps.exif_transpose(image)
+        rgb = Image.fromarray(_rgb(image))
+        if rgb.size != (size, size):
+            rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)
+        return np.asarray(rgb, dtype=np.uint8)
+
+
+def _rgb(image: Image.Image) -> np.ndarray:
+    """(h, w, 3) uint8 of any mode."""
+    if image.mode in SIXTEEN_BIT:
+        return _gray_to_rgb(np.asarray(image, dtype=np.float64) / 65535.0)
+    if image.mode in {"I", "F"}:
+        values = np.asarray(image, dtype=np.float64)
+        low, high = float(np.nanmin(values)), float(np.nanmax(values))
+        return _gray_to_rgb((values - low) / (high - low) if high > low else np.zeros_like(values))
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in {"RGBA", "LA", "PA", "RGBa", "La"}:
+        background = Image.new("RGB", image.size, BACKGROUND)
+        background.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
+        return np.asarray(background, dtype=np.uint8)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def _gray_to_rgb(unit: np.ndarray) -> np.ndarray:
+    gray = np.clip(np.rint(np.nan_to_num(unit) * 255.0), 0, 255).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=-1)
+
+
+def _reason(path: Path, error: BaseException) -> str:
+    if not Path(path).exists():
+        return "missing"
+    if isinstance(error, Image.DecompressionBombError):
+        return "too large to decode safely"
+    if any(word in str(error).lower() for word in ("truncated", "broken data stream")):
+        return "truncated"
+    if isinstance(error, UnidentifiedImageError):
+        return "not an image"
+    return "unreadable"

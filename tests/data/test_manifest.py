@@ -83,4 +83,4 @@ def test_missing_and_unreadable_images_are_named_by_row(tmp_path):
     with pytest.raises(UserError) as raised:
         decode_images(read_manifest(path).image_paths, 8)
     text = str(raised.value)
-    assert "2 image(s)" in text and "row 4 (2.png: missing)" in text and "row 7 (5.png: unreadable)" in text
+    assert "2 image(s)" in text and "row 4 (2.png: missing)" in text and "row 7 (5.png: not an image)" in text
