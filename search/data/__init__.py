@@ -1,7 +1,7 @@
 """Data: a table of samples -> validated manifest -> images decoded once -> fixed folds. No model framework here."""
 
 from fusion_search.data._dataset import SearchData, prepare_data
-from fusion_search.data._folds import assign_folds, fold_indices, holdout_mask
+from fusion_search.data._folds import assign_folds, fold_indices, holdout_mask, inner_folds, stopping_split
 from fusion_search.data._images import decode_images
 from fusion_search.data._manifest import (
     Manifest,
@@ -17,6 +17,6 @@ from fusion_search.data._table import Table, read_table
 
 __all__ = [
     "Manifest", "ManifestSpec", "NumericScaler", "SearchData", "Table", "assign_folds", "decode_images",
-    "disc_image", "fold_indices", "holdout_mask", "image_paths", "make_demo_dataset", "numeric_matrix", "parse_number",
-    "prepare_data", "read_manifest", "read_table",
+    "disc_image", "fold_indices", "holdout_mask", "image_paths", "inner_folds", "make_demo_dataset", "numeric_matrix", "parse_number",
+    "prepare_data", "read_manifest", "read_table", "stopping_split",
 ]

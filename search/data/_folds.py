@@ -48,6 +48,28 @@ def holdout_mask(labels: np.ndarray, fraction: float, seed: int, groups: np.ndar
     return mask
 
 
+def inner_folds(labels: np.ndarray, rows: np.ndarray, n: int, seed: int,
+                groups: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """n stratified folds of some rows, as (fit rows, held rows) pairs; whole groups when grouped, so no
+    group sits on both sides (the rows of one patient are not independent)."""
+    splitter = (StratifiedGroupKFold(n_splits=n, shuffle=True, random_state=seed % 2**32) if groups is not None
+                else StratifiedKFold(n_splits=n, shuffle=True, random_state=seed % 2**32))
+    parts = splitter.split(np.zeros(len(rows)), labels[rows], None if groups is None else groups[rows])
+    return [(rows[fit], rows[held]) for fit, held in parts]
+
+
+def stopping_split(labels: np.ndarray, rows: np.ndarray, share: float, seed: int,
+                   groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(rows to fit, rows that decide when to stop): a stratified share of a training fold (whole groups when
+    grouped: the first of about 1/share stratified group folds)."""
+    if groups is None:
+        fit, stop = train_test_split(rows, test_size=share, random_state=seed % 2**32, stratify=labels[rows])
+    else:
+        n = max(2, min(round(1 / share), len(np.unique(groups[rows]))))
+        fit, stop = inner_folds(labels, rows, n, seed, groups)[0]
+    return np.sort(fit), np.sort(stop)
+
+
 def fold_indices(folds: np.ndarray, fold: int) -> tuple[np.ndarray, np.ndarray]:
     """(training indices, validation indices) of one fold; held-out rows (fold -1) are in neither."""
     return np.flatnonzero((folds != fold) & (folds >= 0)), np.flatnonzero(folds == fold)

@@ -11,13 +11,7 @@ from rich.table import Table
 from fusion_search.designs import baseline_fusions
 from fusion_search.results._verdict import compare
 from fusion_search.study import (
-    best_baseline,
-    best_per_fusion,
-    confirmation_progress,
-    pruned,
-    skipped,
-    state_counts,
-    trial_counts,
+    best_baseline, best_per_fusion, confirmation_progress, diverged, pruned, skipped, state_counts, trial_counts,
 )
 
 
@@ -66,6 +60,10 @@ def print_status(study: optuna.Study, console: Console | None = None) -> None:
     if too_large := skipped(study):
         console.print(f"{len(too_large)} trial(s) skipped, too large for device memory; "
                       f"trial {too_large[-1].number}: {too_large[-1].user_attrs['skipped']}")
+    if unstable := diverged(study):
+        console.print(f"{len(unstable)} trial(s) diverged (pruned, so the sampler avoids them); "
+                      f"trial {unstable[-1].number} ({unstable[-1].user_attrs.get('fusion')}): "
+                      f"{unstable[-1].user_attrs['diverged']}")
     progress = confirmation_progress(study)
     if progress is not None and progress[0] < progress[1]:
         console.print(f"confirmation on fresh folds: {progress[0]} of {progress[1]} trainings done "

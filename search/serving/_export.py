@@ -46,9 +46,8 @@ def retrain(study: optuna.Study, trial: optuna.trial.FrozenTrial, manifest: Mani
     design = final_design(study, trial) if kind.neural else trial_design(study, trial)
     images = decode_images(manifest.image_paths, design.image_size) if kind.uses_image else None
     if not kind.neural:  # trees or stacking: retrained as a training fold was in the search
-        return train_hybrid(design, images, manifest.numeric, manifest.labels, manifest.numeric_columns, seed)
-    return train_final_model(design, images, manifest.numeric, manifest.labels, manifest.numeric_columns, seed,
-                             name=f"fusion_search_{design.fusion}_trial{trial.number}")
+        return train_hybrid(design, manifest, images, seed)
+    return train_final_model(design, manifest, images, seed, name=f"fusion_search_{design.fusion}_trial{trial.number}")
 
 
 def save_model(model, path: Path, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:

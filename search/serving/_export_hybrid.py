@@ -28,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.decomposition import PCA
-from sklearn.model_selection import StratifiedKFold
 
 from fusion_search._errors import UserError
+from fusion_search.data import Manifest, inner_folds
 from fusion_search.designs import NEURAL, Design, get_kind
 from fusion_search.models import feature_extractor, keras, make_deterministic, predict_scores, with_preprocessing
 from fusion_search.serving._tree_file import TreeEnsemble, from_sklearn, load_trees, save_trees
-from fusion_search.trainers import FoldData, get_trainer, make_trees
+from fusion_search.trainers import FoldData, fit_trees, get_trainer
 
 FOLDER_SUFFIX = ".fusion"
 FORMAT, VERSION = "fusion-search-hybrid", 1
@@ -100,53 +100,54 @@ def pooled(extractor: keras.Model, images: np.ndarray) -> np.ndarray:
 
 # --- training on all rows -------------------------------------------------------------------------
 
-def train_hybrid(design: Design, images: np.ndarray | None, numeric: np.ndarray, labels: np.ndarray,
-                 columns: tuple[str, ...], seed: int) -> HybridModel:
-    """Fit the design on every row as a CV training fold is fit (trees keep their own early stopping)."""
+def train_hybrid(design: Design, manifest: Manifest, images: np.ndarray | None, seed: int) -> HybridModel:
+    """Fit the design on every row as a CV training fold is fit (trees keep their own early stopping on a
+    slice of the rows, whole groups when the manifest has them)."""
     if design.fusion not in _TRAINERS:
         raise UserError(f"design '{design.fusion}' has no export for hybrid designs")
     make_deterministic()
-    return _TRAINERS[design.fusion](design, images, numeric, labels, columns, seed)
+    return _TRAINERS[design.fusion](design, manifest, images, seed)
 
 
-def _trees(design: Design, x: np.ndarray, labels: np.ndarray, seed: int) -> TreeEnsemble:
-    return from_sklearn(make_trees(design, seed).fit(x, labels))
+def _trees(design: Design, x: np.ndarray, manifest: Manifest, seed: int) -> TreeEnsemble:
+    rows = np.arange(len(manifest.labels))
+    return from_sklearn(fit_trees(design, x, manifest.labels, rows, seed, manifest.groups))
 
 
-def _train_gbdt_only(design, images, numeric, labels, columns, seed) -> HybridModel:
-    return HybridModel(design, columns, _trees(design, numeric, labels, seed))
+def _train_gbdt_only(design: Design, manifest: Manifest, images, seed: int) -> HybridModel:
+    return HybridModel(design, manifest.numeric_columns, _trees(design, manifest.numeric, manifest, seed))
 
 
-def _train_stacked(design, images, numeric, labels, columns, seed) -> HybridModel:
-    """K inner image models cross-fitted on all rows give every row an out-of-fold image score (as
-    search/fusion/hybrid/stacked.py does inside a training fold); the trees fit on those."""
+def _train_stacked(design: Design, manifest: Manifest, images: np.ndarray, seed: int) -> HybridModel:
+    """K inner image models cross-fitted on all rows give every row an out-of-fold image score (as the stacked
+    trainer does inside a training fold); the trees fit on those."""
     image_design = replace(design, fusion=get_kind(design.fusion).network_kind().name)
-    out_of_fold, models = np.empty(len(labels)), []
-    splitter = StratifiedKFold(n_splits=design.stacked_inner_folds, shuffle=True, random_state=seed % 2**31)
-    for inner, (fit_idx, held_idx) in enumerate(splitter.split(np.arange(len(labels)), labels)):
-        models.append(_fit_image_model(image_design, images, labels, fit_idx, seed + 1 + inner))
-        out_of_fold[held_idx] = predict_scores(models[-1], {"image": images[held_idx]})
-    trees = _trees(design, np.column_stack([numeric, out_of_fold]), labels, seed)
-    return HybridModel(design, columns, trees, image_models=tuple(models))
+    labels, out_of_fold, models = manifest.labels, np.empty(manifest.rows), []
+    folds = inner_folds(labels, np.arange(manifest.rows), design.stacked_inner_folds, seed, manifest.groups)
+    for inner, (fit_rows, held_rows) in enumerate(folds):
+        models.append(_fit_image_model(image_design, images, manifest, fit_rows, seed + 1 + inner))
+        out_of_fold[held_rows] = predict_scores(models[-1], {"image": images[held_rows]})
+    trees = _trees(design, np.column_stack([manifest.numeric, out_of_fold]), manifest, seed)
+    return HybridModel(design, manifest.numeric_columns, trees, image_models=tuple(models))
 
 
-def _fit_image_model(design: Design, images: np.ndarray, labels: np.ndarray, train_idx: np.ndarray,
+def _fit_image_model(design: Design, images: np.ndarray, manifest: Manifest, train_idx: np.ndarray,
                      seed: int) -> keras.Model:
     """An image_only design fit as a CV fold fits it, keeping the model (image input, one output)."""
-    data = FoldData(images, np.zeros((len(labels), 0), dtype=np.float32), labels)
+    data = FoldData(images, np.zeros((manifest.rows, 0), dtype=np.float32), manifest.labels, groups=manifest.groups)
     fitted = get_trainer(NEURAL).fit(design, data, train_idx, seed, reuse=False)
     return with_preprocessing(fitted.model, None, (), name=f"image_model_seed{seed}")
 
 
-def _train_gbdt_on_embedding(design, images, numeric, labels, columns, seed) -> HybridModel:
+def _train_gbdt_on_embedding(design: Design, manifest: Manifest, images: np.ndarray, seed: int) -> HybridModel:
     keras.utils.set_random_seed(seed)  # random-weight backbones: the saved extractor keeps the draw
     extractor = feature_extractor(design)
     features = pooled(extractor, images)
-    pca = PCA(n_components=min(design.embedding_dims, len(labels) - 1, features.shape[1]),
+    pca = PCA(n_components=min(design.embedding_dims, manifest.rows - 1, features.shape[1]),
               random_state=seed % 2**31).fit(features)
     projection = Projection.from_sklearn(pca)
-    trees = _trees(design, np.column_stack([numeric, projection.transform(features)]), labels, seed)
-    return HybridModel(design, columns, trees, extractor=extractor, projection=projection)
+    trees = _trees(design, np.column_stack([manifest.numeric, projection.transform(features)]), manifest, seed)
+    return HybridModel(design, manifest.numeric_columns, trees, extractor=extractor, projection=projection)
 
 
 _TRAINERS = {"gbdt_only": _train_gbdt_only, "stacked": _train_stacked, "gbdt_on_embedding": _train_gbdt_on_embedding}

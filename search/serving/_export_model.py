@@ -22,6 +22,7 @@ import numpy as np
 import optuna
 
 from fusion_search._errors import UserError
+from fusion_search.data import Manifest
 from fusion_search.designs import NEURAL, Design
 from fusion_search.models import keras, with_preprocessing
 from fusion_search.study import trial_design
@@ -40,12 +41,12 @@ def final_design(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> Design
     return dataclasses.replace(trial_design(study, trial), epochs=final_epochs(trial), patience=0)
 
 
-def train_final_model(design: Design, images: np.ndarray | None, numeric: np.ndarray, labels: np.ndarray,
-                      columns: tuple[str, ...], seed: int, name: str = "fusion_search") -> keras.Model:
+def train_final_model(design: Design, manifest: Manifest, images: np.ndarray | None, seed: int,
+                      name: str = "fusion_search") -> keras.Model:
     """Fit the design on every row (as a CV fold is fit, minus early stopping); return the raw-input model."""
-    fit = get_trainer(NEURAL).fit
-    fitted = fit(design, FoldData(images, numeric, labels), np.arange(len(labels)), seed, reuse=False)
-    return with_preprocessing(fitted.model, fitted.scaler, columns, name)
+    data = FoldData(images, manifest.numeric, manifest.labels, groups=manifest.groups)
+    fitted = get_trainer(NEURAL).fit(design, data, np.arange(manifest.rows), seed, reuse=False)
+    return with_preprocessing(fitted.model, fitted.scaler, manifest.numeric_columns, name)
 
 
 def save_atomically(model: keras.Model, path: Path) -> None:

@@ -11,15 +11,15 @@ from fusion_search.study._study import (
     METRIC_NAME, RunSettings, load_existing_study, make_pruner, make_sampler, open_or_create_study, run_search,
 )
 from fusion_search.study._summary import (
-    baselines, best_baseline, best_per_fusion, chosen_trial, completed, pruned, skipped, state_counts, trial_counts,
-    trial_design,
+    baselines, best_baseline, best_per_fusion, chosen_trial, completed, diverged, pruned, skipped, state_counts,
+    trial_counts, trial_design,
 )
 from fusion_search.study._worker import WorkerSettings, WorkerStopped, run_worker
 
 __all__ = [
     "CrossValidatedObjective", "MAX_OOF_ROWS", "METRIC_NAME", "RunSettings", "SilentProgress", "WorkerSettings",
     "WorkerStopped", "baseline_quota", "baselines", "best_baseline", "best_per_fusion", "chosen_trial",
-    "chosen_trials", "completed", "confirm", "confirmation_progress", "default_repeats", "fold_order", "fold_seed",
+    "chosen_trials", "completed", "confirm", "confirmation_progress", "default_repeats", "diverged", "fold_order", "fold_seed",
     "holdout_scores", "load_existing_study", "make_pruner", "make_sampler", "oof_labels", "oof_scores",
     "open_or_create_study", "pruned", "require_baselines_fit", "run_search", "run_worker", "skipped",
     "state_counts", "trial_counts", "trial_design",

@@ -17,7 +17,7 @@ from fusion_search.spaces import Space, baseline_params, suggest_design
 from fusion_search.study._oof import save_oof_scores
 from fusion_search.study._progress import SilentProgress
 from fusion_search.study._summary import baselines
-from fusion_search.trainers import FoldResult, fold_data, is_out_of_memory, too_large, train_fold
+from fusion_search.trainers import Diverged, FoldResult, fold_data, is_out_of_memory, too_large, train_fold
 
 
 class CrossValidatedObjective:
@@ -34,6 +34,8 @@ class CrossValidatedObjective:
             self._skip(trial, design, reason)
         try:
             results = self._folds(trial, design)
+        except Diverged as error:
+            self._skip(trial, design, f"diverged: {error}", kind="diverged")
         except Exception as error:
             if not is_out_of_memory(error):
                 raise
@@ -47,10 +49,11 @@ class CrossValidatedObjective:
         self.progress.trial_ended(trial.number, design.fusion, value)
         return value
 
-    def _skip(self, trial: optuna.Trial, design: Design, reason: str) -> NoReturn:
-        """Record why the trial trains nothing and end it as PRUNED (TPE then steers away from such designs)."""
+    def _skip(self, trial: optuna.Trial, design: Design, reason: str, kind: str = "skipped") -> NoReturn:
+        """Record why the trial has no score (user attr ``skipped``: too large for memory; ``diverged``: its loss
+        became NaN) and end it as PRUNED, so TPE learns to steer away from such designs (a FAIL it would ignore)."""
         trial.set_user_attr("fusion", design.fusion)
-        trial.set_user_attr("skipped", reason)
+        trial.set_user_attr(kind, reason)
         self.progress.trial_skipped(trial.number, design.fusion, reason)
         raise optuna.TrialPruned(reason)
 

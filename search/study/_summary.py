@@ -12,14 +12,22 @@ COMPLETE = optuna.trial.TrialState.COMPLETE
 
 def state_counts(study: optuna.Study) -> dict[str, int]:
     """Trials by state; fold-pruned trials (COMPLETE in Optuna, with their running mean) count as 'PRUNED EARLY',
-    trials skipped for memory (PRUNED in Optuna, never trained) as 'SKIPPED'."""
+    trials skipped for memory (PRUNED in Optuna, never trained) as 'SKIPPED', those whose loss became NaN
+    (PRUNED in Optuna) as 'DIVERGED'."""
     counts = {state.name: 0 for state in optuna.trial.TrialState}
     for trial in study.get_trials(deepcopy=False):
         counts[trial.state.name] += 1
-    counts["PRUNED EARLY"], counts["SKIPPED"] = len(pruned(study)), len(skipped(study))
+    counts["PRUNED EARLY"], counts["SKIPPED"], counts["DIVERGED"] = (
+        len(pruned(study)), len(skipped(study)), len(diverged(study)))
     counts["COMPLETE"] -= counts["PRUNED EARLY"]
-    counts["PRUNED"] -= counts["SKIPPED"]
+    counts["PRUNED"] -= counts["SKIPPED"] + counts["DIVERGED"]
     return {state: n for state, n in counts.items() if n}
+
+
+def diverged(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Trials whose training loss became NaN or infinite (user attr diverged: where)."""
+    return [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))
+            if t.user_attrs.get("diverged")]
 
 
 def skipped(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:

@@ -18,6 +18,11 @@ class FoldData:
     numeric: np.ndarray
     labels: np.ndarray
     image_features: np.ndarray | None = None
+    groups: np.ndarray | None = None  # every split inside a training fold keeps a group on one side
+
+
+class Diverged(Exception):
+    """The training loss became NaN or infinite: the design (or its learning rates) cannot train on this data."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,9 @@ class FoldResult:
     seconds: float
     device: str = "CPU"  # what it trained on
     backend: str = "scikit-learn"  # which library trained it (a Keras backend name for networks)
+
+
+EARLY_STOPPING_SHARE = 0.15  # of a training fold, held out to decide when to stop (networks and trees alike)
 
 
 def fold_auc(labels: np.ndarray, scores: np.ndarray) -> float:

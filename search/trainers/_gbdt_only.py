@@ -14,11 +14,10 @@ class GbdtOnly:
 
     @staticmethod
     def fold_data(data: SearchData, design: Design) -> FoldData:
-        return FoldData(None, data.manifest.numeric, data.manifest.labels)
+        return FoldData(None, data.manifest.numeric, data.manifest.labels, groups=data.manifest.groups)
 
     @staticmethod
     def train_fold(design: Design, data: FoldData, train_idx, val_idx, seed: int, on_epoch=None) -> FoldResult:
         with Timer() as timer:
-            scores, iterations = fit_and_score(design, data.numeric[train_idx], data.labels[train_idx],
-                                               data.numeric[val_idx], seed)
+            scores, iterations = fit_and_score(design, data.numeric, data, train_idx, val_idx, seed)
         return FoldResult(fold_auc(data.labels[val_idx], scores), scores, iterations, timer.seconds)

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_sample_weight
 
 from fusion_search._errors import UserError
-from fusion_search.data import NumericScaler, SearchData
+from fusion_search.data import NumericScaler, SearchData, stopping_split
 from fusion_search.designs import Design, get_kind
 from fusion_search.models import (
     backend_name,
@@ -28,10 +27,8 @@ from fusion_search.models import (
     use_jit,
 )
 from fusion_search.trainers._features import backbone_features, uses_feature_cache
-from fusion_search.trainers._fold import FoldData, FoldResult, fold_auc
+from fusion_search.trainers._fold import EARLY_STOPPING_SHARE, Diverged, FoldData, FoldResult, fold_auc
 from fusion_search.trainers._memory import feature_shape_of, too_large
-
-EARLY_STOPPING_SHARE = 0.15  # of the training fold, held out to decide when to stop
 
 
 class NeuralTrainer:
@@ -42,9 +39,10 @@ class NeuralTrainer:
     def fold_data(data: SearchData, design: Design) -> FoldData:
         manifest = data.manifest
         if uses_feature_cache(data, design):
-            return FoldData(None, manifest.numeric, manifest.labels, image_features=backbone_features(data, design))
+            return FoldData(None, manifest.numeric, manifest.labels, image_features=backbone_features(data, design),
+                            groups=manifest.groups)
         images = data.images(design.image_size) if get_kind(design.fusion).uses_image else None
-        return FoldData(images, manifest.numeric, manifest.labels)
+        return FoldData(images, manifest.numeric, manifest.labels, groups=manifest.groups)
 
     @staticmethod
     def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: np.ndarray, seed: int,
@@ -68,6 +66,8 @@ def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: n
     started = time.perf_counter()
     fitted = fit_model(design, data, train_idx, seed, on_epoch)
     scores = predict_scores(fitted.model, _inputs(fitted.model, data, val_idx, fitted.scaler))
+    if not np.all(np.isfinite(scores)):
+        raise Diverged("the trained model's scores are NaN or infinite")
     return FoldResult(fold_auc(data.labels[val_idx], scores), scores, fitted.epochs, time.perf_counter() - started,
                       device_name(), backend_name())
 
@@ -88,11 +88,11 @@ def fit_model(design: Design, data: FoldData, train_idx: np.ndarray, seed: int,
     configure_precision()
     keras.utils.set_random_seed(seed)
     scaler = NumericScaler.fit(data.numeric[train_idx])  # training rows only: no validation leakage
-    fit_idx, stop_idx = _early_stopping_split(design, data.labels, train_idx, seed)
+    fit_idx, stop_idx = _early_stopping_split(design, data, train_idx, seed)
     feature_shape = data.image_features.shape[1:] if data.image_features is not None else None
     model = (fresh_compiled_model if reuse else new_compiled_model)(design, data.numeric.shape[1], feature_shape)
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=design.patience, restore_best_weights=True)
-    callbacks = ([stopper] if len(stop_idx) else []) + _progress(design, on_epoch)
+    callbacks = ([stopper] if len(stop_idx) else []) + [keras.callbacks.TerminateOnNaN()] + _progress(design, on_epoch)
     history = model.fit(
         _inputs(model, data, fit_idx, scaler), training_targets(model, data.labels[fit_idx].astype("float32")),
         validation_data=(_inputs(model, data, stop_idx, scaler),
@@ -101,6 +101,8 @@ def fit_model(design: Design, data: FoldData, train_idx: np.ndarray, seed: int,
         sample_weight=class_sample_weights(design, data.labels[fit_idx]),
         batch_size=design.batch_size, epochs=design.epochs, shuffle=True, verbose=0, callbacks=callbacks,
     )
+    if not np.all(np.isfinite(history.history.get("loss", []))):
+        raise Diverged(f"the training loss became NaN or infinite in epoch {len(history.history['loss'])}")
     epochs = stopper.best_epoch + 1 if len(stop_idx) else len(history.history.get("loss", []))
     return FittedModel(model, scaler, epochs)
 
@@ -152,12 +154,10 @@ def _inputs(model: keras.Model, data: FoldData, idx: np.ndarray, scaler: Numeric
     return model_inputs(model, images, scaler.transform(data.numeric[idx]), features)
 
 
-def _early_stopping_split(design: Design, labels: np.ndarray, train_idx: np.ndarray, seed: int):
+def _early_stopping_split(design: Design, data: FoldData, train_idx: np.ndarray, seed: int):
     if design.patience <= 0:
         return train_idx, np.array([], dtype=train_idx.dtype)
-    fit_idx, stop_idx = train_test_split(train_idx, test_size=EARLY_STOPPING_SHARE, random_state=seed,
-                                         stratify=labels[train_idx])
-    return np.sort(fit_idx), np.sort(stop_idx)
+    return stopping_split(data.labels, train_idx, EARLY_STOPPING_SHARE, seed, data.groups)
 
 
 def _progress(design: Design, on_epoch) -> list[keras.callbacks.Callback]:

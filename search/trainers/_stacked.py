@@ -1,9 +1,8 @@
 from dataclasses import replace
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
 
-from fusion_search.data import SearchData
+from fusion_search.data import SearchData, inner_folds
 from fusion_search.designs import Design, get_kind
 from fusion_search.trainers._fold import FoldData, FoldResult, fold_auc
 from fusion_search.trainers._neural import NeuralTrainer, train_fold
@@ -30,9 +29,10 @@ class Stacked:
         with Timer() as timer:
             inner_scores, val_scores = cross_fit_image_scores(image_design(design), data, train_idx, val_idx, seed,
                                                               on_epoch)
-            train_x = np.column_stack([data.numeric[train_idx], inner_scores])
-            val_x = np.column_stack([data.numeric[val_idx], val_scores])
-            scores, iterations = fit_and_score(design, train_x, data.labels[train_idx], val_x, seed)
+            image_score = np.full(len(data.labels), np.nan)
+            image_score[train_idx], image_score[val_idx] = inner_scores, val_scores
+            x = np.column_stack([data.numeric, image_score])
+            scores, iterations = fit_and_score(design, x, data, train_idx, val_idx, seed)
         return FoldResult(fold_auc(data.labels[val_idx], scores), scores, iterations, timer.seconds)
 
 
@@ -44,11 +44,12 @@ def image_design(design: Design) -> Design:
 def cross_fit_image_scores(image_design: Design, data: FoldData, train_idx, val_idx, seed: int, on_epoch=None):
     """(out-of-fold image scores of the training rows, mean inner-model image score of the scored rows),
     from inner folds of the training fold only."""
+    position = {row: i for i, row in enumerate(train_idx)}
     inner_scores, val_scores = np.empty(len(train_idx)), np.zeros(len(val_idx))
-    splitter = StratifiedKFold(n_splits=image_design.stacked_inner_folds, shuffle=True, random_state=seed % 2**31)
-    for inner, (fit_pos, held_pos) in enumerate(splitter.split(train_idx, data.labels[train_idx])):
-        scored = np.concatenate([train_idx[held_pos], val_idx])  # one model scores its held-out rows and the fold
-        result = train_fold(image_design, data, train_idx[fit_pos], scored, seed + 1 + inner, on_epoch)
-        inner_scores[held_pos] = result.scores[:len(held_pos)]
-        val_scores += result.scores[len(held_pos):] / image_design.stacked_inner_folds
+    folds = inner_folds(data.labels, train_idx, image_design.stacked_inner_folds, seed, data.groups)
+    for inner, (fit_rows, held_rows) in enumerate(folds):
+        scored = np.concatenate([held_rows, val_idx])  # one model scores its held-out rows and the fold
+        result = train_fold(image_design, data, fit_rows, scored, seed + 1 + inner, on_epoch)
+        inner_scores[[position[row] for row in held_rows]] = result.scores[:len(held_rows)]
+        val_scores += result.scores[len(held_rows):] / image_design.stacked_inner_folds
     return inner_scores, val_scores

@@ -7,27 +7,36 @@ import time
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from fusion_search.data import stopping_split
 from fusion_search.designs import Design
+from fusion_search.trainers._fold import EARLY_STOPPING_SHARE, FoldData
 
 MAX_ITER = 300
-EARLY_STOPPING_SHARE = 0.15  # of the training fold, as for the neural designs
 
 
 def make_trees(design: Design, seed: int) -> HistGradientBoostingClassifier:
-    """Trees that stop adding iterations when 15% of the TRAINING fold stops improving (never the scored fold).
-    Missing numbers need no imputation: the trees learn where NaN goes."""
+    """Trees that stop adding iterations when a slice of the TRAINING rows stops improving (never the scored
+    fold). Missing numbers need no imputation: the trees learn where NaN goes."""
     return HistGradientBoostingClassifier(
         learning_rate=design.gbdt_learning_rate, max_leaf_nodes=design.gbdt_max_leaf_nodes,
         min_samples_leaf=design.gbdt_min_samples_leaf, l2_regularization=design.gbdt_l2, max_iter=MAX_ITER,
-        early_stopping=True, validation_fraction=EARLY_STOPPING_SHARE, n_iter_no_change=15,
-        random_state=seed % (2**32 - 1),
+        early_stopping=True, n_iter_no_change=15, random_state=seed % (2**32 - 1),
     )
 
 
-def fit_and_score(design: Design, train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, seed: int):
-    """(validation scores, iterations used) of trees fit on the training rows."""
-    trees = make_trees(design, seed).fit(train_x, train_y)
-    return trees.predict_proba(val_x)[:, 1], int(trees.n_iter_)
+def fit_trees(design: Design, x: np.ndarray, labels: np.ndarray, rows: np.ndarray, seed: int,
+              groups: np.ndarray | None = None) -> HistGradientBoostingClassifier:
+    """Trees fit on rows of x, stopping when EARLY_STOPPING_SHARE of those rows (whole groups when grouped)
+    stops improving."""
+    fit, stop = stopping_split(labels, rows, EARLY_STOPPING_SHARE, seed, groups)
+    return make_trees(design, seed).fit(x[fit], labels[fit], X_val=x[stop], y_val=labels[stop])
+
+
+def fit_and_score(design: Design, x: np.ndarray, data: FoldData, train_idx: np.ndarray, val_idx: np.ndarray,
+                  seed: int) -> tuple[np.ndarray, int]:
+    """(validation scores, iterations used) of trees fit on the training rows of x (one row per data row)."""
+    trees = fit_trees(design, x, data.labels, train_idx, seed, data.groups)
+    return trees.predict_proba(x[val_idx])[:, 1], int(trees.n_iter_)
 
 
 class Timer:

@@ -59,7 +59,7 @@ def test_saved_model_predicts_the_training_manifest_as_the_in_memory_model(searc
     manifest = read_manifest(manifest_path)
     images = decode_images(manifest.image_paths, design.image_size)
     assert np.isnan(manifest.numeric).any()  # the demo data has gaps: imputation is part of what is compared
-    model = train_final_model(design, images, manifest.numeric, manifest.labels, manifest.numeric_columns, seed=0)
+    model = train_final_model(design, manifest, images, seed=0)
     in_memory = model.predict({"image": images, "numeric": manifest.numeric}, verbose=0).reshape(-1)
     save_atomically(model, tmp_path / "m.keras")
     keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)  # loads without unsafe deserialisation

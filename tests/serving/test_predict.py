@@ -97,7 +97,7 @@ def test_an_unreadable_image_is_named_and_nothing_is_written(model_path, searche
     rows[2]["image"] = str(tmp_path / "broken.png")
     rows[7]["image"] = str(tmp_path / "gone.png")
     code, _ = predict(model_path, write_rows(tmp_path / "new.csv", rows), tmp_path / "p.csv")
-    assert_one_line_error(capsys, code, "row 4 (broken.png: unreadable)", "row 9 (gone.png: missing)")
+    assert_one_line_error(capsys, code, "row 4 (broken.png: not an image)", "row 9 (gone.png: missing)")
     assert not (tmp_path / "p.csv").exists()
 
 
