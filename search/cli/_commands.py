@@ -61,6 +61,11 @@ def _search(args: argparse.Namespace, data: Path, spec: ManifestSpec) -> int:
         print("fusion-search: stopped (SIGTERM); the running trial was failed and re-queued", file=sys.stderr)
         return stopped.exit_code
     print_status(result.study)
+    states = {t.state for t in result.study.get_trials(deepcopy=False)}
+    ended = {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED}
+    if optuna.trial.TrialState.FAIL in states and not states & ended:
+        print("fusion-search: error: every trial failed (their errors are above)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -86,6 +86,37 @@ def require_baselines_fit(data: SearchData, space: Space) -> None:
                             "lower the space's defaults batch_size, or set FUSION_SEARCH_DEVICE_MEMORY")
 
 
+def require_splittable(data: SearchData, space: Space) -> None:
+    """Refuse, before any study is touched, folds whose training rows cannot be split again: every design
+    holds out a stratified early-stopping slice (2 of each class at least), the stacked design splits its
+    training fold into inner folds. (A design that cannot train would only fail every trial.)"""
+    needed, why = 2, "the early-stopping slice"
+    if "stacked" in space.fusions:
+        inner = _largest(space, "stacked_inner_folds")
+        if inner > needed:
+            needed, why = inner, f"the stacked design's {inner} inner folds"
+    labels, groups = data.manifest.labels, data.manifest.groups
+    for fold in range(data.k):
+        train = fold_indices(data.folds, fold)[0]
+        for value, name in ((1, "positive"), (0, "negative")):
+            members = train[labels[train] == value]
+            count = len(np.unique(groups[members])) if groups is not None else len(members)
+            if count < needed:
+                unit = "groups" if groups is not None else "rows"
+                raise UserError(f"a training fold has only {count} {name} {unit}, too few to split it again "
+                                f"({why} needs {needed}): use fewer --folds, or more data")
+
+
+def _largest(space: Space, name: str) -> int:
+    """The largest value a space lets a design field take."""
+    if name in space.fixed:
+        return int(space.fixed[name])
+    param = space.param(name)
+    if param is None:
+        return int(getattr(Design(), name))
+    return int(max(param.choices) if param.choices is not None else param.high)
+
+
 def fold_order(seed: int, trial_number: int, k: int) -> list[int]:
     """Folds in a shuffled order of their own per trial, so pruning does not always judge on fold 0."""
     return [int(f) for f in np.random.default_rng([seed, trial_number]).permutation(k)]

@@ -16,7 +16,7 @@ from fusion_search.spaces import Space, baseline_params, first_difference
 from fusion_search.storage import mask_url, open_storage, resolve_storage_url, retry_storage
 from fusion_search.study._budget import baseline_quota, top_up_baselines
 from fusion_search.study._confirm import confirm, default_repeats
-from fusion_search.study._objective import CrossValidatedObjective, require_baselines_fit
+from fusion_search.study._objective import CrossValidatedObjective, require_baselines_fit, require_splittable
 from fusion_search.study._oof import save_oof_labels
 from fusion_search.study._progress import SilentProgress
 from fusion_search.study._worker import WorkerSettings, run_worker
@@ -134,6 +134,7 @@ def run_search(settings: RunSettings, data: SearchData, space: Space,
                progress: SilentProgress | None = None) -> optuna.Study:
     """Run trials in this process until the study holds settings.trials finished trials, then confirm the
     winners on fresh folds (joining other workers' confirmation, or resuming it)."""
+    require_splittable(data, space)
     require_baselines_fit(data, space)
     study = open_or_create_study(settings, data, space)  # an unreachable database here is a user error
     url = resolve_storage_url(settings.storage)
