@@ -19,12 +19,13 @@ from scipy import stats
 
 @dataclass(frozen=True)
 class CorrectedTTest:
-    """Paired differences a - b over r repeats x k folds, and the corrected t-test on them (two-sided)."""
+    """Paired differences a - b over r repeats x k folds, and the corrected t-test on them."""
 
     differences: tuple[float, ...]
     test_train_ratio: float  # n_test / n_train of one fold
     t: float  # NaN when the differences do not vary
-    p: float
+    p: float  # two-sided
+    p_greater: float  # one-sided, against the alternative that a is better than b
 
     @property
     def n(self) -> int:
@@ -48,10 +49,10 @@ def corrected_ttest(a: list[float], b: list[float], test_train_ratio: float) -> 
         raise ValueError("the corrected t-test needs at least two paired differences")
     variance = float(np.var(d, ddof=1))
     if variance == 0.0:
-        return CorrectedTTest(tuple(map(float, d)), test_train_ratio, math.nan, math.nan)
+        return CorrectedTTest(tuple(map(float, d)), test_train_ratio, math.nan, math.nan, math.nan)
     t = float(d.mean() / math.sqrt((1.0 / len(d) + test_train_ratio) * variance))
     p = float(2.0 * stats.t.sf(abs(t), df=len(d) - 1))
-    return CorrectedTTest(tuple(map(float, d)), test_train_ratio, t, p)
+    return CorrectedTTest(tuple(map(float, d)), test_train_ratio, t, p, float(stats.t.sf(t, df=len(d) - 1)))
 
 
 @dataclass(frozen=True)

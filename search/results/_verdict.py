@@ -112,7 +112,7 @@ def headline(comparison: Comparison) -> str:
     theirs = f"the best single modality ({done.baseline['fusion']}, {done.baseline['mean_auc']:.3f})"
     test = done.test
     evidence = "" if test is None else (f" (better in {test.wins} of {test.n} folds; corrected repeated k-fold "
-                                        f"t-test {p_text(test.p)})")
+                                        f"t-test, one-sided {p_text(test.p_greater)})")
     where = f"on {done.repeats}x{done.folds} fresh folds"
     difference = done.fusion["mean_auc"] - done.baseline["mean_auc"]
     if comparison.helped:

@@ -55,11 +55,12 @@ def test_delong_needs_both_classes():
 def test_the_corrected_ttest_matches_a_hand_computed_case():
     # d = (0.02, 0.01, 0.03, 0.00, 0.04): mean 0.02, sample variance 0.001 / 4 = 0.00025.
     # 5 folds: n_test / n_train = 1/4, so t = 0.02 / sqrt((1/5 + 1/4) * 0.00025) = 0.02 / 0.0106066 = 1.885618,
-    # two-sided p with 4 degrees of freedom = 0.132419 (the plain paired t-test would say t = 2.828, p = 0.047).
+    # with 4 degrees of freedom: two-sided p = 0.132419, one-sided 0.066209 (the plain paired t-test would say
+    # t = 2.828, two-sided p = 0.047).
     result = corrected_ttest([0.82, 0.81, 0.83, 0.80, 0.84], [0.80] * 5, test_train_ratio=0.25)
     assert result.mean == pytest.approx(0.02) and result.wins == 4 and result.n == 5
     assert result.t == pytest.approx(1.885618, rel=1e-6)
-    assert result.p == pytest.approx(0.132419, rel=1e-5)
+    assert result.p == pytest.approx(0.132419, rel=1e-5) and result.p_greater == pytest.approx(0.066209, rel=1e-4)
 
 
 def test_the_correction_makes_the_test_more_cautious_than_the_plain_paired_ttest():
