@@ -103,9 +103,12 @@ class SearchResult:
         return score_table(self._model, table, self.spec.image_column)
 
 
-def search(data: Any, *, image_column: str = "image", label_column: str = "label",
-           numeric_columns: list[str] | tuple[str, ...] | None = None, group_column: str | None = None,
-           positive: str | None = None, space: str | Path | Space = "default", trials: int = 20,
+Columns = list[str] | tuple[str, ...] | None
+
+
+def search(data: Any, *, image_column: str = "image", label_column: str = "label", numeric_columns: Columns = None,
+           group_column: str | None = None, positive: str | None = None, categorical_columns: Columns = None,
+           ignore_columns: Columns = None, space: str | Path | Space = "default", trials: int = 20,
            study: str | None = None, storage: str | None = None, folds: int = 5, seed: int = 0,
            prune_p: float = 0.3, timeout: float | None = None, existing: bool = False, heartbeat: int = 30,
            baseline_trials: int | None = None, confirm_repeats: int | None = None, holdout: float = 0.0,
@@ -118,7 +121,8 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
     else sqlite:///fusion-search.db. The other arguments are the CLI's `run` flags."""
     _require_positive("trials", trials)
     table = read_table(data, Path(base_dir) if base_dir is not None else None)
-    spec = _spec(image_column, label_column, numeric_columns, group_column, positive)
+    spec = _spec(image_column, label_column, numeric_columns, group_column, positive, categorical_columns,
+                 ignore_columns)
     space = space if isinstance(space, Space) else load_space(str(space))
     prepared = prepare_data(table, folds, seed, image_sizes=space.image_sizes, spec=spec, holdout=holdout)
     settings = RunSettings(study=study or f"search-{prepared.manifest.fingerprint[:8]}",
@@ -131,15 +135,17 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
 
 
 def confirm(study: str, data: Any, *, image_column: str = "image", label_column: str = "label",
-            numeric_columns: list[str] | tuple[str, ...] | None = None, group_column: str | None = None,
-            positive: str | None = None, storage: str | None = None, repeats: int | None = None,
+            numeric_columns: Columns = None, group_column: str | None = None, positive: str | None = None,
+            categorical_columns: Columns = None, ignore_columns: Columns = None, storage: str | None = None,
+            repeats: int | None = None,
             base_dir: str | Path | None = None, progress: bool | SilentProgress = False) -> SearchResult:
     """Confirm (or resume confirming) an existing study's winners on fresh folds of its data (the same rows
     and column choices as its search: checked by the data's fingerprint)."""
     found = load_existing_study(study, storage)
     attrs = found.user_attrs
     table = read_table(data, Path(base_dir) if base_dir is not None else None)
-    spec = _spec(image_column, label_column, numeric_columns, group_column, positive)
+    spec = _spec(image_column, label_column, numeric_columns, group_column, positive, categorical_columns,
+                 ignore_columns)
     prepared = prepare_data(table, attrs["folds"], attrs["fold_seed"], spec=spec,
                             holdout=attrs.get("holdout_fraction", 0.0))
     if prepared.manifest.fingerprint != attrs.get("data_fingerprint"):
@@ -155,9 +161,14 @@ def confirm(study: str, data: Any, *, image_column: str = "image", label_column:
     return SearchResult(found, table, spec)
 
 
-def _spec(image_column, label_column, numeric_columns, group_column, positive) -> ManifestSpec:
-    return ManifestSpec(image_column, label_column, tuple(numeric_columns) if numeric_columns is not None else None,
-                        group_column, None if positive is None else str(positive))
+def _spec(image_column, label_column, numeric_columns, group_column, positive, categorical_columns,
+          ignore_columns) -> ManifestSpec:
+    def names(columns: Columns) -> tuple[str, ...] | None:
+        return tuple(columns) if columns is not None else None
+
+    return ManifestSpec(image_column, label_column, names(numeric_columns), group_column,
+                        None if positive is None else str(positive), names(categorical_columns),
+                        names(ignore_columns) or ())
 
 
 def _watcher(progress: bool | SilentProgress, total: int) -> SilentProgress:

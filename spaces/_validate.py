@@ -17,6 +17,7 @@ NAMED_VALUES = {  # design fields whose values must be registered names
     "film_target": lambda: ["pooled", "feature_map"],
     "attention_tokens": lambda: ["branches", "feature_map"],
     "class_weight": lambda: ["none", "balanced"],
+    "categorical_encoding": lambda: ["auto", "onehot", "embedding"],
 }
 # counts and widths: a model with 0 units or heads cannot be built
 AT_LEAST_ONE = ("image_size", "image_units", "numeric_width", "numeric_units", "fusion_units", "bilinear_rank",

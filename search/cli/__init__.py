@@ -157,7 +157,11 @@ def _worker_flags(parser: argparse.ArgumentParser) -> None:
 def _manifest_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image-column", default="image", help="column with image paths (%(default)s)")
     parser.add_argument("--label-column", default="label", help="column with the binary label (%(default)s)")
-    parser.add_argument("--numeric-columns", default=None,
-                        help="comma-separated numeric columns (default: every other column)")
+    parser.add_argument("--numeric-columns", default=None, help=(
+        "comma-separated numeric columns; given, the features are these and --categorical-columns (default: every "
+        "other column, numeric when most of its cells are numbers, else categorical)"))
+    parser.add_argument("--categorical-columns", default=None,
+                        help="comma-separated columns that are categories even if they hold numbers (e.g. site codes)")
+    parser.add_argument("--ignore-columns", default=None, help="comma-separated columns that are no features")
     parser.add_argument("--group-column", default=None, help="samples of one group never split across folds")
     parser.add_argument("--positive", default=None, help="label value of the positive class (default: 1 of 0/1)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 import logging
 import sys
 from pathlib import Path
@@ -50,10 +51,8 @@ def demo(args: argparse.Namespace) -> int:
 
 def _search(args: argparse.Namespace, data: Path, spec: ManifestSpec) -> int:
     try:
-        result = search(data, image_column=spec.image_column, label_column=spec.label_column,
-                        numeric_columns=spec.numeric_columns, group_column=spec.group_column, positive=spec.positive,
-                        space=args.space, trials=args.trials, study=args.study, storage=args.storage,
-                        folds=args.folds, seed=args.seed, prune_p=args.prune_p, timeout=args.timeout,
+        result = search(data, **asdict(spec), space=args.space, trials=args.trials, study=args.study,
+                        storage=args.storage, folds=args.folds, seed=args.seed, prune_p=args.prune_p, timeout=args.timeout,
                         existing=getattr(args, "existing", False), heartbeat=getattr(args, "heartbeat", 30),
                         baseline_trials=args.baseline_trials, confirm_repeats=args.confirm_repeats,
                         holdout=args.holdout, progress=not args.quiet)
@@ -72,9 +71,7 @@ def _search(args: argparse.Namespace, data: Path, spec: ManifestSpec) -> int:
 def confirm(args: argparse.Namespace) -> int:
     spec = manifest_spec(args)
     try:
-        result = confirm_study(args.study, args.data, image_column=spec.image_column, label_column=spec.label_column,
-                               numeric_columns=spec.numeric_columns, group_column=spec.group_column,
-                               positive=spec.positive, storage=args.storage, repeats=args.repeats,
+        result = confirm_study(args.study, args.data, **asdict(spec), storage=args.storage, repeats=args.repeats,
                                progress=not args.quiet)
     except WorkerStopped as stopped:
         print("fusion-search: stopped (SIGTERM); the running training was failed and re-queued", file=sys.stderr)
@@ -155,12 +152,16 @@ def spaces(args: argparse.Namespace) -> int:
 
 
 def manifest_spec(args: argparse.Namespace) -> ManifestSpec:
-    columns = args.numeric_columns
     return ManifestSpec(
-        image_column=args.image_column, label_column=args.label_column,
-        numeric_columns=tuple(c.strip() for c in columns.split(",") if c.strip()) if columns else None,
+        image_column=args.image_column, label_column=args.label_column, numeric_columns=_names(args.numeric_columns),
         group_column=args.group_column, positive=args.positive,
+        categorical_columns=_names(args.categorical_columns), ignore_columns=_names(args.ignore_columns) or (),
     )
+
+
+def _names(flag: str | None) -> tuple[str, ...] | None:
+    """A comma-separated flag's column names (None when the flag was not given)."""
+    return tuple(c.strip() for c in flag.split(",") if c.strip()) if flag else None
 
 
 def _require_positive(flag: str, value: int) -> None:

@@ -4,19 +4,15 @@ from fusion_search.data._dataset import SearchData, prepare_data
 from fusion_search.data._folds import assign_folds, fold_indices, holdout_mask, inner_folds, stopping_split
 from fusion_search.data._images import decode_images
 from fusion_search.data._manifest import (
-    Manifest,
-    ManifestSpec,
-    image_paths,
-    numeric_matrix,
-    parse_number,
-    read_manifest,
+    Manifest, ManifestSpec, category_matrix, image_paths, numeric_matrix, parse_number, read_manifest,
 )
-from fusion_search.data._preprocess import NumericScaler
+from fusion_search.data._preprocess import CategoryEncoder, NumericScaler
 from fusion_search.data._synthetic import disc_image, make_demo_dataset
 from fusion_search.data._table import Table, read_table
 
 __all__ = [
-    "Manifest", "ManifestSpec", "NumericScaler", "SearchData", "Table", "assign_folds", "decode_images",
-    "disc_image", "fold_indices", "holdout_mask", "image_paths", "inner_folds", "make_demo_dataset", "numeric_matrix", "parse_number",
-    "prepare_data", "read_manifest", "read_table", "stopping_split",
+    "CategoryEncoder", "Manifest", "ManifestSpec", "NumericScaler", "SearchData", "Table", "assign_folds",
+    "category_matrix", "decode_images", "disc_image", "fold_indices", "holdout_mask", "image_paths", "inner_folds",
+    "make_demo_dataset", "numeric_matrix", "parse_number", "prepare_data", "read_manifest", "read_table",
+    "stopping_split",
 ]

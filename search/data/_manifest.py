@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from fusion_search._errors import UserError
+from fusion_search.data._columns import cell_text, feature_columns, is_blank
+from fusion_search.data._preprocess import MAX_LEVELS
 from fusion_search.data._table import Table, read_table
 
 
@@ -21,9 +23,11 @@ class ManifestSpec:
 
     image_column: str = "image"
     label_column: str = "label"
-    numeric_columns: tuple[str, ...] | None = None  # None: every column not named otherwise
+    numeric_columns: tuple[str, ...] | None = None  # given: the features are these and categorical_columns
     group_column: str | None = None
     positive: str | None = None  # label value of the positive class; None: "1" of 0/1 labels
+    categorical_columns: tuple[str, ...] | None = None  # always categorical (e.g. clinic codes 1, 2, 3)
+    ignore_columns: tuple[str, ...] = ()  # never features
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class Manifest:
     numeric: np.ndarray  # float32 (n, p), NaN where missing
     numeric_columns: tuple[str, ...]
     groups: np.ndarray | None
+    categorical: np.ndarray | None = None  # object (n, c) of strings, "" where blank; None: no such column
+    categorical_columns: tuple[str, ...] = ()
     fingerprint: str = field(default="")
 
     @property
@@ -45,17 +51,26 @@ class Manifest:
     def positives(self) -> int:
         return int(self.labels.sum())
 
+    @property
+    def category_sizes(self) -> tuple[int, ...]:
+        """Per categorical column, the most codes a training fold's encoder can give it (its levels + unknown)."""
+        if self.categorical is None:
+            return ()
+        return tuple(min(len(set(column)), MAX_LEVELS) + 1 for column in self.categorical.T)
+
 
 def read_manifest(data: Any, spec: ManifestSpec = ManifestSpec()) -> Manifest:
     """Read and validate a manifest (a CSV path, a pandas DataFrame or a Table); UserError naming the first problem."""
     table = data if isinstance(data, Table) else read_table(data)
     _require_columns(table, spec)
-    numeric_columns = _numeric_columns(table, spec)
+    columns = feature_columns(table, {spec.image_column, spec.label_column, spec.group_column}, spec.numeric_columns,
+                              spec.categorical_columns, spec.ignore_columns)
     labels = _labels(spec, table.column(spec.label_column))
-    numeric = numeric_matrix(table, numeric_columns)
-    groups = np.array([_text(v) for v in table.column(spec.group_column)]) if spec.group_column else None
+    numeric = numeric_matrix(table, columns.numeric)
+    groups = np.array([cell_text(v) for v in table.column(spec.group_column)]) if spec.group_column else None
     paths = image_paths(table, spec.image_column)
-    manifest = Manifest(paths, labels, numeric, numeric_columns, groups)
+    manifest = Manifest(paths, labels, numeric, columns.numeric, groups,
+                        category_matrix(table, columns.categorical), columns.categorical)
     return replace(manifest, fingerprint=_fingerprint(manifest))
 
 
@@ -69,21 +84,8 @@ def _require_columns(table: Table, spec: ManifestSpec) -> None:
                             f"columns are: {', '.join(table.header)}")
 
 
-def _numeric_columns(table: Table, spec: ManifestSpec) -> tuple[str, ...]:
-    if spec.numeric_columns is not None:
-        missing = [c for c in spec.numeric_columns if c not in table.columns]
-        if missing:
-            raise UserError(f"{table.source} has no numeric column(s): {', '.join(missing)}")
-        return tuple(spec.numeric_columns)
-    reserved = {spec.image_column, spec.label_column, spec.group_column}
-    columns = tuple(c for c in table.header if c not in reserved)
-    if not columns:
-        raise UserError(f"{table.source} has no numeric columns besides image and label")
-    return columns
-
-
 def _labels(spec: ManifestSpec, column) -> np.ndarray:
-    values = [_text(v) for v in column]
+    values = [cell_text(v) for v in column]
     distinct = sorted(set(values))
     if "" in distinct:
         row = values.index("") + 2
@@ -110,13 +112,6 @@ def _default_positive(spec: ManifestSpec, distinct: list[str]) -> str:
     )
 
 
-def _text(value: Any) -> str:
-    """A cell as text: CSV cells are already text; a DataFrame's None or NaN is empty."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value).strip()
-
-
 def numeric_matrix(table: Table, columns: tuple[str, ...]) -> np.ndarray:
     """The columns as float32 (n, p), NaN where empty; UserError naming the first bad cell."""
     matrix = np.empty((table.rows, len(columns)), dtype=np.float32)
@@ -126,18 +121,26 @@ def numeric_matrix(table: Table, columns: tuple[str, ...]) -> np.ndarray:
     return matrix
 
 
+def category_matrix(table: Table, columns: tuple[str, ...]) -> np.ndarray | None:
+    """The categorical columns as strings, (n, c) objects, "" where blank; None without such columns."""
+    if not columns:
+        return None
+    return np.array([[cell_text(v) for v in table.column(c)] for c in columns], dtype=object).T.copy()
+
+
 def parse_number(value: Any, column: str, index: int) -> float:
     """One numeric cell: empty, NaN, NA and null are missing (NaN); text that is not a number is an error."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         number = float(value)
     else:
-        text = _text(value)
-        if text == "" or text.lower() in {"nan", "na", "null"}:
+        text = cell_text(value)
+        if is_blank(text):
             return math.nan
         try:
             number = float(text)
         except ValueError:
-            raise UserError(f"numeric column '{column}' has a non-numeric value {text!r} on row {index + 2}") from None
+            raise UserError(f"numeric column '{column}' has a non-numeric value {text!r} on row {index + 2} (a "
+                            "categorical column? name it with --categorical-columns)") from None
     if math.isinf(number):
         raise UserError(f"numeric column '{column}' has an infinite value on row {index + 2}")
     return number
@@ -150,7 +153,7 @@ def image_paths(table: Table, column: str) -> tuple[Path, ...]:
                         f"columns are: {', '.join(table.header)}")
     paths = []
     for value in table.column(column):
-        path = Path(_text(value))
+        path = Path(cell_text(value))
         paths.append(path if path.is_absolute() else table.base / path)
     return tuple(paths)
 
@@ -163,6 +166,9 @@ def _fingerprint(manifest: Manifest) -> str:
     digest.update("\x1f".join(manifest.numeric_columns).encode())
     if manifest.groups is not None:
         digest.update("\x1f".join(map(str, manifest.groups)).encode())
+    if manifest.categorical is not None:  # (a study without categorical columns keeps its fingerprint)
+        digest.update("\x1e".join(manifest.categorical_columns).encode())
+        digest.update("\x1f".join(manifest.categorical.ravel()).encode())
     for path in manifest.image_paths:
         try:
             digest.update(path.read_bytes())

@@ -39,6 +39,8 @@ class Design:
     numeric_activation: str = _f("relu", "numeric", "activation of the numeric branch output")
     numeric_norm: str = _f("none", "numeric", "none | batch | layer normalisation before that activation")
     numeric_dropout: float = _f(0.0, "numeric", "dropout on the numeric branch output")
+    categorical_encoding: str = _f("auto", "numeric", "auto | onehot | embedding: how categorical columns enter "
+                                                      "(auto: one-hot up to 10 levels, embedded beyond)")
     # fusion and head
     fusion_units: int = _f(64, "fusion", "common width d that projecting fusions map both branches to")
     multiply_image_activation: str = _f("sigmoid", "fusion", "multiply: activation of the projected image side")

@@ -12,6 +12,7 @@ from keras import layers
 
 from fusion_search.designs import Design
 from fusion_search.models._backbones import build_backbone
+from fusion_search.models._categories import with_categories
 from fusion_search.models.fusion import get_fusion
 
 NORMS = {"none": None, "batch": layers.BatchNormalization, "layer": layers.LayerNormalization}
@@ -19,8 +20,10 @@ NORMS = {"none": None, "batch": layers.BatchNormalization, "layer": layers.Layer
 LEARNING_RATE_GROUPS = {"lr_backbone": "block.*", "lr_image": "image_.*", "lr_numeric": "numeric_.*"}
 
 
-def build_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None = None) -> keras.Model:
-    """The fused classifier of one design. Inputs are named ``image`` (uint8) and ``numeric``.
+def build_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None = None,
+                category_sizes: tuple[int, ...] = ()) -> keras.Model:
+    """The fused classifier of one design. Inputs are named ``image`` (uint8), ``numeric`` (float32, standardised)
+    and ``categorical`` (int32 codes, one column per categorical column, category_sizes[j] codes each).
 
     With ``feature_shape`` the frozen backbone's output is an input (``image_features``, from the
     feature cache) and the model holds only what trains: heads, fusion, numeric branch."""
@@ -33,8 +36,13 @@ def build_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] |
     elif kind.uses_image:
         inputs["image"] = keras.Input((design.image_size, design.image_size, 3), dtype="uint8", name="image")
     if kind.uses_numeric:
-        inputs["numeric"] = keras.Input((n_numeric,), dtype="float32", name="numeric")
-        t = numeric_branch(inputs["numeric"], design)
+        if n_numeric or not category_sizes:
+            inputs["numeric"] = keras.Input((n_numeric,), dtype="float32", name="numeric")
+        if category_sizes:
+            inputs["categorical"] = keras.Input((len(category_sizes),), dtype="int32", name="categorical")
+        features = with_categories(inputs.get("numeric"), inputs.get("categorical"), tuple(category_sizes),
+                                   design.categorical_encoding)
+        t = numeric_branch(features, design)
     if kind.uses_image:  # after the numeric branch: a fusion may condition the feature map on t (FiLM/DAFT)
         pixels_or_features = inputs.get("image", inputs.get("image_features"))
         v = image_branch(pixels_or_features, design, lambda feature_map: fusion.on_feature_map(feature_map, t),
@@ -131,9 +139,9 @@ def training_targets(model: keras.Model, labels):
     return {name: labels for name in model.output} if isinstance(model.output, dict) else labels
 
 
-def model_inputs(model: keras.Model, images, numeric, image_features=None) -> dict:
+def model_inputs(model: keras.Model, images, numeric, image_features=None, categorical=None) -> dict:
     """The input dict for the inputs this model actually has."""
-    given = {"image": images, "numeric": numeric, "image_features": image_features}
+    given = {"image": images, "numeric": numeric, "image_features": image_features, "categorical": categorical}
     return {tensor.name: given[tensor.name] for tensor in model.inputs}
 
 

@@ -27,8 +27,32 @@ class NumericPreprocess(layers.Layer):
                 "stds": self.stds}
 
 
-def with_preprocessing(model: keras.Model, scaler, columns: tuple[str, ...], name: str) -> keras.Model:
-    """A trained model behind raw inputs: the fitted NumericScaler's numbers inside, auxiliary outputs dropped."""
+@keras.saving.register_keras_serializable(package="fusion_search")
+class CategoricalVocabulary(layers.Layer):
+    """Passes the ``categorical`` input's codes through unchanged; its config carries, per column, the category ->
+    code mapping learned on the training rows (any other value is 0, the unknown bucket). ``fusion-search
+    predict`` reads it to turn a new table's strings into codes (strings cannot enter a model on every backend)."""
+
+    def __init__(self, columns, codes, **kwargs):
+        super().__init__(**kwargs)
+        self.columns = [str(c) for c in columns]
+        self.codes = [{str(k): int(v) for k, v in mapping.items()} for mapping in codes]
+
+    def call(self, codes):
+        return codes
+
+    def encode(self, values) -> list[list[int]]:
+        """Rows of strings -> rows of codes."""
+        return [[mapping.get(str(value), 0) for value, mapping in zip(row, self.codes)] for row in values]
+
+    def get_config(self):
+        return {**super().get_config(), "columns": self.columns, "codes": self.codes}
+
+
+def with_preprocessing(model: keras.Model, scaler, columns: tuple[str, ...], name: str, categories=None,
+                       categorical_columns: tuple[str, ...] = ()) -> keras.Model:
+    """A trained model behind raw inputs: the fitted NumericScaler's numbers inside, the CategoryEncoder's
+    vocabulary carried, auxiliary outputs dropped."""
     inputs, fed = {}, {}
     for tensor in model.inputs:
         inputs[tensor.name] = keras.Input(tensor.shape[1:], dtype=tensor.dtype, name=tensor.name)
@@ -36,6 +60,9 @@ def with_preprocessing(model: keras.Model, scaler, columns: tuple[str, ...], nam
     if "numeric" in inputs:
         fed["numeric"] = NumericPreprocess(columns, scaler.medians, scaler.means, scaler.stds,
                                            name="numeric_preprocess")(inputs["numeric"])
+    if "categorical" in inputs:
+        fed["categorical"] = CategoricalVocabulary(categorical_columns, categories.mappings(),
+                                                   name="categorical_vocabulary")(inputs["categorical"])
     score = model(fed)
     if isinstance(score, dict):
         score = score["score"]

@@ -39,6 +39,7 @@ def export_record(study: optuna.Study, trial_number: int | None = None) -> dict[
             "positives": study_attrs.get("data_positives"),
             "fingerprint": study_attrs.get("data_fingerprint"),
             "numeric_columns": study_attrs.get("numeric_columns"),
+            "categorical_columns": study_attrs.get("categorical_columns", []),
             "folds": study_attrs.get("folds"),
         },
         "versions": package_versions(),

@@ -34,7 +34,7 @@ from fusion_search.data import Manifest, inner_folds
 from fusion_search.designs import NEURAL, Design, get_kind
 from fusion_search.models import feature_extractor, keras, make_deterministic, predict_scores, with_preprocessing
 from fusion_search.serving._tree_file import TreeEnsemble, from_sklearn, load_trees, save_trees
-from fusion_search.trainers import FoldData, fit_trees, get_trainer
+from fusion_search.trainers import FoldData, fit_trees, get_trainer, table_features
 
 FOLDER_SUFFIX = ".fusion"
 FORMAT, VERSION = "fusion-search-hybrid", 1
@@ -63,7 +63,7 @@ class Projection:
 
 @dataclass(frozen=True)
 class HybridModel:
-    """Retrained hybrid pieces; the trees read [numeric columns; mean image score?; embedding?]."""
+    """Retrained hybrid pieces; the trees read [numeric columns; category codes; mean image score?; embedding?]."""
 
     design: Design
     numeric_columns: tuple[str, ...]
@@ -71,14 +71,21 @@ class HybridModel:
     image_models: tuple[keras.Model, ...] = ()
     extractor: keras.Model | None = None
     projection: Projection | None = None
+    categorical_columns: tuple[str, ...] = ()
+    category_codes: tuple[dict[str, int], ...] = ()  # per categorical column: category -> code 1..V (else unknown)
 
     @property
     def image_size(self) -> int | None:
         return self.design.image_size if self.image_models or self.extractor is not None else None
 
     def score(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        """Positive-class probabilities of rows given as {"numeric": raw columns (NaN allowed), "image": uint8}."""
+        """Positive-class probabilities of rows given as {"numeric": raw columns (NaN allowed), "categorical":
+        strings, "image": uint8}; a category never seen in training goes where missing values go."""
         columns = [inputs["numeric"]]
+        if self.categorical_columns:
+            columns.append(np.array([[codes.get(value, 0) - 1.0 if codes.get(value, 0) else np.nan
+                                      for value, codes in zip(row, self.category_codes)]
+                                     for row in inputs["categorical"]]).reshape(-1, len(self.categorical_columns)))
         if self.image_models:
             columns.append(mean_image_score(self.image_models, inputs["image"]))
         if self.extractor is not None:
@@ -109,13 +116,17 @@ def train_hybrid(design: Design, manifest: Manifest, images: np.ndarray | None, 
     return _TRAINERS[design.fusion](design, manifest, images, seed)
 
 
-def _trees(design: Design, x: np.ndarray, manifest: Manifest, seed: int) -> TreeEnsemble:
-    rows = np.arange(len(manifest.labels))
-    return from_sklearn(fit_trees(design, x, manifest.labels, rows, seed, manifest.groups))
+def _fitted(design: Design, manifest: Manifest, seed: int, extra: tuple = (), **parts) -> HybridModel:
+    """Trees fit on every row's [numbers; category codes learned on every row; extra columns], as a model."""
+    rows = np.arange(manifest.rows)
+    x, categorical, categories = table_features(FoldData.of(manifest), rows, *extra)
+    trees = from_sklearn(fit_trees(design, x, manifest.labels, rows, seed, manifest.groups, categorical))
+    return HybridModel(design, manifest.numeric_columns, trees, categorical_columns=manifest.categorical_columns,
+                       category_codes=tuple(categories.mappings()), **parts)
 
 
 def _train_gbdt_only(design: Design, manifest: Manifest, images, seed: int) -> HybridModel:
-    return HybridModel(design, manifest.numeric_columns, _trees(design, manifest.numeric, manifest, seed))
+    return _fitted(design, manifest, seed)
 
 
 def _train_stacked(design: Design, manifest: Manifest, images: np.ndarray, seed: int) -> HybridModel:
@@ -127,8 +138,7 @@ def _train_stacked(design: Design, manifest: Manifest, images: np.ndarray, seed:
     for inner, (fit_rows, held_rows) in enumerate(folds):
         models.append(_fit_image_model(image_design, images, manifest, fit_rows, seed + 1 + inner))
         out_of_fold[held_rows] = predict_scores(models[-1], {"image": images[held_rows]})
-    trees = _trees(design, np.column_stack([manifest.numeric, out_of_fold]), manifest, seed)
-    return HybridModel(design, manifest.numeric_columns, trees, image_models=tuple(models))
+    return _fitted(design, manifest, seed, (out_of_fold,), image_models=tuple(models))
 
 
 def _fit_image_model(design: Design, images: np.ndarray, manifest: Manifest, train_idx: np.ndarray,
@@ -146,8 +156,7 @@ def _train_gbdt_on_embedding(design: Design, manifest: Manifest, images: np.ndar
     pca = PCA(n_components=min(design.embedding_dims, manifest.rows - 1, features.shape[1]),
               random_state=seed % 2**31).fit(features)
     projection = Projection.from_sklearn(pca)
-    trees = _trees(design, np.column_stack([manifest.numeric, projection.transform(features)]), manifest, seed)
-    return HybridModel(design, manifest.numeric_columns, trees, extractor=extractor, projection=projection)
+    return _fitted(design, manifest, seed, (projection.transform(features),), extractor=extractor, projection=projection)
 
 
 _TRAINERS = {"gbdt_only": _train_gbdt_only, "stacked": _train_stacked, "gbdt_on_embedding": _train_gbdt_on_embedding}
@@ -176,7 +185,8 @@ def _write_parts(model: HybridModel, folder: Path, about: dict) -> None:
     meta = {"format": FORMAT, "version": VERSION, **about, "fusion": model.design.fusion,
             "design": model.design.to_params(), "numeric_columns": list(model.numeric_columns),
             "image_size": model.image_size, "image_models": len(model.image_models),
-            "embedding": model.extractor is not None}
+            "embedding": model.extractor is not None, "categorical_columns": list(model.categorical_columns),
+            "category_codes": list(model.category_codes)}
     (folder / "design.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     save_trees(model.trees, folder / "trees.npz")
     for index, image_model in enumerate(model.image_models):
@@ -203,7 +213,9 @@ def load_hybrid(path: Path) -> HybridModel:
             load_trees(path / "trees.npz"),
             image_models=tuple(_load_keras(path / f"image_model_{i}.keras") for i in range(int(meta["image_models"]))),
             extractor=_load_keras(path / "extractor.keras") if meta["embedding"] else None,
-            projection=_load_projection(path / "pca.npz") if meta["embedding"] else None)
+            projection=_load_projection(path / "pca.npz") if meta["embedding"] else None,
+            categorical_columns=tuple(str(c) for c in meta.get("categorical_columns", [])),
+            category_codes=tuple({str(k): int(v) for k, v in codes.items()} for codes in meta.get("category_codes", [])))
     except Exception as error:  # a damaged folder: one line naming it, never a traceback
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UserError(f"cannot load model folder {path}: {reason[:200]}") from None
@@ -221,7 +233,7 @@ def _load_projection(path: Path) -> Projection:
 
 
 def _check_widths(model: HybridModel, path: Path) -> None:
-    width = len(model.numeric_columns) + (1 if model.image_models else 0)
+    width = len(model.numeric_columns) + len(model.categorical_columns) + (1 if model.image_models else 0)
     width += len(model.projection.components) if model.projection is not None else 0
     if width != model.trees.n_features:
         raise UserError(f"cannot load model folder {path}: its trees read {model.trees.n_features} features, "

@@ -44,9 +44,10 @@ def final_design(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> Design
 def train_final_model(design: Design, manifest: Manifest, images: np.ndarray | None, seed: int,
                       name: str = "fusion_search") -> keras.Model:
     """Fit the design on every row (as a CV fold is fit, minus early stopping); return the raw-input model."""
-    data = FoldData(images, manifest.numeric, manifest.labels, groups=manifest.groups)
+    data = FoldData.of(manifest, images)
     fitted = get_trainer(NEURAL).fit(design, data, np.arange(manifest.rows), seed, reuse=False)
-    return with_preprocessing(fitted.model, fitted.scaler, manifest.numeric_columns, name)
+    return with_preprocessing(fitted.model, fitted.scaler, manifest.numeric_columns, name, fitted.categories,
+                              manifest.categorical_columns)
 
 
 def save_atomically(model: keras.Model, path: Path) -> None:

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from fusion_search._errors import UserError
-from fusion_search.data import Table, decode_images, image_paths, numeric_matrix
-from fusion_search.models import NumericPreprocess, keras, predict_scores
+from fusion_search.data import Table, category_matrix, decode_images, image_paths, numeric_matrix
+from fusion_search.models import CategoricalVocabulary, NumericPreprocess, keras, predict_scores
 from fusion_search.serving._export_hybrid import HybridModel, load_hybrid
 from fusion_search.storage import write_text_atomically
 
@@ -37,6 +37,7 @@ class ModelContract:
 
     image_size: int | None  # None: the model uses no image
     numeric_columns: tuple[str, ...] | None  # None: the model uses no numbers
+    categorical_columns: tuple[str, ...] = ()
 
 
 def load_exported_model(path: Path) -> keras.Model | HybridModel:
@@ -54,14 +55,20 @@ def load_exported_model(path: Path) -> keras.Model | HybridModel:
 
 def model_contract(model: keras.Model | HybridModel) -> ModelContract:
     if isinstance(model, HybridModel):
-        return ModelContract(model.image_size, model.numeric_columns)
+        return ModelContract(model.image_size, model.numeric_columns, model.categorical_columns)
     names = {tensor.name: tensor for tensor in model.inputs}
-    if "numeric" in names:
-        preprocess = [layer for layer in model.layers if isinstance(layer, NumericPreprocess)]
-        if not preprocess:
-            raise UserError("this model has no NumericPreprocess layer: export it with `fusion-search export --model`")
+    numeric = _layer(model, NumericPreprocess) if "numeric" in names else None
+    categorical = _layer(model, CategoricalVocabulary) if "categorical" in names else None
     image_size = int(names["image"].shape[1]) if "image" in names else None
-    return ModelContract(image_size, tuple(preprocess[0].columns) if "numeric" in names else None)
+    return ModelContract(image_size, tuple(numeric.columns) if numeric else None,
+                         tuple(categorical.columns) if categorical else ())
+
+
+def _layer(model: keras.Model, kind: type):
+    found = [layer for layer in model.layers if isinstance(layer, kind)]
+    if not found:
+        raise UserError(f"this model has no {kind.__name__} layer: export it with `fusion-search export --model`")
+    return found[0]
 
 
 def score_table(model: keras.Model | HybridModel, table: Table, image_column: str = "image") -> np.ndarray:
@@ -73,6 +80,13 @@ def score_table(model: keras.Model | HybridModel, table: Table, image_column: st
         if missing:
             raise UserError(f"{table.source} lacks numeric column(s) the model needs: {', '.join(missing)}")
         inputs["numeric"] = numeric_matrix(table, contract.numeric_columns)
+    if contract.categorical_columns:
+        missing = [c for c in contract.categorical_columns if c not in table.columns]
+        if missing:
+            raise UserError(f"{table.source} lacks categorical column(s) the model needs: {', '.join(missing)}")
+        strings = category_matrix(table, contract.categorical_columns)
+        inputs["categorical"] = strings if isinstance(model, HybridModel) else np.array(
+            _layer(model, CategoricalVocabulary).encode(strings), dtype=np.int32)
     if contract.image_size is not None:
         inputs["image"] = decode_images(image_paths(table, image_column), contract.image_size)
     return model.score(inputs) if isinstance(model, HybridModel) else predict_scores(model, inputs)

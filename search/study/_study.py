@@ -67,6 +67,7 @@ def study_attrs(data: SearchData, space: Space, seed: int) -> dict:
         "data_rows": manifest.rows,
         "data_positives": manifest.positives,
         "numeric_columns": list(manifest.numeric_columns),
+        "categorical_columns": list(manifest.categorical_columns),
         "folds": data.k,
         "fold_seed": data.fold_seed,
         "holdout_rows": int(len(data.holdout_rows)),

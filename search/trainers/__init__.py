@@ -12,9 +12,9 @@ from fusion_search.trainers._registry import (
     trainer_entries,
     unregister_trainer,
 )
-from fusion_search.trainers._trees import fit_trees, make_trees
+from fusion_search.trainers._trees import fit_trees, make_trees, table_features
 
 __all__ = [
     "Diverged", "FoldData", "FoldResult", "fit_trees", "fold_auc", "fold_data", "get_trainer", "is_out_of_memory", "make_trees",
-    "register_trainer", "too_large", "train_fold", "trainer_entries", "unregister_trainer",
+    "register_trainer", "table_features", "too_large", "train_fold", "trainer_entries", "unregister_trainer",
 ]

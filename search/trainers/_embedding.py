@@ -25,9 +25,8 @@ class GbdtOnEmbedding:
         manifest = data.manifest
         frozen = replace(design, trainable_blocks=0)  # the backbone only runs inference here
         if uses_feature_cache(data, frozen):
-            return FoldData(None, manifest.numeric, manifest.labels, image_features=backbone_features(data, frozen),
-                            groups=manifest.groups)
-        return FoldData(data.images(design.image_size), manifest.numeric, manifest.labels, groups=manifest.groups)
+            return FoldData.of(manifest, image_features=backbone_features(data, frozen))
+        return FoldData.of(manifest, data.images(design.image_size))
 
     @staticmethod
     def train_fold(design: Design, data: FoldData, train_idx, val_idx, seed: int, on_epoch=None) -> FoldResult:
@@ -35,8 +34,8 @@ class GbdtOnEmbedding:
             pooled = pooled_features(design, data, seed)
             pca = PCA(n_components=min(design.embedding_dims, len(train_idx) - 1, pooled.shape[1]),
                       random_state=seed % 2**31).fit(pooled[train_idx])
-            x = np.column_stack([data.numeric, pca.transform(pooled)])  # PCA fit on the training rows only
-            scores, iterations = fit_and_score(design, x, data, train_idx, val_idx, seed)
+            embedding = pca.transform(pooled)  # PCA fit on the training rows only
+            scores, iterations = fit_and_score(design, data, train_idx, val_idx, seed, embedding)
         return FoldResult(fold_auc(data.labels[val_idx], scores), scores, iterations, timer.seconds)
 
 

@@ -19,6 +19,12 @@ class FoldData:
     labels: np.ndarray
     image_features: np.ndarray | None = None
     groups: np.ndarray | None = None  # every split inside a training fold keeps a group on one side
+    categorical: np.ndarray | None = None  # strings (n, c); their categories are learned on the training rows
+
+    @classmethod
+    def of(cls, manifest, images: np.ndarray | None = None, image_features: np.ndarray | None = None) -> "FoldData":
+        """A manifest's rows (numbers, categories, labels, groups) with the images or features a design reads."""
+        return cls(images, manifest.numeric, manifest.labels, image_features, manifest.groups, manifest.categorical)
 
 
 class Diverged(Exception):

@@ -14,10 +14,10 @@ class GbdtOnly:
 
     @staticmethod
     def fold_data(data: SearchData, design: Design) -> FoldData:
-        return FoldData(None, data.manifest.numeric, data.manifest.labels, groups=data.manifest.groups)
+        return FoldData.of(data.manifest)
 
     @staticmethod
     def train_fold(design: Design, data: FoldData, train_idx, val_idx, seed: int, on_epoch=None) -> FoldResult:
         with Timer() as timer:
-            scores, iterations = fit_and_score(design, data.numeric, data, train_idx, val_idx, seed)
+            scores, iterations = fit_and_score(design, data, train_idx, val_idx, seed)
         return FoldResult(fold_auc(data.labels[val_idx], scores), scores, iterations, timer.seconds)

@@ -56,16 +56,18 @@ class Budget:
     source: str
 
 
-def step_memory(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None = None) -> StepMemory:
+def step_memory(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None = None,
+                category_sizes: tuple[int, ...] = ()) -> StepMemory:
     """Estimate the memory of one training step of the design's Keras model (under the current precision policy)."""
     configure_precision()
-    return _step_memory(replace(design, batch_size=1, weights="none"), n_numeric, feature_shape)
+    return _step_memory(replace(design, batch_size=1, weights="none"), n_numeric, feature_shape, category_sizes)
 
 
 @functools.lru_cache(maxsize=32)
-def _step_memory(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None) -> StepMemory:
+def _step_memory(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None,
+                 category_sizes: tuple[int, ...]) -> StepMemory:
     state = np.random.get_state()  # estimating must not move the training seed's streams
-    model = build_model(design, n_numeric, feature_shape)
+    model = build_model(design, n_numeric, feature_shape, category_sizes)
     np.random.set_state(state)
     weights = sum(_bytes(v.shape, v.dtype) for v in model.weights)
     trainable = sum(_bytes(v.shape, v.dtype) for v in model.trainable_weights)
@@ -158,14 +160,15 @@ def feature_shape_of(data: SearchData, network: Design) -> tuple[int, ...] | Non
     return backbone_features(data, network).shape[1:] if uses_feature_cache(data, network) else None
 
 
-def too_large(network: Design, n_numeric: int, feature_shape: tuple[int, ...] | None = None) -> str | None:
+def too_large(network: Design, n_numeric: int, feature_shape: tuple[int, ...] | None = None,
+              category_sizes: tuple[int, ...] = ()) -> str | None:
     """Why a training step of this Keras design at its batch size cannot fit this worker's memory,
     or None when it fits (or when the device's size is unknown)."""
     budget = memory_budget()
     if budget is None:
         return None
     try:
-        need = step_memory(network, n_numeric, feature_shape)
+        need = step_memory(network, n_numeric, feature_shape, category_sizes)
     except Exception as error:
         if not is_out_of_memory(error):
             raise

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.utils.class_weight import compute_sample_weight
 
 from fusion_search._errors import UserError
-from fusion_search.data import NumericScaler, SearchData, stopping_split
+from fusion_search.data import CategoryEncoder, NumericScaler, SearchData, stopping_split
 from fusion_search.designs import Design, get_kind
 from fusion_search.models import (
     backend_name,
@@ -39,10 +39,8 @@ class NeuralTrainer:
     def fold_data(data: SearchData, design: Design) -> FoldData:
         manifest = data.manifest
         if uses_feature_cache(data, design):
-            return FoldData(None, manifest.numeric, manifest.labels, image_features=backbone_features(data, design),
-                            groups=manifest.groups)
-        images = data.images(design.image_size) if get_kind(design.fusion).uses_image else None
-        return FoldData(images, manifest.numeric, manifest.labels, groups=manifest.groups)
+            return FoldData.of(manifest, image_features=backbone_features(data, design))
+        return FoldData.of(manifest, data.images(design.image_size) if get_kind(design.fusion).uses_image else None)
 
     @staticmethod
     def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: np.ndarray, seed: int,
@@ -57,7 +55,8 @@ class NeuralTrainer:
 
     @staticmethod
     def too_large(data: SearchData, design: Design) -> str | None:
-        return too_large(design, data.manifest.numeric.shape[1], feature_shape_of(data, design))
+        return too_large(design, data.manifest.numeric.shape[1], feature_shape_of(data, design),
+                         data.manifest.category_sizes)
 
 
 def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: np.ndarray, seed: int,
@@ -65,7 +64,7 @@ def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: n
     """Fit on train_idx (early stopping on a slice of it), score val_idx as one whole set."""
     started = time.perf_counter()
     fitted = fit_model(design, data, train_idx, seed, on_epoch)
-    scores = predict_scores(fitted.model, _inputs(fitted.model, data, val_idx, fitted.scaler))
+    scores = predict_scores(fitted.model, _inputs(fitted.model, data, val_idx, fitted.scaler, fitted.categories))
     if not np.all(np.isfinite(scores)):
         raise Diverged("the trained model's scores are NaN or infinite")
     return FoldResult(fold_auc(data.labels[val_idx], scores), scores, fitted.epochs, time.perf_counter() - started,
@@ -77,6 +76,7 @@ class FittedModel:
     model: keras.Model
     scaler: NumericScaler  # fit on the training rows; the model expects its transform
     epochs: int  # epochs kept (the best epoch when early stopping restored it)
+    categories: CategoryEncoder  # learned on the training rows; the model expects its codes
 
 
 def fit_model(design: Design, data: FoldData, train_idx: np.ndarray, seed: int,
@@ -88,14 +88,17 @@ def fit_model(design: Design, data: FoldData, train_idx: np.ndarray, seed: int,
     configure_precision()
     keras.utils.set_random_seed(seed)
     scaler = NumericScaler.fit(data.numeric[train_idx])  # training rows only: no validation leakage
+    categories = CategoryEncoder.fit(data.categorical[train_idx] if data.categorical is not None else None)
     fit_idx, stop_idx = _early_stopping_split(design, data, train_idx, seed)
     feature_shape = data.image_features.shape[1:] if data.image_features is not None else None
-    model = (fresh_compiled_model if reuse else new_compiled_model)(design, data.numeric.shape[1], feature_shape)
+    model = (fresh_compiled_model if reuse else new_compiled_model)(design, data.numeric.shape[1], feature_shape,
+                                                                    categories.sizes)
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=design.patience, restore_best_weights=True)
     callbacks = ([stopper] if len(stop_idx) else []) + [keras.callbacks.TerminateOnNaN()] + _progress(design, on_epoch)
     history = model.fit(
-        _inputs(model, data, fit_idx, scaler), training_targets(model, data.labels[fit_idx].astype("float32")),
-        validation_data=(_inputs(model, data, stop_idx, scaler),
+        _inputs(model, data, fit_idx, scaler, categories),
+        training_targets(model, data.labels[fit_idx].astype("float32")),
+        validation_data=(_inputs(model, data, stop_idx, scaler, categories),
                          training_targets(model, data.labels[stop_idx].astype("float32")))
         if len(stop_idx) else None,
         sample_weight=class_sample_weights(design, data.labels[fit_idx]),
@@ -104,11 +107,12 @@ def fit_model(design: Design, data: FoldData, train_idx: np.ndarray, seed: int,
     if not np.all(np.isfinite(history.history.get("loss", []))):
         raise Diverged(f"the training loss became NaN or infinite in epoch {len(history.history['loss'])}")
     epochs = stopper.best_epoch + 1 if len(stop_idx) else len(history.history.get("loss", []))
-    return FittedModel(model, scaler, epochs)
+    return FittedModel(model, scaler, epochs, categories)
 
 
-def new_compiled_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None) -> keras.Model:
-    model = build_model(design, n_numeric, feature_shape)
+def new_compiled_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None,
+                       category_sizes: tuple[int, ...] = ()) -> keras.Model:
+    model = build_model(design, n_numeric, feature_shape, category_sizes)
     model.compile(optimizer=make_optimizer(design), jit_compile=use_jit(), **loss_spec(model, design))
     return model
 
@@ -116,21 +120,22 @@ def new_compiled_model(design: Design, n_numeric: int, feature_shape: tuple[int,
 _REUSED: dict[tuple, tuple[keras.Model, list[np.ndarray]]] = {}
 
 
-def fresh_compiled_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None) -> keras.Model:
+def fresh_compiled_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None,
+                         category_sizes: tuple[int, ...] = ()) -> keras.Model:
     """A compiled model in the state of a new one built under the current seed.
 
     Tracing a new model's train and predict steps costs about a second, more than training the heads
     of a frozen-backbone design takes. So the last compiled model is kept: each fold builds an
     uncompiled model under its own seed only for its initial weights, copies them in, and puts the
     optimizer back to its just-built state. Results equal those of a new model per fold."""
-    key = (design, n_numeric, feature_shape)
+    key = (design, n_numeric, feature_shape, category_sizes)
     if key not in _REUSED:
-        initial = new_compiled_model(design, n_numeric, feature_shape)
+        initial = new_compiled_model(design, n_numeric, feature_shape, category_sizes)
         initial.optimizer.build(initial.trainable_variables)
         _REUSED.clear()  # one at a time: memory stays that of one model
         _REUSED[key] = (initial, [np.array(v) for v in initial.optimizer.variables])
         return initial
-    initial = build_model(design, n_numeric, feature_shape)
+    initial = build_model(design, n_numeric, feature_shape, category_sizes)
     model, optimizer_state = _REUSED[key]
     for variable, value in zip(model.variables, initial.variables):  # weights and dropout seed states
         variable.assign(value)
@@ -148,10 +153,12 @@ def class_sample_weights(design: Design, labels: np.ndarray) -> np.ndarray | Non
     return compute_sample_weight("balanced", labels).astype("float32")
 
 
-def _inputs(model: keras.Model, data: FoldData, idx: np.ndarray, scaler: NumericScaler) -> dict[str, np.ndarray]:
+def _inputs(model: keras.Model, data: FoldData, idx: np.ndarray, scaler: NumericScaler,
+            categories: CategoryEncoder) -> dict[str, np.ndarray]:
     images = data.images[idx] if data.images is not None else None
     features = data.image_features[idx] if data.image_features is not None else None
-    return model_inputs(model, images, scaler.transform(data.numeric[idx]), features)
+    codes = categories.codes(data.categorical[idx]) if data.categorical is not None else None
+    return model_inputs(model, images, scaler.transform(data.numeric[idx]), features, codes)
 
 
 def _early_stopping_split(design: Design, data: FoldData, train_idx: np.ndarray, seed: int):

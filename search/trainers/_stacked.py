@@ -31,8 +31,7 @@ class Stacked:
                                                               on_epoch)
             image_score = np.full(len(data.labels), np.nan)
             image_score[train_idx], image_score[val_idx] = inner_scores, val_scores
-            x = np.column_stack([data.numeric, image_score])
-            scores, iterations = fit_and_score(design, x, data, train_idx, val_idx, seed)
+            scores, iterations = fit_and_score(design, data, train_idx, val_idx, seed, image_score)
         return FoldResult(fold_auc(data.labels[val_idx], scores), scores, iterations, timer.seconds)
 
 

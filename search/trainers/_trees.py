@@ -7,35 +7,50 @@ import time
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from fusion_search.data import stopping_split
+from fusion_search.data import CategoryEncoder, stopping_split
 from fusion_search.designs import Design
 from fusion_search.trainers._fold import EARLY_STOPPING_SHARE, FoldData
 
 MAX_ITER = 300
 
 
-def make_trees(design: Design, seed: int) -> HistGradientBoostingClassifier:
+def make_trees(design: Design, seed: int, categorical: np.ndarray | None = None) -> HistGradientBoostingClassifier:
     """Trees that stop adding iterations when a slice of the TRAINING rows stops improving (never the scored
-    fold). Missing numbers need no imputation: the trees learn where NaN goes."""
+    fold). Missing numbers need no imputation: the trees learn where NaN goes. ``categorical``: a boolean mask of
+    the columns that hold category codes (split natively by category sets, not by thresholds)."""
     return HistGradientBoostingClassifier(
         learning_rate=design.gbdt_learning_rate, max_leaf_nodes=design.gbdt_max_leaf_nodes,
         min_samples_leaf=design.gbdt_min_samples_leaf, l2_regularization=design.gbdt_l2, max_iter=MAX_ITER,
         early_stopping=True, n_iter_no_change=15, random_state=seed % (2**32 - 1),
+        categorical_features=categorical if categorical is not None and categorical.any() else None,
     )
 
 
 def fit_trees(design: Design, x: np.ndarray, labels: np.ndarray, rows: np.ndarray, seed: int,
-              groups: np.ndarray | None = None) -> HistGradientBoostingClassifier:
+              groups: np.ndarray | None = None, categorical: np.ndarray | None = None) -> HistGradientBoostingClassifier:
     """Trees fit on rows of x, stopping when EARLY_STOPPING_SHARE of those rows (whole groups when grouped)
     stops improving."""
     fit, stop = stopping_split(labels, rows, EARLY_STOPPING_SHARE, seed, groups)
-    return make_trees(design, seed).fit(x[fit], labels[fit], X_val=x[stop], y_val=labels[stop])
+    return make_trees(design, seed, categorical).fit(x[fit], labels[fit], X_val=x[stop], y_val=labels[stop])
 
 
-def fit_and_score(design: Design, x: np.ndarray, data: FoldData, train_idx: np.ndarray, val_idx: np.ndarray,
-                  seed: int) -> tuple[np.ndarray, int]:
-    """(validation scores, iterations used) of trees fit on the training rows of x (one row per data row)."""
-    trees = fit_trees(design, x, data.labels, train_idx, seed, data.groups)
+def table_features(data: FoldData, train_idx: np.ndarray,
+                   *extra: np.ndarray) -> tuple[np.ndarray, np.ndarray, CategoryEncoder]:
+    """(x, categorical mask, the category encoder) for every row: the numeric columns, the categorical columns as
+    codes learned on the training rows (unknown: missing), then any extra columns (an image score, an embedding)."""
+    rows = len(data.labels)
+    categories = CategoryEncoder.fit(data.categorical[train_idx] if data.categorical is not None else None)
+    codes = categories.tree_codes(data.categorical) if data.categorical is not None else np.zeros((rows, 0))
+    extra = [np.asarray(block, dtype=np.float64).reshape(rows, -1) for block in extra]
+    widths = [data.numeric.shape[1], codes.shape[1], sum(block.shape[1] for block in extra)]
+    return np.column_stack([data.numeric, codes, *extra]), np.repeat([False, True, False], widths), categories
+
+
+def fit_and_score(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: np.ndarray, seed: int,
+                  *extra: np.ndarray) -> tuple[np.ndarray, int]:
+    """(validation scores, iterations used) of trees fit on the training rows of the table (and extra columns)."""
+    x, categorical, _ = table_features(data, train_idx, *extra)
+    trees = fit_trees(design, x, data.labels, train_idx, seed, data.groups, categorical)
     return trees.predict_proba(x[val_idx])[:, 1], int(trees.n_iter_)
 
 

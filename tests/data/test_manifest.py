@@ -61,7 +61,7 @@ def test_fingerprint_changes_with_image_content(tmp_path):
     (lambda rows: rows[5].update(x="tall"), {}, "non-numeric value 'tall' on row 7"),
     (lambda rows: rows[2].update(label=2), {}, "exactly two distinct values, found 3"),
     (lambda rows: None, {"positive": "yes"}, "--positive 'yes' is not a value"),
-    (lambda rows: None, {"numeric_columns": ("x", "z")}, "no numeric column(s): z"),
+    (lambda rows: None, {"numeric_columns": ("x", "z")}, "no column(s) z (--numeric-columns)"),
     (lambda rows: [r.update(label="a" if i % 2 else "b") for i, r in enumerate(rows)], {}, "--positive VALUE"),
 ])
 def test_bad_manifest_is_one_clear_error(tmp_path, change, spec_kwargs, message):

@@ -49,11 +49,31 @@ def test_tree_arrays_score_exactly_as_scikit_learn_on_rows_with_missing_values(t
     np.testing.assert_allclose(loaded.raw(unseen), trees.decision_function(unseen), rtol=0, atol=1e-12)
 
 
-def test_trees_with_categorical_features_are_refused():
+def test_tree_arrays_with_categorical_splits_score_exactly_as_scikit_learn(tmp_path):
+    """Category codes in two columns, missing codes, and at scoring time codes no training row had (negative,
+    too large, never seen): every row goes where scikit-learn sends it."""
+    rng = np.random.default_rng(1)
+    x, _ = _rows_with_gaps(rows=1200)
+    x[:, 1] = rng.integers(0, 40, len(x))
+    x[:, 3] = rng.integers(3, 9, len(x))
+    x[rng.random(len(x)) < 0.1, 1] = np.nan
+    y = (((x[:, 1] % 3 == 0) ^ (np.nan_to_num(x[:, 0]) > 0)) | (x[:, 3] == 4)).astype(int)
+    trees = HistGradientBoostingClassifier(max_iter=40, categorical_features=[1, 3], random_state=0).fit(x[:900], y[:900])
+    unseen = x[900:].copy()
+    unseen[:40, 1] = rng.integers(-3, 80, 40)  # codes training never had
+    unseen[40:60, 3] = 11
+    save_trees(from_sklearn(trees), tmp_path / "trees.npz")
+    loaded = load_trees(tmp_path / "trees.npz")
+    assert loaded.is_categorical.any()
+    np.testing.assert_allclose(loaded.raw(unseen), trees.decision_function(unseen), rtol=0, atol=1e-12)
+
+
+def test_categorical_codes_a_tree_file_cannot_hold_are_refused():
     x, y = _rows_with_gaps()
-    x[:, 3] = np.random.default_rng(1).integers(0, 4, len(x))
+    x[:, 3] = np.random.default_rng(1).choice([0.5, 1.5, 2.5], len(x))  # not integer codes
+    y = (x[:, 3] == 1.5).astype(int)
     trees = HistGradientBoostingClassifier(max_iter=5, categorical_features=[3], random_state=0).fit(x, y)
-    with pytest.raises(UserError, match="categorical"):
+    with pytest.raises(UserError, match="integer codes"):
         from_sklearn(trees)
 
 
