@@ -36,3 +36,10 @@ def installed(revision: str, folder: Path) -> Iterator[Path]:
 def revision_name(revision: str) -> str:
     return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", revision], capture_output=True,
                           text=True, check=True).stdout.strip()
+
+
+def cli_module(python: Path) -> str:
+    """The CLI module of an installed version: fusion_search.cli, or search.cli before the package was renamed."""
+    found = subprocess.run([str(python), "-c", "import importlib.util as u; print(bool(u.find_spec('fusion_search')))"],
+                           capture_output=True, text=True, check=True)
+    return "fusion_search.cli" if found.stdout.strip() == "True" else "search.cli"

@@ -1,10 +1,10 @@
-"""Start-up time of commands that train nothing, this checkout against an earlier commit, side by side.
+"""Start-up time of commands that train nothing, one commit against another, side by side.
 
-    python -m bench.startup --before 3d39a48      # writes bench/results/startup.json and startup.md
+    python -m bench.startup --before 3d39a48 --after HEAD   # writes bench/results/startup.json and startup.md
 
 Each command runs in a fresh interpreter, the two versions alternating, ROUNDS times; the median wall time
-is reported with which deep-learning frameworks the command loaded. The earlier commit is checked out
-into a temporary git worktree and run from it with this environment's packages.
+is reported with which deep-learning frameworks the command loaded. Each version is installed on its own
+(bench/_versions.py) with this environment's packages.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
+from bench._versions import cli_module, installed, revision_name
+
+RESULTS = Path(__file__).resolve().parent / "results"
 ROUNDS = 7
 COMMANDS = {"--help": ["--help"], "spaces": ["spaces"], "run --help": ["run", "--help"]}
 PROBE = """
@@ -36,40 +36,33 @@ print(json.dumps(loaded), file=sys.stderr)
 """
 
 
-def once(cli_module: str, argv: list[str], path: str) -> tuple[float, list[str]]:
+def once(python: Path, cli_module: str, argv: list[str]) -> tuple[float, list[str]]:
     """Wall time of one fresh interpreter running the command, and the frameworks it loaded."""
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", PROBE, cli_module, json.dumps(argv)], capture_output=True,
-                            text=True, timeout=300, cwd=path or tempfile.gettempdir(),  # not this checkout's folders
-                            env={**os.environ, "PYTHONPATH": path} if path else None)
+    result = subprocess.run([str(python), "-c", PROBE, cli_module, json.dumps(argv)], capture_output=True,
+                            text=True, timeout=300, cwd=tempfile.gettempdir())  # not this checkout's folders
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
     return seconds, json.loads(result.stderr.strip().splitlines()[-1])
 
 
-def measure(before: str) -> dict:
-    with tempfile.TemporaryDirectory() as folder:
-        worktree = Path(folder) / "before"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree), before],
-                       check=True, capture_output=True)
-        try:
-            versions = {"before": ("search.cli", str(worktree)), "after": ("fusion_search.cli", "")}
-            rows = {}
-            for name, argv in COMMANDS.items():
-                times = {version: [] for version in versions}
-                loaded = {}
-                for _ in range(ROUNDS):
-                    for version, (module, path) in versions.items():
-                        seconds, loaded[version] = once(module, argv, path)
-                        times[version].append(seconds)
-                rows[name] = {version: {"median_s": round(statistics.median(t), 3), "runs_s": [round(s, 3) for s in t],
-                                        "frameworks": loaded[version]} for version, t in times.items()}
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False)
-    return {"before": before, "after": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                                                      capture_output=True, text=True).stdout.strip(),
-            "rounds": ROUNDS, "machine": f"{platform.machine()}, {os.cpu_count()} cores", "commands": rows}
+def measure(before: str, after: str) -> dict:
+    with tempfile.TemporaryDirectory() as folder, installed(before, Path(folder)) as old, \
+            installed(after, Path(folder)) as new:
+        versions = {"before": (old, cli_module(old)), "after": (new, cli_module(new))}
+        rows = {}
+        for name, argv in COMMANDS.items():
+            times = {version: [] for version in versions}
+            loaded = {}
+            for _ in range(ROUNDS):
+                for version, (python, module) in versions.items():
+                    seconds, loaded[version] = once(python, module, argv)
+                    times[version].append(seconds)
+            rows[name] = {version: {"median_s": round(statistics.median(t), 3), "runs_s": [round(s, 3) for s in t],
+                                    "frameworks": loaded[version]} for version, t in times.items()}
+    return {"before": revision_name(before), "after": revision_name(after), "rounds": ROUNDS,
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores", "commands": rows}
 
 
 def markdown(result: dict) -> str:
@@ -87,8 +80,10 @@ def markdown(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.startup")
-    parser.add_argument("--before", required=True, help="git revision to compare this checkout against")
-    result = measure(parser.parse_args().before)
+    parser.add_argument("--before", required=True, help="git revision measured as before")
+    parser.add_argument("--after", default="HEAD", help="git revision measured as after (%(default)s)")
+    args = parser.parse_args()
+    result = measure(args.before, args.after)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "startup.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / "startup.md").write_text(markdown(result))

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench._versions import installed, revision_name
+from bench._versions import cli_module, installed, revision_name
 from fusion_search.data import disc_image
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -110,13 +110,6 @@ def measure(before: str, after: str, studies: int) -> dict:
     return {"before": revision_name(before), "after": revision_name(after), "studies_per_kind": studies, "rows": ROWS,
             "trials": TRIALS, "folds": FOLDS, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
             "claim_rate": summary, "runs": runs}
-
-
-def cli_module(python: Path) -> str:
-    """The CLI module of an installed version: fusion_search.cli, or search.cli before the package was renamed."""
-    found = subprocess.run([str(python), "-c", "import importlib.util as u; print(bool(u.find_spec('fusion_search')))"],
-                           capture_output=True, text=True, check=True)
-    return "fusion_search.cli" if found.stdout.strip() == "True" else "search.cli"
 
 
 def markdown(result: dict) -> str:
