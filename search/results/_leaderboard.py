@@ -53,7 +53,7 @@ def _cells(trial: optuna.trial.FrozenTrial, delta: str, fresh: str) -> tuple[str
 
 
 def print_status(study: optuna.Study, console: Console | None = None) -> None:
-    console = console or Console(width=None if sys.stdout.isatty() else 120)
+    console = console or Console(width=None if sys.stdout.isatty() else 140)
     counts = state_counts(study)
     console.print(f"study {study.study_name}: " + (", ".join(f"{n} {s.lower()}" for s, n in counts.items()) or "no trials"))
     console.print(leaderboard_table(study))
