@@ -22,12 +22,12 @@ from fusion_search._errors import UserError
 from fusion_search._progress import RichProgress
 from fusion_search.data import ManifestSpec, Table, prepare_data, read_table
 from fusion_search.designs import Design, baseline_fusions
-from fusion_search.results import Comparison, compare, export_record, record_text
+from fusion_search.results import Comparison, compare, ensemble_record, export_record, record_text
 from fusion_search.spaces import Space, load_space
 from fusion_search.storage import resolve_storage_url, write_text_atomically
 from fusion_search.study import (
     RunSettings, SilentProgress, best_per_fusion, chosen_trial, chosen_trials, completed, default_repeats,
-    load_existing_study, pruned, run_search, trial_design,
+    load_existing_study, pruned, run_search, study_ensembles, trial_design,
 )
 from fusion_search.study import confirm as confirm_study
 
@@ -79,17 +79,23 @@ class SearchResult:
         """The best fusion design against the best baseline, paired by fold; ``.headline`` says it in words."""
         return compare(self.study)
 
-    def export(self, path: str | Path, trial: int | None = None) -> dict:
-        """Write the best (or a chosen) trial: a record (.json, .yaml) or the design retrained on all rows
-        (.keras; a .fusion folder for tree and stacking designs). Returns what was written."""
+    def export(self, path: str | Path, trial: int | None = None, ensemble: str | None = None) -> dict:
+        """Write the best (or a chosen) trial, or the study's ensemble of a side ("fusion", "image", "numeric"):
+        a record (.json, .yaml), or retrained on all rows (.keras; a .fusion folder for tree and stacking designs;
+        a .ensemble folder for an ensemble). Returns what was written."""
         path = Path(path)
-        record = export_record(self.study, trial)
         if path.suffix in RECORD_SUFFIXES:
+            record = ensemble_record(self.study, ensemble) if ensemble else export_record(self.study, trial)
             write_text_atomically(path, record_text(record, RECORD_SUFFIXES[path.suffix]))
             return record
-        from fusion_search.serving import export_model  # Keras loads only when a model is exported
+        from fusion_search import serving  # Keras loads only when a model is exported
 
-        return export_model(self.study, trial, self.table, path, self.spec)
+        if ensemble:
+            chosen = {e.side: e for e in study_ensembles(self.study)}
+            if ensemble not in chosen:
+                raise UserError(f"study '{self.study.study_name}' has no {ensemble} ensemble")
+            return serving.export_ensemble(self.study, chosen[ensemble], self.table, path, self.spec)
+        return serving.export_model(self.study, trial, self.table, path, self.spec)
 
     def predict(self, data: Any, base_dir: str | Path | None = None) -> np.ndarray:
         """Scores of new rows (a DataFrame or a manifest path) by the best design retrained on all searched rows.

@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", type=Path, default=None, help="record file to write (default: best.json or best.yaml)")
     export.add_argument("--format", choices=["json", "yaml"], default="json", help="record format (%(default)s)")
     export.add_argument("--trial", type=int, default=None, help="export this trial number instead of the best")
+    export.add_argument("--ensemble", choices=["fusion", "image", "numeric"], default=None, help=(
+        "export the study's ensemble of this side instead of a trial (--model: a folder ending in .ensemble)"))
     export.add_argument("--model", type=Path, default=None,
                         help="also retrain the design on all the data and save it here: a .keras file, or a .fusion "
                              "folder for tree/stacked designs; needs --data")

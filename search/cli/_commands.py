@@ -17,17 +17,11 @@ from fusion_search._api import search
 from fusion_search._errors import UserError
 from fusion_search.data import ManifestSpec, make_demo_dataset, read_table
 from fusion_search.results import (
-    compare,
-    export_record,
-    headline,
-    print_status,
-    record_text,
-    serve_dashboard,
-    write_report,
+    compare, ensemble_record, export_record, headline, print_status, record_text, serve_dashboard, write_report,
 )
 from fusion_search.spaces import describe_space, list_spaces, load_space
 from fusion_search.storage import refuse_password_flag, write_text_atomically
-from fusion_search.study import WorkerStopped, load_existing_study
+from fusion_search.study import WorkerStopped, load_existing_study, study_ensembles
 
 optuna.logging.set_verbosity(logging.WARNING)
 
@@ -98,13 +92,19 @@ def export(args: argparse.Namespace) -> int:
     if not output.parent.is_dir():
         raise UserError(f"output folder does not exist: {output.parent}")
     study = load_existing_study(args.study, args.storage)
-    record = export_record(study, args.trial)
+    if args.ensemble and args.trial is not None:
+        raise UserError("give --trial or --ensemble, not both")
+    record = ensemble_record(study, args.ensemble) if args.ensemble else export_record(study, args.trial)
     if args.model is not None:  # train and save first: a failed retrain leaves no record behind either
         if args.data is None:
             raise UserError("export --model retrains on the study's data: give the manifest with --data")
-        from fusion_search.serving import export_model  # Keras loads only when a model is exported
+        from fusion_search import serving  # Keras loads only when a model is exported
 
-        record["model"] = export_model(study, args.trial, args.data, args.model, manifest_spec(args))
+        if args.ensemble:
+            chosen = next(e for e in study_ensembles(study) if e.side == args.ensemble)
+            record["model"] = serving.export_ensemble(study, chosen, args.data, args.model, manifest_spec(args))
+        else:
+            record["model"] = serving.export_model(study, args.trial, args.data, args.model, manifest_spec(args))
         Console(stderr=True).print(f"wrote {args.model}")
     text = record_text(record, args.format)
     write_text_atomically(output, text)

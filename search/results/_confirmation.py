@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import optuna
 
 from fusion_search.results._statistics import CorrectedTTest, DeLongTest, corrected_ttest, delong_test
-from fusion_search.study import holdout_scores
+from fusion_search.study import holdout_scores, searched_trials
 
 LEVEL = 0.05
 
@@ -18,8 +18,8 @@ LEVEL = 0.05
 class Confirmed:
     """Confirmation scores of the best fusion design and of the best baseline on the same fresh folds."""
 
-    fusion: dict  # {"trial", "fusion", "aucs", "mean_auc", "holdout_auc"}
-    baseline: dict  # the baseline with the best confirmation mean
+    fusion: dict  # {"trial" (None for an ensemble), "members", "fusion" (its name), "aucs", "mean_auc", "holdout_auc"}
+    baseline: dict  # the baseline (or single-modality ensemble) with the best confirmation mean
     repeats: int
     folds: int
     test: CorrectedTTest | None  # None when the differences cannot be tested
@@ -38,11 +38,11 @@ class Confirmed:
         return self.holdout is None or self.holdout.difference > 0
 
 
-def confirmed(study: optuna.Study, fusion_trial: int | None) -> Confirmed | None:
-    """The study's confirmation, if it confirms the current best fusion trial (a study that grew after its
-    confirmation has new winners, and an old confirmation says nothing about them)."""
+def confirmed(study: optuna.Study) -> Confirmed | None:
+    """The study's confirmation, if it confirms the study's current winners (a study that grew after its
+    confirmation has new ones, and an old confirmation says nothing about them)."""
     summary = study.user_attrs.get("confirmation")
-    if not summary or summary["designs"].get("fusion", {}).get("trial") != fusion_trial:
+    if not summary or "fusion" not in summary["designs"] or summary.get("search_trials") != searched_trials(study):
         return None
     designs = summary["designs"]
     baselines = {role: d for role, d in designs.items() if role != "fusion"}
@@ -63,10 +63,10 @@ def _holdout(study: optuna.Study, baseline_role: str) -> DeLongTest | None:
 def confirmation_in_words(confirmed: Confirmed) -> str:
     """The confirmation's result as a short paragraph."""
     test, fusion, baseline = confirmed.test, confirmed.fusion, confirmed.baseline
-    parts = [f"The best fusion design ({fusion['fusion']}, trial {fusion['trial']}) and every baseline's best trial "
-             f"were trained again on {confirmed.repeats} new partition(s) into {confirmed.folds} folds, drawn with new "
-             f"seeds, so the folds played no part in choosing them. There {fusion['fusion']} scored "
-             f"{fusion['mean_auc']:.3f} and the best baseline, {baseline['fusion']}, {baseline['mean_auc']:.3f}."]
+    parts = [f"The fusion candidate ({describe(fusion)}) and every baseline's best trial (and the single-modality "
+             f"ensembles) were trained again on {confirmed.repeats} new partition(s) into {confirmed.folds} folds, "
+             f"drawn with new seeds, so the folds played no part in choosing them. There the fusion candidate scored "
+             f"{fusion['mean_auc']:.3f} and the best baseline, {describe(baseline)}, {baseline['mean_auc']:.3f}."]
     if test is None or not math.isfinite(test.p):
         parts.append("The fold-by-fold differences cannot be tested (too few, or all equal).")
     else:
@@ -79,6 +79,11 @@ def confirmation_in_words(confirmed: Confirmed) -> str:
         parts.append(f"On the {held.rows} held-out rows, which no trial saw, both were trained on every search row "
                      f"once: AUC {held.auc_a:.3f} against {held.auc_b:.3f}, DeLong's test {p_text(held.p)}.")
     return " ".join(parts)
+
+
+def describe(design: dict) -> str:
+    """'late, trial 13' or 'ensemble of late (trial 13 x2), image_only (trial 0)'."""
+    return design["fusion"] if design.get("trial") is None else f"{design['fusion']}, trial {design['trial']}"
 
 
 def p_text(p: float) -> str:

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fusion_search.designs import baseline_fusions
+from fusion_search.results._ensembles import ensemble_rows
 from fusion_search.results._verdict import compare
 from fusion_search.study import (
     best_baseline, best_per_fusion, confirmation_progress, diverged, pruned, skipped, state_counts, trial_counts,
@@ -17,7 +18,8 @@ from fusion_search.study import (
 
 def leaderboard_table(study: optuna.Study) -> Table:
     reference, counts = best_baseline(study), trial_counts(study)
-    confirmed = {d["trial"]: d["mean_auc"] for d in study.user_attrs.get("confirmation", {}).get("designs", {}).values()}
+    confirmed = {d["trial"]: d["mean_auc"] for d in study.user_attrs.get("confirmation", {}).get("designs", {}).values()
+                 if d.get("trial") is not None}
     title = f"study {study.study_name}: best trial per fusion type (mean ROC AUC over folds ± std)"
     table = Table(title=title, title_justify="left")
     for column in ("fusion", "trials", "best", "AUC ± std", "OOF AUC", "Δ baseline", "fresh folds", "fold AUCs"):
@@ -27,6 +29,9 @@ def leaderboard_table(study: optuna.Study) -> Table:
         name = f"{fusion} (baseline)" if fusion in baseline_fusions() else fusion
         fresh = f"{confirmed[trial.number]:.3f}" if trial.number in confirmed else "-"
         table.add_row(name, str(counts.get(fusion, 0)), *_cells(trial, delta, fresh))
+    for row in ensemble_rows(study):
+        fresh = "-" if row["fresh"] is None else f"{row['fresh']:.3f}"
+        table.add_row(row["name"], "-", "-", "-", f"{row['oof_auc']:.3f}", "-", fresh, row["members"])
     for fusion, trial in only_pruned(study).items():
         done = trial.user_attrs.get("folds_done")
         table.add_row(f"{fusion} (pruned)", "0",

@@ -11,13 +11,31 @@ import optuna
 import yaml
 
 from fusion_search.results._verdict import compare
-from fusion_search.study import baselines, chosen_trial, trial_counts, trial_design
+from fusion_search._errors import UserError
+from fusion_search.study import baselines, chosen_trial, study_ensembles, trial_counts, trial_design
+
+
+def ensemble_record(study: optuna.Study, side: str) -> dict[str, Any]:
+    """The study's ensemble of one side (image, numeric or fusion), with what is needed to read and rebuild it."""
+    found = {e.side: e for e in study_ensembles(study)}
+    if side not in found:
+        raise UserError(f"study '{study.study_name}' has no {side} ensemble (ensembles: "
+                        f"{', '.join(sorted(found)) or 'none'}; an ensemble needs two trials it gains from blending)")
+    ensemble, trials = found[side], study.trials
+    return {
+        "study": study.study_name, "ensemble": side, "oof_auc": ensemble.oof_auc,
+        "members": [{"trial": n, "weight": w, "fusion": trials[n].user_attrs.get("fusion"),
+                     "mean_auc": round(trials[n].value, 6), "design": trial_design(study, trials[n]).to_params()}
+                    for n, w in ensemble.members.items()],
+        "baselines": baselines(study), "verdict": compare(study).headline,
+        "confirmation": study.user_attrs.get("confirmation"), "data": _data(study), "versions": package_versions(),
+    }
 
 
 def export_record(study: optuna.Study, trial_number: int | None = None) -> dict[str, Any]:
     """The best (or a chosen) complete trial with everything needed to read and reuse it."""
     trial = chosen_trial(study, trial_number)
-    attrs, study_attrs = trial.user_attrs, study.user_attrs
+    attrs = trial.user_attrs
     fold_aucs = attrs.get("fold_aucs", [])
     return {
         "study": study.study_name,
@@ -34,16 +52,16 @@ def export_record(study: optuna.Study, trial_number: int | None = None) -> dict[
         "tuned_trials": trial_counts(study),  # trials scored on every fold, per design
         "verdict": compare(study).headline,
         "confirmation": study.user_attrs.get("confirmation"),  # scores of the winners on fresh folds
-        "data": {
-            "rows": study_attrs.get("data_rows"),
-            "positives": study_attrs.get("data_positives"),
-            "fingerprint": study_attrs.get("data_fingerprint"),
-            "numeric_columns": study_attrs.get("numeric_columns"),
-            "categorical_columns": study_attrs.get("categorical_columns", []),
-            "folds": study_attrs.get("folds"),
-        },
+        "data": _data(study),
         "versions": package_versions(),
     }
+
+
+def _data(study: optuna.Study) -> dict[str, Any]:
+    attrs = study.user_attrs
+    return {"rows": attrs.get("data_rows"), "positives": attrs.get("data_positives"),
+            "fingerprint": attrs.get("data_fingerprint"), "numeric_columns": attrs.get("numeric_columns"),
+            "categorical_columns": attrs.get("categorical_columns", []), "folds": attrs.get("folds")}
 
 
 def package_versions() -> dict[str, str | None]:

@@ -20,6 +20,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from fusion_search._errors import UserError
 from fusion_search.designs import baseline_fusions, list_designs
 from fusion_search.results._confirmation import confirmation_in_words
+from fusion_search.results._ensembles import ensemble_rows
 from fusion_search.results._verdict import Comparison, compare, headline, paired_test_in_words
 from fusion_search.storage import write_text_atomically
 from fusion_search.study import (
@@ -195,7 +196,8 @@ def roc_section(study: optuna.Study, comparison: Comparison) -> tuple[go.Figure 
 
 def _summary_table(study: optuna.Study) -> str:
     rows, best, counts = [], best_per_fusion(study), trial_counts(study)
-    fresh = {d["trial"]: d["mean_auc"] for d in study.user_attrs.get("confirmation", {}).get("designs", {}).values()}
+    fresh = {d["trial"]: d["mean_auc"] for d in study.user_attrs.get("confirmation", {}).get("designs", {}).values()
+             if d.get("trial") is not None}
     for fusion, trial in best.items():
         attrs = trial.user_attrs
         role = " (baseline)" if fusion in baseline_fusions() else ""
@@ -204,6 +206,10 @@ def _summary_table(study: optuna.Study) -> str:
                     f"<td>{trial.value:.3f}</td><td>{attrs.get('std_auc', float('nan')):.3f}</td>"
                     f"<td>{attrs.get('oof_auc', float('nan')):.3f}</td><td>{'' if delta is None else f'{delta:+.3f}'}"
                     f"</td><td>{f'{fresh[trial.number]:.3f}' if trial.number in fresh else ''}</td></tr>")
+    for row in ensemble_rows(study):
+        confirmed = "" if row["fresh"] is None else f"{row['fresh']:.3f}"
+        rows.append(f"<tr><td>{html.escape(row['name'])}</td><td colspan=\"5\">{html.escape(row['members'])}</td>"
+                    f"<td>OOF {row['oof_auc']:.3f}</td><td>{confirmed}</td></tr>")
     missing = [name for name in baseline_fusions() if name not in best]
     if missing:
         rows.append(f'<tr><td colspan="8" class="small">{", ".join(missing)}: no trial evaluated on every fold yet '

@@ -20,7 +20,7 @@ import optuna
 from scipy import stats
 
 from fusion_search.designs import baseline_fusions
-from fusion_search.results._confirmation import LEVEL, Confirmed, confirmed, p_text
+from fusion_search.results._confirmation import LEVEL, Confirmed, confirmed, describe, p_text
 from fusion_search.study import best_baseline, best_per_fusion
 
 
@@ -84,7 +84,7 @@ def compare(study: optuna.Study) -> Comparison:
         pairs = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]  # a pruned trial skips folds
         if len(a) == len(b) and len(pairs) >= 2:
             test = paired_test([x for x, _ in pairs], [y for _, y in pairs])
-    return Comparison(fusion, baseline, test, confirmed(study, fusion.number if fusion is not None else None))
+    return Comparison(fusion, baseline, test, confirmed(study))
 
 
 def paired_test(fusion_aucs: list[float], baseline_aucs: list[float]) -> PairedTest:
@@ -108,8 +108,8 @@ def headline(comparison: Comparison) -> str:
         return f"Cannot tell yet whether fusion helps: the study has no complete {missing} trial."
     if done is None:
         return _unconfirmed(comparison)
-    ours = f"the best fusion design ({done.fusion['fusion']}, trial {done.fusion['trial']}, {done.fusion['mean_auc']:.3f})"
-    theirs = f"the best single modality ({done.baseline['fusion']}, {done.baseline['mean_auc']:.3f})"
+    ours = f"the best fusion design ({describe(done.fusion)}, {done.fusion['mean_auc']:.3f})"
+    theirs = f"the best single modality ({describe(done.baseline)}, {done.baseline['mean_auc']:.3f})"
     test = done.test
     evidence = "" if test is None else (f" (better in {test.wins} of {test.n} folds; corrected repeated k-fold "
                                         f"t-test, one-sided {p_text(test.p_greater)})")

@@ -3,6 +3,7 @@ stacking designs), opened again without running stored code, and used to score n
 package imports Keras."""
 
 from fusion_search.serving._export import export_model, retrain, save_model, study_rows
+from fusion_search.serving._export_ensemble import EnsembleModel, export_ensemble, load_ensemble
 from fusion_search.serving._export_hybrid import HybridModel, load_hybrid
 from fusion_search.serving._predict import (
     ModelContract,
@@ -14,6 +15,6 @@ from fusion_search.serving._predict import (
 )
 
 __all__ = [
-    "HybridModel", "ModelContract", "export_model", "load_exported_model", "load_hybrid", "model_contract",
+    "EnsembleModel", "export_ensemble", "load_ensemble", "HybridModel", "ModelContract", "export_model", "load_exported_model", "load_hybrid", "model_contract",
     "retrain", "save_model", "score_table", "study_rows", "table_labels", "write_predictions",
 ]

@@ -25,8 +25,10 @@ import numpy as np
 from fusion_search._errors import UserError
 from fusion_search.data import Table, category_matrix, decode_images, image_paths, numeric_matrix
 from fusion_search.models import CategoricalVocabulary, NumericPreprocess, keras, predict_scores
+from fusion_search.serving._export_ensemble import EnsembleModel, load_ensemble
 from fusion_search.serving._export_hybrid import HybridModel, load_hybrid
 from fusion_search.storage import write_text_atomically
+from fusion_search.study import blend
 
 SCORE_COLUMN = "score"
 
@@ -40,8 +42,10 @@ class ModelContract:
     categorical_columns: tuple[str, ...] = ()
 
 
-def load_exported_model(path: Path) -> keras.Model | HybridModel:
+def load_exported_model(path: Path) -> keras.Model | HybridModel | EnsembleModel:
     path = Path(path)
+    if path.is_dir() and (path / "ensemble.json").is_file():  # an ensemble: its members are exports too
+        return load_ensemble(path, load_exported_model)
     if path.is_dir():  # a tree or stacking design's export folder
         return load_hybrid(path)
     if not path.is_file():
@@ -71,8 +75,12 @@ def _layer(model: keras.Model, kind: type):
     return found[0]
 
 
-def score_table(model: keras.Model | HybridModel, table: Table, image_column: str = "image") -> np.ndarray:
+def score_table(model: keras.Model | HybridModel | EnsembleModel, table: Table,
+                image_column: str = "image") -> np.ndarray:
     """Scores of every row, in order; UserError for anything the model cannot read."""
+    if isinstance(model, EnsembleModel):  # the members' scores, blended as the selection blended them
+        scores = [score_table(member, table, image_column) for _, member, _ in model.members]
+        return blend(np.array(scores), np.array([weight for *_, weight in model.members]))
     contract = model_contract(model)
     inputs = {}
     if contract.numeric_columns is not None:

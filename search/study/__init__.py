@@ -3,7 +3,11 @@ share of trials, the confirmation on fresh folds, and reading a study back. Fram
 trainer brings its framework when it first trains."""
 
 from fusion_search.study._budget import baseline_quota
-from fusion_search.study._confirm import chosen_trials, confirm, confirmation_progress, default_repeats, holdout_scores
+from fusion_search.study._confirm import (
+    chosen_trials, confirm, confirmation_progress, default_repeats, roles, searched_trials,
+)
+from fusion_search.study._confirm_summary import holdout_scores
+from fusion_search.study._ensemble import Ensemble, blend, study_ensembles
 from fusion_search.study._objective import CrossValidatedObjective, fold_order, fold_seed, require_baselines_fit
 from fusion_search.study._oof import MAX_OOF_ROWS, oof_labels, oof_scores
 from fusion_search.study._progress import SilentProgress
@@ -17,10 +21,10 @@ from fusion_search.study._summary import (
 from fusion_search.study._worker import WorkerSettings, WorkerStopped, run_worker
 
 __all__ = [
-    "CrossValidatedObjective", "MAX_OOF_ROWS", "METRIC_NAME", "RunSettings", "SilentProgress", "WorkerSettings",
-    "WorkerStopped", "baseline_quota", "baselines", "best_baseline", "best_per_fusion", "chosen_trial",
+    "CrossValidatedObjective", "Ensemble", "MAX_OOF_ROWS", "METRIC_NAME", "RunSettings", "SilentProgress", "WorkerSettings",
+    "WorkerStopped", "baseline_quota", "baselines", "best_baseline", "best_per_fusion", "blend", "chosen_trial",
     "chosen_trials", "completed", "confirm", "confirmation_progress", "default_repeats", "diverged", "fold_order", "fold_seed",
     "holdout_scores", "load_existing_study", "make_pruner", "make_sampler", "oof_labels", "oof_scores",
-    "open_or_create_study", "pruned", "require_baselines_fit", "run_search", "run_worker", "skipped",
-    "state_counts", "trial_counts", "trial_design",
+    "open_or_create_study", "pruned", "require_baselines_fit", "roles", "run_search", "run_worker",
+    "searched_trials", "skipped", "state_counts", "study_ensembles", "trial_counts", "trial_design",
 ]

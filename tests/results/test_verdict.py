@@ -13,15 +13,15 @@ from tests.results.test_report import BASELINES, made_study
 FUSION = ("concat", 0.77, [0.75, 0.79, 0.77, 0.76, 0.78])
 
 
-def confirmation(fusion: list[float], baselines: dict[str, list[float]], fusion_trial: int = 2, repeats: int = 2,
-                 folds: int = 5) -> dict:
+def confirmation(fusion: list[float], baselines: dict[str, list[float]], repeats: int = 2, folds: int = 5,
+                 search_trials: int = 3) -> dict:
     """The study attr the confirmation writes: per role, the trial and its AUCs on the fresh folds."""
-    designs = {"fusion": {"trial": fusion_trial, "fusion": "concat", "aucs": fusion, "mean_auc": float(np.mean(fusion)),
-                          "holdout_auc": None}}
+    designs = {"fusion": {"trial": 2, "members": {"2": 1}, "fusion": "concat", "aucs": fusion,
+                          "mean_auc": float(np.mean(fusion)), "holdout_auc": None}}
     for number, (name, aucs) in enumerate(baselines.items()):
-        designs[name] = {"trial": number, "fusion": name, "aucs": aucs, "mean_auc": float(np.mean(aucs)),
-                         "holdout_auc": None}
-    return {"repeats": repeats, "folds": folds, "designs": designs}
+        designs[name] = {"trial": number, "members": {str(number): 1}, "fusion": name, "aucs": aucs,
+                         "mean_auc": float(np.mean(aucs)), "holdout_auc": None}
+    return {"repeats": repeats, "folds": folds, "search_trials": search_trials, "designs": designs}
 
 
 def confirmed_study(fusion: list[float], image_only: list[float], numeric_only: list[float]) -> optuna.Study:
@@ -80,12 +80,21 @@ def test_the_corrected_test_is_more_cautious_than_the_plain_one_on_the_same_fres
     assert not comparison.helped
 
 
-def test_a_confirmation_of_another_trial_does_not_count():
-    """The study grew after its confirmation: the current best fusion trial was never confirmed."""
+def test_a_confirmation_planned_before_the_study_grew_does_not_count():
+    """It confirmed the winners of the first 2 trials; with 3 the winners may be others."""
     study = made_study(BASELINES + [FUSION])
-    study.set_user_attr("confirmation", confirmation(AHEAD, {"image_only": STEADY},
-                                                     fusion_trial=7))
+    study.set_user_attr("confirmation", confirmation(AHEAD, {"image_only": STEADY}, search_trials=2))
     assert compare(study).confirmed is None and headline(compare(study)).startswith("Not confirmed yet")
+
+
+def test_an_ensemble_is_named_by_its_members_in_the_headline():
+    study = confirmed_study(AHEAD, STEADY, [0.6] * 10)
+    summary = study.user_attrs["confirmation"]
+    summary["designs"]["fusion"].update(trial=None, members={"2": 2, "0": 1},
+                                        fusion="ensemble of concat (trial 2 x2), image_only (trial 0)")
+    study.set_user_attr("confirmation", summary)
+    assert "the best fusion design (ensemble of concat (trial 2 x2), image_only (trial 0), 0.749)" in \
+        compare(study).headline
 
 
 @pytest.mark.parametrize("held_out_difference, helped", [(0.08, True), (-0.08, False)])

@@ -1,0 +1,62 @@
+"""Ensemble selection: Caruana's greedy forward selection on a hand-made score matrix, and which side of the
+verdict an ensemble counts on."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import optuna
+import pytest
+
+from fusion_search.study._ensemble import blend, greedy_selection, side_of, study_ensembles
+from fusion_search.study._oof import LABELS_KEY, SCORES_KEY
+
+LABELS = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+A = [0.10, 0.20, 0.30, 0.40, 0.90, 0.80, 0.70, 0.35]  # one discordant pair (the last positive): AUC 15/16
+B = [0.92, 0.10, 0.10, 0.10, 0.95, 0.90, 0.90, 0.90]  # the first negative above three positives: AUC 13/16
+C = [0.50] * 8  # no information
+
+
+def test_greedy_selection_makes_caruanas_choices_on_a_hand_made_matrix():
+    """Round 1 takes A, the best alone. Round 2: A+C ranks as A (15/16), A+A too, but A+B ranks every positive
+    above every negative (mean logits: positives >= 0.79, negatives <= 0.12), so B. Later rounds cannot beat 1.0,
+    and the first prefix that reached it is kept."""
+    picks, auc = greedy_selection(np.array([C, B, A]), LABELS)
+    assert picks == Counter({2: 1, 1: 1}) and auc == 1.0
+
+
+def test_the_blend_averages_logits_weighted_by_picks():
+    mixed = blend(np.array([[0.9, 0.2], [0.5, 0.5]]), np.array([3, 1]))
+    expected = 1 / (1 + np.exp(-(3 * np.log(9) + 0) / 4)), 1 / (1 + np.exp(-(3 * np.log(0.25)) / 4))
+    np.testing.assert_allclose(mixed, expected)
+
+
+@pytest.mark.parametrize("fusions, side", [
+    ({"image_only"}, "image"),
+    ({"numeric_only", "gbdt_only"}, "numeric"),  # networks and trees on the numbers alone: still one modality
+    ({"image_only", "numeric_only"}, "fusion"),  # averaging the two modalities is late fusion
+    ({"image_only", "gbdt_on_embedding"}, "fusion"),
+])
+def test_an_ensemble_is_a_baseline_when_its_members_see_one_modality(fusions, side):
+    assert side_of(fusions) == side
+
+
+def made_study(trials: list[tuple[str, list[float]]]) -> optuna.Study:
+    study = optuna.create_study(direction="maximize")
+    study._storage.set_study_system_attr(study._study_id, LABELS_KEY, LABELS.tolist())
+    choices = optuna.distributions.CategoricalDistribution(["image_only", "numeric_only", "gbdt_only", "concat"])
+    for fusion, scores in trials:
+        auc = float(np.mean([s > n for s in np.array(scores)[LABELS == 1] for n in np.array(scores)[LABELS == 0]]))
+        study.add_trial(optuna.trial.create_trial(
+            params={"fusion": fusion}, distributions={"fusion": choices}, value=auc,
+            user_attrs={"fusion": fusion, "fold_aucs": [auc], "oof_auc": auc}, system_attrs={SCORES_KEY: scores}))
+    return study
+
+
+def test_a_study_gets_an_ensemble_per_side_classed_by_its_members():
+    study = made_study([("image_only", A), ("image_only", B), ("numeric_only", C), ("gbdt_only", B[::-1])])
+    found = {e.side: e for e in study_ensembles(study)}
+    assert found["image"].members == {0: 1, 1: 1} and found["image"].oof_auc == 1.0
+    assert "numeric" not in found  # its best blend is one trial: no ensemble to add
+    assert "fusion" not in found  # the best blend of all the trials uses images only: that is no fusion design
