@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from fusion_search.data._descriptors import DESCRIPTOR_VERSION, image_descriptors
 from fusion_search.data._folds import assign_folds, holdout_mask
 from fusion_search.data._images import decode_images
 from fusion_search.data._manifest import Manifest, ManifestSpec, read_manifest
@@ -40,6 +41,10 @@ class SearchData:
     def images(self, size: int) -> np.ndarray:
         """All images decoded at size x size (decoded once, then kept)."""
         return self.derived(f"images-{size}", lambda: decode_images(self.manifest.image_paths, size))
+
+    def descriptors(self, size: int) -> np.ndarray:
+        """Every image's classical descriptors at size x size (computed once per machine, then kept)."""
+        return self.derived(f"descriptors-v{DESCRIPTOR_VERSION}-{size}", lambda: image_descriptors(self.images(size)))
 
     def derived(self, name: str, build: Callable[[], np.ndarray], shared: bool = True) -> np.ndarray:
         """An array computed from this data once per process; with ``shared`` (and caches on) also once per

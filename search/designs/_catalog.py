@@ -4,7 +4,8 @@
 from fusion_search.designs._kinds import DesignKind, register_design
 
 TREE_FIELDS = ("gbdt_learning_rate", "gbdt_max_leaf_nodes", "gbdt_min_samples_leaf", "gbdt_l2")
-BACKBONES = ("small_cnn", "vgg16")  # built by fusion_search.models; names here so spaces validate without Keras
+BACKBONES = ("small_cnn", "vgg16")  # networks built by fusion_search.models; names here so spaces validate without Keras
+DESCRIPTORS = "descriptors"  # the backbone that is no network: classical image descriptors (fusion_search.data)
 
 DESIGNS = (
     DesignKind("image_only", "baseline: the image branch alone", uses_numeric=False),
@@ -36,4 +37,5 @@ for _kind in DESIGNS:
 
 
 def list_backbones() -> list[str]:
-    return sorted(BACKBONES)
+    """Every backbone a space may name: the networks and the descriptors."""
+    return sorted((*BACKBONES, DESCRIPTORS))

@@ -13,11 +13,11 @@ from fusion_search.models._runtime import (
     backend_name, configure_precision, device_name, gpu_memory, keras, make_deterministic, use_jit,
 )
 from fusion_search.models._categories import CategoricalEncoding
-from fusion_search.models._serving import CategoricalVocabulary, NumericPreprocess, with_preprocessing
+from fusion_search.models._serving import CategoricalVocabulary, ImageDescriptors, NumericPreprocess, with_preprocessing
 from fusion_search.models.fusion import Fusion, get_fusion, register_fusion, registered_fusions, unregister_fusion
 
 __all__ = [
-    "CategoricalEncoding", "CategoricalVocabulary", "LEARNING_RATE_GROUPS", "Fusion", "NumericPreprocess", "backbone_blocks", "backend_name", "build_backbone",
+    "CategoricalEncoding", "CategoricalVocabulary", "Fusion", "ImageDescriptors", "LEARNING_RATE_GROUPS", "NumericPreprocess", "backbone_blocks", "backend_name", "build_backbone",
     "build_model", "configure_precision", "device_name", "feature_extractor", "get_fusion", "gpu_memory", "keras", "loss_spec",
     "make_deterministic", "make_optimizer", "model_inputs", "predict_scores", "register_fusion",
     "registered_backbones", "registered_fusions", "training_targets", "unregister_fusion", "use_jit",

@@ -58,9 +58,12 @@ def build_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] |
 def image_branch(images, design: Design, on_feature_map=None, from_features: bool = False):
     features = images if from_features else backbone_features(images, design)
     _reseed_after_backbone()
-    if on_feature_map is not None:
-        features = on_feature_map(features)
-    pooled = layers.GlobalAveragePooling2D(name="image_pool")(features)
+    if len(features.shape) == 2:  # a vector per image (the descriptors): no map to condition or pool
+        pooled = features
+    else:
+        if on_feature_map is not None:
+            features = on_feature_map(features)
+        pooled = layers.GlobalAveragePooling2D(name="image_pool")(features)
     return _output_block(pooled, "image", design.image_units, design.image_activation, design.image_norm,
                          design.image_dropout)
 

@@ -49,10 +49,27 @@ class CategoricalVocabulary(layers.Layer):
         return {**super().get_config(), "columns": self.columns, "codes": self.codes}
 
 
+@keras.saving.register_keras_serializable(package="fusion_search")
+class ImageDescriptors(layers.Layer):
+    """Passes the ``image_features`` input through unchanged; its config says they are the classical descriptors
+    (fusion_search.data) of images at ``image_size``, so ``fusion-search predict`` computes them from the images."""
+
+    def __init__(self, image_size, version, **kwargs):
+        super().__init__(**kwargs)
+        self.image_size, self.version = int(image_size), int(version)
+
+    def call(self, features):
+        return features
+
+    def get_config(self):
+        return {**super().get_config(), "image_size": self.image_size, "version": self.version}
+
+
 def with_preprocessing(model: keras.Model, scaler, columns: tuple[str, ...], name: str, categories=None,
-                       categorical_columns: tuple[str, ...] = ()) -> keras.Model:
+                       categorical_columns: tuple[str, ...] = (), descriptors: tuple[int, int] | None = None
+                       ) -> keras.Model:
     """A trained model behind raw inputs: the fitted NumericScaler's numbers inside, the CategoryEncoder's
-    vocabulary carried, auxiliary outputs dropped."""
+    vocabulary carried, descriptors (image size, version) marked, auxiliary outputs dropped."""
     inputs, fed = {}, {}
     for tensor in model.inputs:
         inputs[tensor.name] = keras.Input(tensor.shape[1:], dtype=tensor.dtype, name=tensor.name)
@@ -63,6 +80,8 @@ def with_preprocessing(model: keras.Model, scaler, columns: tuple[str, ...], nam
     if "categorical" in inputs:
         fed["categorical"] = CategoricalVocabulary(categorical_columns, categories.mappings(),
                                                    name="categorical_vocabulary")(inputs["categorical"])
+    if descriptors is not None and "image_features" in inputs:
+        fed["image_features"] = ImageDescriptors(*descriptors, name="image_descriptors")(inputs["image_features"])
     score = model(fed)
     if isinstance(score, dict):
         score = score["score"]

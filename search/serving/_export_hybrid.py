@@ -30,8 +30,8 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from fusion_search._errors import UserError
-from fusion_search.data import Manifest, inner_folds
-from fusion_search.designs import NEURAL, Design, get_kind
+from fusion_search.data import DESCRIPTOR_NAMES, Manifest, image_descriptors, inner_folds
+from fusion_search.designs import DESCRIPTORS, NEURAL, Design, get_kind
 from fusion_search.models import feature_extractor, keras, make_deterministic, predict_scores, with_preprocessing
 from fusion_search.serving._tree_file import TreeEnsemble, from_sklearn, load_trees, save_trees
 from fusion_search.trainers import FoldData, fit_trees, get_trainer, table_features
@@ -76,7 +76,7 @@ class HybridModel:
 
     @property
     def image_size(self) -> int | None:
-        return self.design.image_size if self.image_models or self.extractor is not None else None
+        return self.design.image_size if get_kind(self.design.fusion).uses_image else None
 
     def score(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         """Positive-class probabilities of rows given as {"numeric": raw columns (NaN allowed), "categorical":
@@ -86,17 +86,25 @@ class HybridModel:
             columns.append(np.array([[codes.get(value, 0) - 1.0 if codes.get(value, 0) else np.nan
                                       for value, codes in zip(row, self.category_codes)]
                                      for row in inputs["categorical"]]).reshape(-1, len(self.categorical_columns)))
+        seen = image_inputs(self.design, inputs["image"]) if self.image_size is not None else {}
         if self.image_models:
-            columns.append(mean_image_score(self.image_models, inputs["image"]))
+            columns.append(mean_image_score(self.image_models, seen))
         if self.extractor is not None:
             columns.append(self.projection.transform(pooled(self.extractor, inputs["image"])))
+        elif "image_features" in seen and not self.image_models:  # trees on the descriptors themselves
+            columns.append(seen["image_features"])
         return self.trees.predict_proba(np.column_stack(columns))
 
 
-def mean_image_score(models, images: np.ndarray) -> np.ndarray:
-    total = np.zeros(len(images))
+def image_inputs(design: Design, images: np.ndarray) -> dict[str, np.ndarray]:
+    """What the design's image models read: the pixels, or their descriptors (backbone "descriptors")."""
+    return {"image_features": image_descriptors(images)} if design.backbone == DESCRIPTORS else {"image": images}
+
+
+def mean_image_score(models, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    total = np.zeros(len(next(iter(inputs.values()))))
     for model in models:  # summed as cross-validation summed the inner models' scores of the scored fold
-        total += predict_scores(model, {"image": images}) / len(models)
+        total += predict_scores(model, inputs) / len(models)
     return total
 
 
@@ -134,22 +142,26 @@ def _train_stacked(design: Design, manifest: Manifest, images: np.ndarray, seed:
     trainer does inside a training fold); the trees fit on those."""
     image_design = replace(design, fusion=get_kind(design.fusion).network_kind().name)
     labels, out_of_fold, models = manifest.labels, np.empty(manifest.rows), []
+    seen = image_inputs(design, images)
     folds = inner_folds(labels, np.arange(manifest.rows), design.stacked_inner_folds, seed, manifest.groups)
     for inner, (fit_rows, held_rows) in enumerate(folds):
-        models.append(_fit_image_model(image_design, images, manifest, fit_rows, seed + 1 + inner))
-        out_of_fold[held_rows] = predict_scores(models[-1], {"image": images[held_rows]})
+        models.append(_fit_image_model(image_design, seen, manifest, fit_rows, seed + 1 + inner))
+        out_of_fold[held_rows] = predict_scores(models[-1], {k: v[held_rows] for k, v in seen.items()})
     return _fitted(design, manifest, seed, (out_of_fold,), image_models=tuple(models))
 
 
-def _fit_image_model(design: Design, images: np.ndarray, manifest: Manifest, train_idx: np.ndarray,
+def _fit_image_model(design: Design, seen: dict[str, np.ndarray], manifest: Manifest, train_idx: np.ndarray,
                      seed: int) -> keras.Model:
     """An image_only design fit as a CV fold fits it, keeping the model (image input, one output)."""
-    data = FoldData(images, np.zeros((manifest.rows, 0), dtype=np.float32), manifest.labels, groups=manifest.groups)
+    data = FoldData(seen.get("image"), np.zeros((manifest.rows, 0), dtype=np.float32), manifest.labels,
+                    seen.get("image_features"), manifest.groups)
     fitted = get_trainer(NEURAL).fit(design, data, train_idx, seed, reuse=False)
     return with_preprocessing(fitted.model, None, (), name=f"image_model_seed{seed}")
 
 
 def _train_gbdt_on_embedding(design: Design, manifest: Manifest, images: np.ndarray, seed: int) -> HybridModel:
+    if design.backbone == DESCRIPTORS:  # the trees read the descriptors themselves, as in cross-validation
+        return _fitted(design, manifest, seed, (image_descriptors(images),))
     keras.utils.set_random_seed(seed)  # random-weight backbones: the saved extractor keeps the draw
     extractor = feature_extractor(design)
     features = pooled(extractor, images)
@@ -234,6 +246,8 @@ def _load_projection(path: Path) -> Projection:
 
 def _check_widths(model: HybridModel, path: Path) -> None:
     width = len(model.numeric_columns) + len(model.categorical_columns) + (1 if model.image_models else 0)
+    if model.design.fusion == "gbdt_on_embedding" and model.design.backbone == DESCRIPTORS:
+        width += len(DESCRIPTOR_NAMES)
     width += len(model.projection.components) if model.projection is not None else 0
     if width != model.trees.n_features:
         raise UserError(f"cannot load model folder {path}: its trees read {model.trees.n_features} features, "

@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from fusion_search._errors import UserError
-from fusion_search.data import Table, category_matrix, decode_images, image_paths, numeric_matrix
-from fusion_search.models import CategoricalVocabulary, NumericPreprocess, keras, predict_scores
+from fusion_search.data import (
+    DESCRIPTOR_VERSION, Table, category_matrix, decode_images, image_descriptors, image_paths, numeric_matrix,
+)
+from fusion_search.models import CategoricalVocabulary, ImageDescriptors, NumericPreprocess, keras, predict_scores
 from fusion_search.serving._export_ensemble import EnsembleModel, load_ensemble
 from fusion_search.serving._export_hybrid import HybridModel, load_hybrid
 from fusion_search.storage import write_text_atomically
@@ -40,6 +42,7 @@ class ModelContract:
     image_size: int | None  # None: the model uses no image
     numeric_columns: tuple[str, ...] | None  # None: the model uses no numbers
     categorical_columns: tuple[str, ...] = ()
+    descriptors: bool = False  # the model reads the images' classical descriptors, not their pixels
 
 
 def load_exported_model(path: Path) -> keras.Model | HybridModel | EnsembleModel:
@@ -63,9 +66,13 @@ def model_contract(model: keras.Model | HybridModel) -> ModelContract:
     names = {tensor.name: tensor for tensor in model.inputs}
     numeric = _layer(model, NumericPreprocess) if "numeric" in names else None
     categorical = _layer(model, CategoricalVocabulary) if "categorical" in names else None
-    image_size = int(names["image"].shape[1]) if "image" in names else None
+    described = _layer(model, ImageDescriptors) if "image_features" in names else None
+    if described is not None and described.version != DESCRIPTOR_VERSION:
+        raise UserError(f"this model reads image descriptors of version {described.version}; this fusion-search "
+                        f"computes version {DESCRIPTOR_VERSION}")
+    image_size = int(names["image"].shape[1]) if "image" in names else described.image_size if described else None
     return ModelContract(image_size, tuple(numeric.columns) if numeric else None,
-                         tuple(categorical.columns) if categorical else ())
+                         tuple(categorical.columns) if categorical else (), described is not None)
 
 
 def _layer(model: keras.Model, kind: type):
@@ -97,6 +104,8 @@ def score_table(model: keras.Model | HybridModel | EnsembleModel, table: Table,
             _layer(model, CategoricalVocabulary).encode(strings), dtype=np.int32)
     if contract.image_size is not None:
         inputs["image"] = decode_images(image_paths(table, image_column), contract.image_size)
+        if contract.descriptors:
+            inputs["image_features"] = image_descriptors(inputs.pop("image"))
     return model.score(inputs) if isinstance(model, HybridModel) else predict_scores(model, inputs)
 
 

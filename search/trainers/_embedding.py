@@ -4,9 +4,9 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from fusion_search.data import SearchData
-from fusion_search.designs import Design
+from fusion_search.designs import DESCRIPTORS, Design
 from fusion_search.models import feature_extractor, keras
-from fusion_search.trainers._features import backbone_features, uses_feature_cache
+from fusion_search.trainers._features import image_features
 from fusion_search.trainers._fold import FoldData, FoldResult, fold_auc
 from fusion_search.trainers._trees import Timer, fit_and_score
 
@@ -22,19 +22,21 @@ class GbdtOnEmbedding:
 
     @staticmethod
     def fold_data(data: SearchData, design: Design) -> FoldData:
-        manifest = data.manifest
-        frozen = replace(design, trainable_blocks=0)  # the backbone only runs inference here
-        if uses_feature_cache(data, frozen):
-            return FoldData.of(manifest, image_features=backbone_features(data, frozen))
-        return FoldData.of(manifest, data.images(design.image_size))
+        features = image_features(data, replace(design, trainable_blocks=0))  # the backbone only runs inference
+        if features is not None:
+            return FoldData.of(data.manifest, image_features=features)
+        return FoldData.of(data.manifest, data.images(design.image_size))
 
     @staticmethod
     def train_fold(design: Design, data: FoldData, train_idx, val_idx, seed: int, on_epoch=None) -> FoldResult:
         with Timer() as timer:
             pooled = pooled_features(design, data, seed)
-            pca = PCA(n_components=min(design.embedding_dims, len(train_idx) - 1, pooled.shape[1]),
-                      random_state=seed % 2**31).fit(pooled[train_idx])
-            embedding = pca.transform(pooled)  # PCA fit on the training rows only
+            if design.backbone == DESCRIPTORS:  # a few dozen designed features: the trees take them as they are
+                embedding = pooled
+            else:
+                pca = PCA(n_components=min(design.embedding_dims, len(train_idx) - 1, pooled.shape[1]),
+                          random_state=seed % 2**31).fit(pooled[train_idx])
+                embedding = pca.transform(pooled)  # PCA fit on the training rows only
             scores, iterations = fit_and_score(design, data, train_idx, val_idx, seed, embedding)
         return FoldResult(fold_auc(data.labels[val_idx], scores), scores, iterations, timer.seconds)
 
@@ -42,6 +44,8 @@ class GbdtOnEmbedding:
 def pooled_features(design: Design, data: FoldData, seed: int) -> np.ndarray:
     """Global-average-pooled backbone feature maps of every row (no labels involved)."""
     maps = data.image_features
+    if maps is not None and maps.ndim == 2:  # descriptors: a vector per image already
+        return np.asarray(maps, dtype=np.float32)
     if maps is None:
         keras.utils.set_random_seed(seed)  # random-weight backbones: reproducible per fold seed
         maps = feature_extractor(design).predict(data.images, batch_size=64, verbose=0)

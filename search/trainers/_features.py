@@ -1,5 +1,6 @@
-"""Frozen-backbone features: the same for every trial of a backbone, weights and image size, so each is
-computed once per machine (storage's cache) and trials train only the heads on top."""
+"""What an image branch reads instead of pixels, computed once per machine (storage's cache) so that trials train
+only the heads on top: a frozen backbone's feature maps (the same for every trial of a backbone, weights and image
+size), or the classical image descriptors (backbone "descriptors")."""
 
 from __future__ import annotations
 
@@ -9,15 +10,24 @@ from pathlib import Path
 import numpy as np
 
 from fusion_search.data import SearchData
-from fusion_search.designs import Design, get_kind
+from fusion_search.designs import DESCRIPTORS, Design, get_kind
 from fusion_search.models import feature_extractor
 
 
+def image_features(data: SearchData, design: Design) -> np.ndarray | None:
+    """The descriptors, or a frozen backbone's cached feature maps, of every image; None: the design reads pixels."""
+    if not get_kind(design.fusion).uses_image:
+        return None
+    if design.backbone == DESCRIPTORS:
+        return data.descriptors(design.image_size)
+    return backbone_features(data, design) if uses_feature_cache(data, design) else None
+
+
 def uses_feature_cache(data: SearchData, design: Design) -> bool:
-    """Frozen backbone with fixed weights. (Random weights, weights none, differ per training seed and are
+    """Frozen network backbone with fixed weights. (Random weights, weights none, differ per training seed and are
     never cached.)"""
     return (data.caches and design.trainable_blocks == 0 and design.weights != "none"
-            and get_kind(design.fusion).uses_image)
+            and design.backbone != DESCRIPTORS and get_kind(design.fusion).uses_image)
 
 
 def backbone_features(data: SearchData, design: Design) -> np.ndarray:

@@ -19,7 +19,7 @@ from fusion_search._errors import UserError
 from fusion_search.data import SearchData
 from fusion_search.designs import Design
 from fusion_search.models import build_model, configure_precision, device_name, gpu_memory, keras
-from fusion_search.trainers._features import backbone_features, uses_feature_cache
+from fusion_search.trainers._features import image_features
 from fusion_search.trainers._fold import is_out_of_memory
 
 HEADROOM = 0.9  # share of the budget a step may plan for: the framework's own buffers, fragmentation
@@ -156,8 +156,9 @@ def _host_memory() -> int:
 
 
 def feature_shape_of(data: SearchData, network: Design) -> tuple[int, ...] | None:
-    """The shape of one row's cached backbone features when the network trains on them, else None."""
-    return backbone_features(data, network).shape[1:] if uses_feature_cache(data, network) else None
+    """The shape of one row's image features (descriptors, cached maps) when the network reads them, else None."""
+    features = image_features(data, network)
+    return None if features is None else features.shape[1:]
 
 
 def too_large(network: Design, n_numeric: int, feature_shape: tuple[int, ...] | None = None,

@@ -26,7 +26,7 @@ from fusion_search.models import (
     training_targets,
     use_jit,
 )
-from fusion_search.trainers._features import backbone_features, uses_feature_cache
+from fusion_search.trainers._features import image_features
 from fusion_search.trainers._fold import EARLY_STOPPING_SHARE, Diverged, FoldData, FoldResult, fold_auc
 from fusion_search.trainers._memory import feature_shape_of, too_large
 
@@ -37,10 +37,11 @@ class NeuralTrainer:
 
     @staticmethod
     def fold_data(data: SearchData, design: Design) -> FoldData:
-        manifest = data.manifest
-        if uses_feature_cache(data, design):
-            return FoldData.of(manifest, image_features=backbone_features(data, design))
-        return FoldData.of(manifest, data.images(design.image_size) if get_kind(design.fusion).uses_image else None)
+        features = image_features(data, design)
+        if features is not None:
+            return FoldData.of(data.manifest, image_features=features)
+        uses_image = get_kind(design.fusion).uses_image
+        return FoldData.of(data.manifest, data.images(design.image_size) if uses_image else None)
 
     @staticmethod
     def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: np.ndarray, seed: int,

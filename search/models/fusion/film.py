@@ -34,13 +34,17 @@ class Film(Fusion):
 
     name = "film"
 
+    _map_modulated = False  # set when the backbone's feature map was modulated (an image branch without a map,
+    # on descriptors, has none: then the pooled vector is modulated whatever film_target says)
+
     def on_feature_map(self, feature_map, t):
         if self.design.film_target != "feature_map":
             return feature_map
+        self._map_modulated = True
         return self._modulate(feature_map, t, "fusion_film_map")
 
     def fuse(self, v, t):
-        if self.design.film_target == "feature_map":
+        if self._map_modulated:
             return v
         return self._modulate(v, t, "fusion_film")
 
