@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from fusion_search._errors import UserError
-from fusion_search.designs import baseline_fusions, design_fields, get_kind, list_backbones, list_designs
+from fusion_search.designs import AUGMENTATIONS, baseline_fusions, design_fields, get_kind, list_backbones, list_designs
 from fusion_search.spaces._space import PARAM_KEYS, TOP_KEYS, Param, Space, default_value
 
 NAMED_VALUES = {  # design fields whose values must be registered names
@@ -18,6 +18,7 @@ NAMED_VALUES = {  # design fields whose values must be registered names
     "attention_tokens": lambda: ["branches", "feature_map"],
     "class_weight": lambda: ["none", "balanced"],
     "categorical_encoding": lambda: ["auto", "onehot", "embedding"],
+    "augmentation": lambda: list(AUGMENTATIONS),
 }
 # counts and widths: a model with 0 units or heads cannot be built
 AT_LEAST_ONE = ("image_size", "image_units", "numeric_width", "numeric_units", "fusion_units", "bilinear_rank",

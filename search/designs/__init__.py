@@ -1,6 +1,6 @@
 """Designs: the frozen value that defines one model and its training, and the registry of named design kinds."""
 
-from fusion_search.designs._catalog import BACKBONES, DESCRIPTORS, DESIGNS, TREE_FIELDS, list_backbones
+from fusion_search.designs._catalog import AUGMENTATIONS, BACKBONES, DESCRIPTORS, DESIGNS, TREE_FIELDS, list_backbones
 from fusion_search.designs._design import Design, design_fields, field_group
 from fusion_search.designs._kinds import (
     NEURAL,
@@ -14,7 +14,7 @@ from fusion_search.designs._kinds import (
 )
 
 __all__ = [
-    "BACKBONES", "DESCRIPTORS", "DESIGNS", "NEURAL", "TREE_FIELDS", "Design", "DesignKind", "baseline_fusions", "design_fields",
+    "AUGMENTATIONS", "BACKBONES", "DESCRIPTORS", "DESIGNS", "NEURAL", "TREE_FIELDS", "Design", "DesignKind", "baseline_fusions", "design_fields",
     "field_group", "get_kind", "list_backbones", "list_designs", "list_fusions", "register_design",
     "unregister_design",
 ]

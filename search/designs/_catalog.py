@@ -4,7 +4,9 @@
 from fusion_search.designs._kinds import DesignKind, register_design
 
 TREE_FIELDS = ("gbdt_learning_rate", "gbdt_max_leaf_nodes", "gbdt_min_samples_leaf", "gbdt_l2")
-BACKBONES = ("small_cnn", "vgg16")  # networks built by fusion_search.models; names here so spaces validate without Keras
+# networks built by fusion_search.models; their names are here so that spaces validate without Keras
+BACKBONES = ("convnexttiny", "efficientnetb0", "mobilenetv3small", "resnet50", "small_cnn", "small_cnn_deep", "vgg16")
+AUGMENTATIONS = ("none", "flip", "flip_rotate_color")  # built by fusion_search.models._augment
 DESCRIPTORS = "descriptors"  # the backbone that is no network: classical image descriptors (fusion_search.data)
 
 DESIGNS = (

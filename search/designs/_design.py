@@ -24,10 +24,13 @@ class Design:
 
     fusion: str = _f("concat", "fusion", "registered design name (fusion-search spaces lists them)")
     # image branch
-    backbone: str = _f("vgg16", "backbone", "keras.applications backbone by name, or small_cnn")
+    backbone: str = _f("vgg16", "backbone", "vgg16 | resnet50 | efficientnetb0 | mobilenetv3small | convnexttiny | small_cnn | small_cnn_deep | descriptors")
     weights: str = _f("imagenet", "backbone", "imagenet | none | path to a local .weights.h5 file")
     image_size: int = _f(224, "backbone", "images are resized to image_size x image_size")
     trainable_blocks: int = _f(0, "image", "top backbone blocks fine-tuned; 0 = frozen")
+    augmentation: str = _f("none", "image", "none | flip | flip_rotate_color: random horizontal flips, rotations up "
+                                            "to ~11 degrees, brightness and contrast +-10%, in training only "
+                                            "(networks on pixels; the descriptors are not augmented)")
     image_units: int = _f(256, "image", "width of the image branch output")
     image_activation: str = _f("relu", "image", "activation of the image branch output")
     image_norm: str = _f("none", "image", "none | batch | layer normalisation before that activation")

@@ -1,7 +1,14 @@
-"""Image backbones by name: keras.applications models and a small CNN for CPUs and tests."""
+"""Image backbones by name: keras.applications models (VGG16, ResNet50, EfficientNetB0, MobileNetV3Small,
+ConvNeXtTiny) and two small CNNs for CPUs and tests.
+
+A backbone's *blocks*, for ``trainable_blocks``, are the groups its layer names mark (VGG16's five blockN, ResNet50's
+convN stages, EfficientNetB0's stem, block1..7 and top, ...); a layer whose name marks none (an activation Keras
+named itself) belongs to the block of the layer before it. ``trainable_blocks: k`` fine-tunes the top k blocks.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -30,25 +37,51 @@ class BackboneSpec:
     build: Callable[[int, str | None], keras.Model]  # (image size, keras weights arg) -> feature-map model
     preprocess: Callable[[], layers.Layer]
     imagenet: bool  # whether weights="imagenet" exists for it
+    blocks: str = r"^(block\d+)_"  # a regex whose group 1, matched on a layer's name, names its block
 
 
-def _vgg16(size: int, weights: str | None) -> keras.Model:
-    return keras.applications.VGG16(include_top=False, weights=weights, input_shape=(size, size, 3), name="backbone")
+def _application(constructor: Callable, **options) -> Callable[[int, str | None], keras.Model]:
+    def build(size: int, weights: str | None) -> keras.Model:
+        return constructor(include_top=False, weights=weights, input_shape=(size, size, 3), name="backbone",
+                           **options)
+
+    return build
 
 
-def _small_cnn(size: int, weights: str | None) -> keras.Model:
-    del weights
-    inputs = keras.Input((size, size, 3))
-    x = inputs
-    for block, filters in enumerate((16, 32, 64), start=1):
-        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{block}_conv1")(x)
-        x = layers.MaxPooling2D(name=f"block{block}_pool")(x)
-    return keras.Model(inputs, x, name="backbone")
+def _small_cnn(filters: tuple[int, ...], convs: int = 1) -> Callable[[int, str | None], keras.Model]:
+    """A plain CNN trained from scratch: per block, convs 3x3 convolutions (ReLU) and a 2x2 max pool."""
+
+    def build(size: int, weights: str | None) -> keras.Model:
+        del weights
+        inputs = keras.Input((size, size, 3))
+        x = inputs
+        for block, width in enumerate(filters, start=1):
+            for conv in range(1, convs + 1):
+                x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"block{block}_conv{conv}")(x)
+            x = layers.MaxPooling2D(name=f"block{block}_pool")(x)
+        return keras.Model(inputs, x, name="backbone")
+
+    return build
+
+
+def _as_float() -> layers.Layer:
+    """For backbones that preprocess 0..255 pixels themselves (EfficientNet, MobileNetV3, ConvNeXt)."""
+    return layers.Rescaling(1.0, name="image_to_float")
 
 
 BACKBONES: dict[str, BackboneSpec] = {
-    "vgg16": BackboneSpec(_vgg16, CaffePreprocess, imagenet=True),
-    "small_cnn": BackboneSpec(_small_cnn, lambda: layers.Rescaling(1.0 / 255.0), imagenet=False),
+    "vgg16": BackboneSpec(_application(keras.applications.VGG16), CaffePreprocess, imagenet=True),
+    "resnet50": BackboneSpec(_application(keras.applications.ResNet50), CaffePreprocess, imagenet=True,
+                             blocks=r"^(conv\d)_"),
+    "efficientnetb0": BackboneSpec(_application(keras.applications.EfficientNetB0), _as_float, imagenet=True,
+                                   blocks=r"^(stem|block\d|top)"),
+    "mobilenetv3small": BackboneSpec(_application(keras.applications.MobileNetV3Small, include_preprocessing=True),
+                                     _as_float, imagenet=True, blocks=r"^(expanded_conv(?:_\d+)?|conv(?:_\d+)?)(?:_|$)"),
+    "convnexttiny": BackboneSpec(_application(keras.applications.ConvNeXtTiny, include_preprocessing=True),
+                                 _as_float, imagenet=True, blocks=r"^backbone_(stem|stage_\d|downsampling_block_\d)"),
+    "small_cnn": BackboneSpec(_small_cnn((16, 32, 64)), lambda: layers.Rescaling(1.0 / 255.0), imagenet=False),
+    "small_cnn_deep": BackboneSpec(_small_cnn((16, 32, 64, 96, 128), convs=2), lambda: layers.Rescaling(1.0 / 255.0),
+                                   imagenet=False),
 }
 
 
@@ -56,14 +89,28 @@ def build_backbone(name: str, size: int, weights: str, trainable_blocks: int) ->
     """(input preprocessing layer, feature-map model with only its top `trainable_blocks` blocks trainable)."""
     spec = _spec(name)
     model = _with_weights(spec, name, size, weights)
-    _freeze_below(model, trainable_blocks)
+    _freeze_below(model, trainable_blocks, spec.blocks)
     return spec.preprocess(), model
 
 
-def backbone_blocks(model: keras.Model) -> list[str]:
-    """Block names bottom to top (layers are named blockN_*)."""
-    names = sorted({layer.name.split("_")[0] for layer in model.layers if layer.name.startswith("block")})
-    return sorted(names, key=lambda n: int(n[len("block"):]))
+def backbone_blocks(model: keras.Model, pattern: str = BackboneSpec.blocks) -> list[list[layers.Layer]]:
+    """The backbone's blocks bottom to top, each a list of layers; layers before the first named block (input
+    scaling) belong to the first block."""
+    blocks: dict[str, list[layers.Layer]] = {}
+    leading: list[layers.Layer] = []
+    current = None
+    for layer in model.layers:
+        if isinstance(layer, layers.InputLayer):
+            continue
+        named = re.match(pattern, layer.name)
+        current = named.group(1) if named else current
+        if current is None:
+            leading.append(layer)
+        elif current not in blocks:
+            blocks[current], leading = [*leading, layer], []
+        else:
+            blocks[current].append(layer)
+    return list(blocks.values()) or [leading]
 
 
 def _spec(name: str) -> BackboneSpec:
@@ -99,14 +146,14 @@ def _from_file(spec: BackboneSpec, name: str, size: int, path: Path) -> keras.Mo
     return model
 
 
-def _freeze_below(model: keras.Model, trainable_blocks: int) -> None:
-    blocks = backbone_blocks(model)
+def _freeze_below(model: keras.Model, trainable_blocks: int, pattern: str) -> None:
+    blocks = backbone_blocks(model, pattern)
     if trainable_blocks < 0 or trainable_blocks > len(blocks):
         raise UserError(f"trainable_blocks must be 0..{len(blocks)} for this backbone, got {trainable_blocks}")
-    trainable = set(blocks[len(blocks) - trainable_blocks:]) if trainable_blocks else set()
+    trainable = {id(layer) for block in blocks[len(blocks) - trainable_blocks:] for layer in block}
     model.trainable = bool(trainable)
     for layer in model.layers:
-        layer.trainable = layer.name.split("_")[0] in trainable
+        layer.trainable = id(layer) in trainable
 
 
 def registered_backbones() -> list[str]:

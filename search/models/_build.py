@@ -11,6 +11,7 @@ import numpy as np
 from keras import layers
 
 from fusion_search.designs import Design
+from fusion_search.models._augment import augment
 from fusion_search.models._backbones import build_backbone
 from fusion_search.models._categories import with_categories
 from fusion_search.models.fusion import get_fusion
@@ -76,10 +77,12 @@ def _reseed_after_backbone() -> None:
 
 
 def backbone_features(images, design: Design):
-    """Preprocess + backbone: the image feature map (what the feature cache stores for frozen backbones)."""
+    """Augmentation (training only) + preprocess + backbone: the image feature map (what the feature cache stores
+    for frozen backbones without augmentation)."""
     preprocess, backbone = build_backbone(design.backbone, design.image_size, design.weights, design.trainable_blocks)
+    pixels = augment(images, design.augmentation)
     # A frozen backbone runs in inference mode (matters for backbones with BatchNorm).
-    return backbone(preprocess(images), training=False if design.trainable_blocks == 0 else None)
+    return backbone(preprocess(pixels), training=False if design.trainable_blocks == 0 else None)
 
 
 def feature_extractor(design: Design) -> keras.Model:
@@ -116,15 +119,21 @@ def _output_block(x, prefix: str, units: int, activation: str, norm: str, dropou
     return x
 
 
-def make_optimizer(design: Design) -> keras.optimizers.Optimizer:
-    """AdamW per layer group: backbone, image head, numeric branch, and fusion+head (the default)."""
+def make_optimizer(design: Design, model: keras.Model | None = None) -> keras.optimizers.Optimizer:
+    """AdamW per layer group: backbone, image head, numeric branch, and fusion+head (the default). The backbone's
+    variables are named exactly (from the model's nested ``backbone``), since keras.applications models name their
+    layers in many ways; without a model, layers named blockN_* are the backbone's."""
 
     def adamw(rate: float) -> keras.optimizers.Optimizer:
         return keras.optimizers.AdamW(learning_rate=rate, weight_decay=design.weight_decay)
 
     mapping = keras.optimizers.OptimizerMap(default_optimizer=adamw(design.lr_fusion))
+    optimizers = {field_name: adamw(getattr(design, field_name)) for field_name in LEARNING_RATE_GROUPS}
     for field_name, pattern in LEARNING_RATE_GROUPS.items():
-        mapping[pattern] = adamw(getattr(design, field_name))
+        mapping[pattern] = optimizers[field_name]
+    backbone = next((layer for layer in (model.layers if model is not None else []) if layer.name == "backbone"), None)
+    for variable in backbone.trainable_variables if backbone is not None else []:
+        mapping[variable.path] = optimizers["lr_backbone"]
     return keras.optimizers.MultiOptimizer(mapping)
 
 

@@ -22,7 +22,7 @@ class GbdtOnEmbedding:
 
     @staticmethod
     def fold_data(data: SearchData, design: Design) -> FoldData:
-        features = image_features(data, replace(design, trainable_blocks=0))  # the backbone only runs inference
+        features = image_features(data, replace(design, trainable_blocks=0, augmentation="none"))  # inference only
         if features is not None:
             return FoldData.of(data.manifest, image_features=features)
         return FoldData.of(data.manifest, data.images(design.image_size))

@@ -24,9 +24,10 @@ def image_features(data: SearchData, design: Design) -> np.ndarray | None:
 
 
 def uses_feature_cache(data: SearchData, design: Design) -> bool:
-    """Frozen network backbone with fixed weights. (Random weights, weights none, differ per training seed and are
-    never cached.)"""
+    """Frozen network backbone with fixed weights, images not augmented. (Random weights, weights none, differ per
+    training seed and are never cached; augmented images differ per epoch.)"""
     return (data.caches and design.trainable_blocks == 0 and design.weights != "none"
+            and design.augmentation == "none"
             and design.backbone != DESCRIPTORS and get_kind(design.fusion).uses_image)
 
 

@@ -114,7 +114,7 @@ def fit_model(design: Design, data: FoldData, train_idx: np.ndarray, seed: int,
 def new_compiled_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None,
                        category_sizes: tuple[int, ...] = ()) -> keras.Model:
     model = build_model(design, n_numeric, feature_shape, category_sizes)
-    model.compile(optimizer=make_optimizer(design), jit_compile=use_jit(), **loss_spec(model, design))
+    model.compile(optimizer=make_optimizer(design, model), jit_compile=use_jit(), **loss_spec(model, design))
     return model
 
 

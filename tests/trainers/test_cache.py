@@ -72,7 +72,7 @@ def test_the_feature_cache_gives_the_same_fold_aucs_as_running_the_backbone(demo
     assert len(list(tmp_path.glob("features-*.npy"))) == 1
 
 
-def test_fine_tuned_or_random_backbones_never_use_the_feature_cache(demo_manifest, backbone_weights):
+def test_fine_tuned_random_or_augmented_backbones_never_use_the_feature_cache(demo_manifest, backbone_weights):
     data = prepare_data(demo_manifest, k=3, fold_seed=0)
 
     def uses_cache(design: Design) -> bool:
@@ -80,4 +80,6 @@ def test_fine_tuned_or_random_backbones_never_use_the_feature_cache(demo_manifes
 
     assert not uses_cache(Design(backbone="small_cnn", weights=backbone_weights, trainable_blocks=1))
     assert not uses_cache(Design(backbone="small_cnn", weights="none", trainable_blocks=0))
+    assert not uses_cache(Design(backbone="small_cnn", weights=backbone_weights, augmentation="flip"))
+    assert uses_cache(Design(backbone="small_cnn", weights=backbone_weights, image_size=32))
     assert not uses_cache(Design(fusion="numeric_only", backbone="small_cnn", weights=backbone_weights))
