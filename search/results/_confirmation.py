@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import optuna
 
 from fusion_search.results._statistics import CorrectedTTest, DeLongTest, corrected_ttest, delong_test
-from fusion_search.study import holdout_scores, searched_trials
+from fusion_search.study import FUSION_DESIGN, holdout_scores, is_baseline_role, searched_trials
 
 LEVEL = 0.05
 
@@ -24,6 +24,7 @@ class Confirmed:
     folds: int
     test: CorrectedTTest | None  # None when the differences cannot be tested
     holdout: DeLongTest | None  # None without held-out rows
+    design_alone: dict | None = None  # the best single fusion design, when the candidate is an ensemble of trials
 
     @property
     def significant(self) -> bool:
@@ -45,12 +46,13 @@ def confirmed(study: optuna.Study) -> Confirmed | None:
     if not summary or "fusion" not in summary["designs"] or summary.get("search_trials") != searched_trials(study):
         return None
     designs = summary["designs"]
-    baselines = {role: d for role, d in designs.items() if role != "fusion"}
+    baselines = {role: d for role, d in designs.items() if is_baseline_role(role)}
     role = max(baselines, key=lambda name: baselines[name]["mean_auc"])  # the strongest reference, fairly chosen
     fusion, baseline = designs["fusion"], baselines[role]
     test = (corrected_ttest(fusion["aucs"], baseline["aucs"], 1.0 / (summary["folds"] - 1))
             if len(fusion["aucs"]) >= 2 and len(fusion["aucs"]) == len(baseline["aucs"]) else None)
-    return Confirmed(fusion, baseline, summary["repeats"], summary["folds"], test, _holdout(study, role))
+    return Confirmed(fusion, baseline, summary["repeats"], summary["folds"], test, _holdout(study, role),
+                     designs.get(FUSION_DESIGN))
 
 
 def _holdout(study: optuna.Study, baseline_role: str) -> DeLongTest | None:
@@ -67,6 +69,10 @@ def confirmation_in_words(confirmed: Confirmed) -> str:
              f"ensembles) were trained again on {confirmed.repeats} new partition(s) into {confirmed.folds} folds, "
              f"drawn with new seeds, so the folds played no part in choosing them. There the fusion candidate scored "
              f"{fusion['mean_auc']:.3f} and the best baseline, {describe(baseline)}, {baseline['mean_auc']:.3f}."]
+    if confirmed.design_alone is not None:
+        alone = confirmed.design_alone
+        parts.append(f"The best single fusion design ({describe(alone)}) scored {alone['mean_auc']:.3f} on the same "
+                     f"folds: ensembling added {fusion['mean_auc'] - alone['mean_auc']:+.3f}.")
     if test is None or not math.isfinite(test.p):
         parts.append("The fold-by-fold differences cannot be tested (too few, or all equal).")
     else:

@@ -2,7 +2,8 @@
 
 What is confirmed (``roles``): each baseline's best trial, the single-modality ensembles (baselines too), and ONE
 fusion candidate chosen before any fresh fold is seen: the best fusion design, or the fusion ensemble when its
-out-of-fold AUC is higher. Every member trial is trained on R repeats of k folds drawn with new seeds and, when the
+out-of-fold AUC is higher (the best fusion design is then confirmed beside it as role ``fusion:design``, for the
+record: what ensembling added on fresh folds; the verdict never reads it). Every member trial is trained on R repeats of k folds drawn with new seeds and, when the
 study holds rows out (--holdout), once on every search row and scored on the held-out rows. Each (trial, repeat,
 fold) is one *unit*, a trial of the companion study ``<study>:confirm`` run by the search's own worker loop:
 workers that reach the end together share the units, each unit runs once, a killed worker's unit is retried, a
@@ -29,6 +30,7 @@ from fusion_search.study._worker import WorkerSettings, rdb_storage, run_worker
 from fusion_search.trainers import fold_data, train_fold
 
 SUFFIX = ":confirm"
+FUSION, FUSION_DESIGN = "fusion", "fusion:design"  # the candidate; the best single fusion design behind an ensemble
 SHARE = 0.20  # of the search's fold trainings that the default confirmation may cost
 SEED_STEP = 1_000_003  # repeat r's partition seed: the study's fold seed + (r + 1) * SEED_STEP
 HOLDOUT = -1  # repeat and fold of a unit that trains on every search row and scores the held-out rows
@@ -57,16 +59,22 @@ def roles(study: optuna.Study) -> dict[str, dict[int, int]]:
     for ensemble in study_ensembles(study):
         if ensemble.side != "fusion":
             out[ensemble.name] = ensemble.members
-        elif "fusion" in chosen and ensemble.oof_auc > chosen["fusion"].user_attrs.get("oof_auc", 0.0):
-            out["fusion"] = ensemble.members
+        elif FUSION in chosen and ensemble.oof_auc > chosen[FUSION].user_attrs.get("oof_auc", 0.0):
+            out[FUSION], out[FUSION_DESIGN] = ensemble.members, out[FUSION]
     return out
+
+
+def is_baseline_role(role: str) -> bool:
+    """A role the fusion candidate is compared with: a baseline design's best trial or a single-modality
+    ensemble."""
+    return role in baseline_fusions() or role in {f"ensemble:{side}" for side in ("image", "numeric")}
 
 
 def plan(study: optuna.Study, data: SearchData, repeats: int) -> dict | None:
     """What to confirm: the roles, R, k and the units (trial, repeat, fold); None when the study has no fusion
     design and baseline scored on every fold yet."""
     wanted = roles(study)
-    if "fusion" not in wanted or len(wanted) < 2:
+    if FUSION not in wanted or not any(map(is_baseline_role, wanted)):
         return None
     trials = sorted({number for members in wanted.values() for number in members})
     units = [{"trial": n, "repeat": r, "fold": f} for n in trials for r in range(repeats) for f in range(data.k)]

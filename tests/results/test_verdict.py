@@ -8,6 +8,7 @@ import optuna
 import pytest
 
 from fusion_search.results import compare, headline
+from fusion_search.results._confirmation import confirmation_in_words
 from tests.results.test_report import BASELINES, made_study
 
 FUSION = ("concat", 0.77, [0.75, 0.79, 0.77, 0.76, 0.78])
@@ -112,3 +113,19 @@ def test_with_held_out_rows_fusion_must_also_score_higher_on_them(held_out_diffe
     assert (comparison.confirmed.holdout.difference > 0) is helped and comparison.helped is helped
     assert ("held-out rows" in comparison.headline) and comparison.headline.startswith(
         "Fusion helped" if helped else "Fusion is not confirmed on the held-out rows")
+
+
+def test_the_best_fusion_design_behind_an_ensemble_is_reported_but_never_the_reference():
+    """fusion:design scores highest of all on the fresh folds; the reference is still the best baseline, and the
+    confirmation says what ensembling added."""
+    study = confirmed_study(AHEAD, STEADY, [0.6] * 10)
+    summary = study.user_attrs["confirmation"]
+    summary["designs"]["fusion"].update(trial=None, members={"2": 1, "0": 1}, fusion="ensemble of concat, image_only")
+    alone = [a + 0.08 for a in STEADY]
+    summary["designs"]["fusion:design"] = {"trial": 2, "members": {"2": 1}, "fusion": "concat", "aucs": alone,
+                                           "mean_auc": float(np.mean(alone)), "holdout_auc": None}
+    study.set_user_attr("confirmation", summary)
+    comparison = compare(study)
+    assert comparison.confirmed.baseline["fusion"] == "image_only" and comparison.helped
+    assert comparison.confirmed.design_alone["fusion"] == "concat"
+    assert "ensembling added -0.032" in confirmation_in_words(comparison.confirmed)

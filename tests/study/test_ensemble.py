@@ -9,6 +9,7 @@ import numpy as np
 import optuna
 import pytest
 
+from fusion_search.study import is_baseline_role, roles
 from fusion_search.study._ensemble import blend, greedy_selection, side_of, study_ensembles
 from fusion_search.study._oof import LABELS_KEY, SCORES_KEY
 
@@ -60,3 +61,14 @@ def test_a_study_gets_an_ensemble_per_side_classed_by_its_members():
     assert found["image"].members == {0: 1, 1: 1} and found["image"].oof_auc == 1.0
     assert "numeric" not in found  # its best blend is one trial: no ensemble to add
     assert "fusion" not in found  # the best blend of all the trials uses images only: that is no fusion design
+
+
+def test_a_fusion_ensemble_that_beats_the_best_fusion_design_is_the_candidate_and_the_design_is_kept_beside_it():
+    """image_only A and numeric_only B blend to AUC 1.0, above concat's 0.75 out of fold: the mixed ensemble is
+    the one fusion candidate, the concat trial is confirmed as fusion:design, and neither is a reference."""
+    concat = [0.2, 0.6, 0.3, 0.1, 0.5, 0.7, 0.2, 0.9]
+    study = made_study([("image_only", A), ("numeric_only", B), ("concat", concat)])
+    wanted = roles(study)
+    assert wanted["fusion"] == {0: 1, 1: 1} and wanted["fusion:design"] == {2: 1}
+    assert wanted["image_only"] == {0: 1} and wanted["numeric_only"] == {1: 1}
+    assert sorted(role for role in wanted if is_baseline_role(role)) == ["image_only", "numeric_only"]
