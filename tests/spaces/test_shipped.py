@@ -1,5 +1,6 @@
-"""The shipped spaces: every fusion family in default and quick, conditional knobs sampled only for their
-fusion, quick kept small enough for a CPU, seed.yaml holding the question's model and the answer's options."""
+"""The shipped spaces: every fusion family in default, quick and balanced, conditional knobs sampled only for
+their fusion, quick and balanced kept small enough for a CPU, the backbones each offers, seed.yaml holding the
+question's model and the answer's options."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import pytest
 from fusion_search.designs import TREE_FIELDS, field_group, get_kind, list_designs
 from fusion_search.spaces import load_space, suggest_design
 
+SEARCHING = ["default", "quick", "balanced"]  # the spaces that search every design
 
-@pytest.mark.parametrize("name", ["default", "quick"])
+
+@pytest.mark.parametrize("name", SEARCHING)
 def test_default_and_quick_search_every_registered_fusion(name):
     assert set(list_designs()) <= set(load_space(name).fusions)
 
 
-@pytest.mark.parametrize("name", ["default", "quick"])
+@pytest.mark.parametrize("name", SEARCHING)
 def test_a_fusion_s_own_knobs_are_sampled_only_when_that_fusion_is(name):
     space = load_space(name)
     knobs = [p.name for p in space.params if field_group(p.name) == "fusion" and p.name != "fusion"]
@@ -30,7 +33,7 @@ def test_a_fusion_s_own_knobs_are_sampled_only_when_that_fusion_is(name):
     assert set(list_designs()) <= seen
 
 
-@pytest.mark.parametrize("name", ["default", "quick"])
+@pytest.mark.parametrize("name", SEARCHING)
 def test_a_trial_records_only_the_parameters_its_design_uses(name):
     """A tree design samples no widths, learning rates or batch size; no design samples another's knobs."""
     space = load_space(name)
@@ -48,10 +51,27 @@ def test_a_trial_records_only_the_parameters_its_design_uses(name):
 
 
 def test_quick_stays_small_enough_for_a_cpu():
-    fixed = load_space("quick").fixed
-    assert fixed["backbone"] == "small_cnn" and fixed["weights"] == "none"
-    assert fixed["image_size"] <= 32 and fixed["epochs"] <= 30
-    assert max(load_space("quick").param("batch_size").choices) <= 64
+    space = load_space("quick")
+    assert set(space.param("backbone").choices) == {"small_cnn", "descriptors"} and space.fixed["weights"] == "none"
+    assert space.fixed["image_size"] <= 32 and space.fixed["epochs"] <= 30
+    assert max(space.param("batch_size").choices) <= 64
+
+
+def test_balanced_trains_a_deeper_cnn_on_larger_images_with_augmentation_on_or_off():
+    space = load_space("balanced")
+    assert set(space.param("backbone").choices) == {"small_cnn_deep", "descriptors"}
+    assert space.fixed["weights"] == "none" and space.fixed["trainable_blocks"] == 5  # from scratch, every block
+    assert space.image_sizes == (64, 96)
+    assert set(space.param("augmentation").choices) == {"none", "flip_rotate_color"}
+    assert space.fixed["epochs"] <= 20 and max(space.param("batch_size").choices) <= 64
+
+
+def test_default_offers_every_imagenet_backbone_the_descriptors_and_augmentation():
+    space = load_space("default")
+    assert set(space.param("backbone").choices) == {"vgg16", "resnet50", "efficientnetb0", "mobilenetv3small",
+                                                    "convnexttiny", "descriptors"}
+    assert space.fixed["weights"] == "imagenet" and space.defaults["backbone"] == "vgg16"
+    assert set(space.param("augmentation").choices) == {"none", "flip", "flip_rotate_color"}
 
 
 def test_seed_is_the_question_s_model_with_the_answer_s_alternatives():

@@ -13,12 +13,12 @@ from fusion_search.spaces import list_spaces, load_space
 def test_spaces_lists_every_shipped_space_with_its_description(capsys):
     assert main(["spaces"]) == 0
     out = capsys.readouterr().out
-    for name in ("default", "quick", "seed"):
+    for name in ("default", "quick", "balanced", "seed"):
         assert re.search(rf"^{name}\s+{re.escape(load_space(name).description[:30])}", out, re.MULTILINE)
     assert len(out.strip().splitlines()) == len(list_spaces())
 
 
-@pytest.mark.parametrize("name", ["default", "quick", "seed"])
+@pytest.mark.parametrize("name", ["default", "quick", "balanced", "seed"])
 def test_spaces_show_prints_the_resolved_space_with_its_parameter_count(name, capsys):
     space = load_space(name)
     assert main(["spaces", "show", name]) == 0
