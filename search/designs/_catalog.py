@@ -1,13 +1,13 @@
 """The shipped designs and backbones. Formulas and sources: the neural fusions' classes in
 ``fusion_search.models.fusion``, the tree and stacking trainers in ``fusion_search.trainers``."""
 
+from fusion_search.designs._design import DESCRIPTORS
 from fusion_search.designs._kinds import DesignKind, register_design
 
 TREE_FIELDS = ("gbdt_learning_rate", "gbdt_max_leaf_nodes", "gbdt_min_samples_leaf", "gbdt_l2")
 # networks built by fusion_search.models; their names are here so that spaces validate without Keras
 BACKBONES = ("convnexttiny", "efficientnetb0", "mobilenetv3small", "resnet50", "small_cnn", "small_cnn_deep", "vgg16")
 AUGMENTATIONS = ("none", "flip", "flip_rotate_color")  # built by fusion_search.models._augment
-DESCRIPTORS = "descriptors"  # the backbone that is no network: classical image descriptors (fusion_search.data)
 
 DESIGNS = (
     DesignKind("image_only", "baseline: the image branch alone", uses_numeric=False),

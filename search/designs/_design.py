@@ -7,6 +7,8 @@ from typing import Any
 
 from fusion_search._errors import UserError
 
+DESCRIPTORS = "descriptors"  # the backbone that is no network: classical image descriptors (fusion_search.data)
+
 
 def _f(default: Any, group: str, doc: str) -> Any:
     """A design field with its group (which part of the model it belongs to) and a one-line meaning."""
@@ -26,7 +28,9 @@ class Design:
     # image branch
     backbone: str = _f("vgg16", "backbone", "vgg16 | resnet50 | efficientnetb0 | mobilenetv3small | convnexttiny | small_cnn | small_cnn_deep | descriptors")
     weights: str = _f("imagenet", "backbone", "imagenet | none | path to a local .weights.h5 file")
-    image_size: int = _f(224, "backbone", "images are resized to image_size x image_size")
+    image_size: int = _f(224, "backbone", "images are resized to image_size x image_size for a network")
+    descriptor_size: int = _f(128, "backbone", "descriptors: images are described at this size instead (no network "
+                                               "sees them, so a CPU affords more pixels)")
     trainable_blocks: int = _f(0, "image", "top backbone blocks fine-tuned; 0 = frozen")
     augmentation: str = _f("none", "image", "none | flip | flip_rotate_color: random horizontal flips, rotations up "
                                             "to ~11 degrees, brightness and contrast +-10%, in training only "
@@ -73,6 +77,11 @@ class Design:
     lr_fusion: float = _f(1e-3, "train", "learning rate of the fusion layer and head")
     weight_decay: float = _f(0.0, "train", "AdamW weight decay")
     class_weight: str = _f("none", "train", "none | balanced (weight each class by n / (2 * its count))")
+
+    @property
+    def decode_size(self) -> int:
+        """The size this design's images are decoded at: descriptor_size for the descriptors, else image_size."""
+        return self.descriptor_size if self.backbone == DESCRIPTORS else self.image_size
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> "Design":

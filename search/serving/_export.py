@@ -44,7 +44,7 @@ def retrain(study: optuna.Study, trial: optuna.trial.FrozenTrial, manifest: Mani
     seed = int(study.user_attrs.get("seed", 0))
     kind = get_kind(trial.user_attrs.get("fusion", trial.params.get("fusion")))
     design = final_design(study, trial) if kind.neural else trial_design(study, trial)
-    images = decode_images(manifest.image_paths, design.image_size) if kind.uses_image else None
+    images = decode_images(manifest.image_paths, design.decode_size) if kind.uses_image else None
     if not kind.neural:  # trees or stacking: retrained as a training fold was in the search
         return train_hybrid(design, manifest, images, seed)
     return train_final_model(design, manifest, images, seed, name=f"fusion_search_{design.fusion}_trial{trial.number}")

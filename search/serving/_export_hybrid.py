@@ -76,7 +76,7 @@ class HybridModel:
 
     @property
     def image_size(self) -> int | None:
-        return self.design.image_size if get_kind(self.design.fusion).uses_image else None
+        return self.design.decode_size if get_kind(self.design.fusion).uses_image else None
 
     def score(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         """Positive-class probabilities of rows given as {"numeric": raw columns (NaN allowed), "categorical":

@@ -49,7 +49,7 @@ def train_final_model(design: Design, manifest: Manifest, images: np.ndarray | N
     fitted = get_trainer(NEURAL).fit(design, data, np.arange(manifest.rows), seed, reuse=False)
     return with_preprocessing(fitted.model, fitted.scaler, manifest.numeric_columns, name, fitted.categories,
                               manifest.categorical_columns,
-                              (design.image_size, DESCRIPTOR_VERSION) if described else None)
+                              (design.decode_size, DESCRIPTOR_VERSION) if described else None)
 
 
 def save_atomically(model: keras.Model, path: Path) -> None:

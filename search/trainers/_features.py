@@ -19,7 +19,7 @@ def image_features(data: SearchData, design: Design) -> np.ndarray | None:
     if not get_kind(design.fusion).uses_image:
         return None
     if design.backbone == DESCRIPTORS:
-        return data.descriptors(design.image_size)
+        return data.descriptors(design.decode_size)
     return backbone_features(data, design) if uses_feature_cache(data, design) else None
 
 

@@ -11,10 +11,10 @@ import pytest
 
 from fusion_search.cli import main
 from fusion_search.data import read_table
-from fusion_search.serving import load_exported_model, retrain, save_model, score_table, study_rows
+from fusion_search.serving import load_exported_model, model_contract, retrain, save_model, score_table, study_rows
 
 SPACE = """
-fixed: {backbone: descriptors, image_size: 16, epochs: 4, patience: 0, numeric_layers: 1, numeric_width: 8,
+fixed: {backbone: descriptors, image_size: 16, descriptor_size: 24, epochs: 4, patience: 0, numeric_layers: 1, numeric_width: 8,
         head_layers: 1, head_units: 8, batch_size: 16, image_units: 8, numeric_units: 8, fusion_units: 8,
         stacked_inner_folds: 2, gbdt_min_samples_leaf: 5}
 search:
@@ -57,7 +57,9 @@ def test_an_export_on_descriptors_predicts_what_the_in_memory_model_does(study, 
     table = read_table(demo_manifest)
     in_memory = score_table(model, table)
     save_model(model, tmp_path / f"m{suffix}", study, trial)
-    assert np.array_equal(score_table(load_exported_model(tmp_path / f"m{suffix}"), table), in_memory)
+    exported = load_exported_model(tmp_path / f"m{suffix}")
+    assert model_contract(exported).image_size == 24  # described at descriptor_size, not the networks' image_size
+    assert np.array_equal(score_table(exported, table), in_memory)
     assert main(["predict", "--model", str(tmp_path / f"m{suffix}"), "--data", str(demo_manifest), "--output",
                  str(tmp_path / "p.csv")]) == 0
     predicted = np.array([float(r["score"]) for r in csv.DictReader((tmp_path / "p.csv").open())])
