@@ -10,7 +10,6 @@ read with ``json``, the parts are opened as `predict` opens any export (safe-mod
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from fusion_search._errors import UserError
 from fusion_search.data import ManifestSpec
 from fusion_search.designs import get_kind
 from fusion_search.serving._export import retrain, save_model, study_rows
+from fusion_search.serving._folder import folder_built_beside
 from fusion_search.study import Ensemble
 
 SUFFIX = ".ensemble"
@@ -46,11 +46,7 @@ def export_ensemble(study: optuna.Study, ensemble: Ensemble, data: Any, path: Pa
     if path.exists() and not (path / "ensemble.json").is_file():
         raise UserError(f"{path} exists and is not an ensemble folder; not replacing it")
     manifest = study_rows(study, data, spec)
-    partial, old = path.parent / f".{path.name}.partial", path.parent / f".{path.name}.old"
-    for leftover in (partial, old):
-        shutil.rmtree(leftover, ignore_errors=True)
-    partial.mkdir()
-    try:
+    with folder_built_beside(path) as partial:
         parts = []
         for number, weight in ensemble.members.items():
             trial = study.trials[number]
@@ -60,12 +56,6 @@ def export_ensemble(study: optuna.Study, ensemble: Ensemble, data: Any, path: Pa
         meta = {"format": FORMAT, "version": VERSION, "study": study.study_name, "side": ensemble.side,
                 "oof_auc": ensemble.oof_auc, "members": parts}
         (partial / "ensemble.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        if path.exists():
-            path.rename(old)
-        partial.rename(path)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
     return {"path": str(path), "side": ensemble.side, "rows": manifest.rows, "members": parts}
 
 

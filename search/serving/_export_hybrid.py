@@ -22,7 +22,6 @@ untrusted place runs none of its content as code.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from fusion_search._errors import UserError
 from fusion_search.data import DESCRIPTOR_NAMES, Manifest, image_descriptors, inner_folds
 from fusion_search.designs import DESCRIPTORS, NEURAL, Design, get_kind
 from fusion_search.models import feature_extractor, keras, make_deterministic, predict_scores, with_preprocessing
+from fusion_search.serving._folder import folder_built_beside
 from fusion_search.serving._tree_file import TreeEnsemble, from_sklearn, load_trees, save_trees
 from fusion_search.trainers import FoldData, fit_trees, get_trainer, table_features
 
@@ -178,19 +178,8 @@ _TRAINERS = {"gbdt_only": _train_gbdt_only, "stacked": _train_stacked, "gbdt_on_
 
 def save_hybrid(model: HybridModel, path: Path, about: dict) -> None:
     """Write every part into a hidden sibling folder, then swap it in: a failure leaves no half folder."""
-    path = Path(path)
-    partial, old = path.parent / f".{path.name}.partial", path.parent / f".{path.name}.old"
-    for leftover in (partial, old):
-        shutil.rmtree(leftover, ignore_errors=True)
-    partial.mkdir()
-    try:
+    with folder_built_beside(Path(path)) as partial:
         _write_parts(model, partial, about)
-        if path.exists():
-            path.rename(old)
-        partial.rename(path)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_parts(model: HybridModel, folder: Path, about: dict) -> None:

@@ -4,11 +4,6 @@ training. The JAX checks run in one subprocess (KERAS_BACKEND is fixed per proce
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -17,8 +12,8 @@ import pytest
 from fusion_search.designs import Design
 from fusion_search.models import build_model, predict_scores, registered_backbones
 from tests.models.backbone_checks import check_backbone
+from tests.models.on_jax import run_on_jax
 
-ROOT = Path(__file__).resolve().parents[2]
 # trainable_blocks counts these: VGG16's block1-5, ResNet50's conv1-5, EfficientNetB0's stem+block1-7 (the stem
 # with the input scaling) and top, MobileNetV3Small's stem conv, 11 expanded_conv blocks and last conv, ConvNeXtTiny's
 # stem, 4 stages and the 3 downsampling layers between them
@@ -40,12 +35,7 @@ def tensorflow_checks(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def jax_checks(tmp_path_factory):
-    out = tmp_path_factory.mktemp("jax-backbones") / "checks.json"
-    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"}
-    run = subprocess.run([sys.executable, "-m", "tests.models.backbone_checks", str(out)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr[-4000:]
-    checks = json.loads(out.read_text())
+    checks = run_on_jax("tests.models.backbone_checks", tmp_path_factory.mktemp("jax-backbones"))
     assert checks["backend"] == "jax"
     return checks["results"].__getitem__
 

@@ -7,18 +7,13 @@ it is registered. The JAX checks run in one subprocess (KERAS_BACKEND is fixed p
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import pytest
 
 from tests.models.fusion_checks import case_id, check_fusion, fusion_cases, variable_group
+from tests.models.on_jax import run_on_jax
 
-ROOT = Path(__file__).resolve().parents[2]
 CASES = fusion_cases()
 IDS = [case_id(fusion, extra) for fusion, extra in CASES]
 
@@ -38,12 +33,7 @@ def tensorflow_checks(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def jax_checks(tmp_path_factory):
-    out = tmp_path_factory.mktemp("jax") / "checks.json"
-    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"}
-    run = subprocess.run([sys.executable, "-m", "tests.models.fusion_checks", str(out)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-4000:]
-    results = json.loads(out.read_text())
+    results = run_on_jax("tests.models.fusion_checks", tmp_path_factory.mktemp("jax"))
     return lambda fusion, extra: results[case_id(fusion, extra)]
 
 
