@@ -12,7 +12,7 @@ from fusion_search.designs import baseline_fusions
 from fusion_search.results._ensembles import ensemble_rows
 from fusion_search.results._verdict import compare
 from fusion_search.study import (
-    best_baseline, best_per_fusion, confirmation_progress, diverged, pruned, skipped, state_counts, trial_counts,
+    best_baseline, best_per_fusion, confirmation_progress, design_label, diverged, pruned, skipped, state_counts, trial_counts,
 )
 
 
@@ -26,7 +26,7 @@ def leaderboard_table(study: optuna.Study) -> Table:
         table.add_column(column, justify="left" if column == "fusion" else "right")
     for fusion, trial in best_per_fusion(study).items():
         delta = "-" if reference is None or fusion in baseline_fusions() else f"{trial.value - reference[1]:+.3f}"
-        name = f"{fusion} (baseline)" if fusion in baseline_fusions() else fusion
+        name = f"{design_label(trial)} (baseline)" if fusion in baseline_fusions() else design_label(trial)
         fresh = f"{confirmed[trial.number]:.3f}" if trial.number in confirmed else "-"
         table.add_row(name, str(counts.get(fusion, 0)), *_cells(trial, delta, fresh))
     for row in ensemble_rows(study):

@@ -21,7 +21,7 @@ from scipy import stats
 
 from fusion_search.designs import baseline_fusions
 from fusion_search.results._confirmation import LEVEL, Confirmed, confirmed, describe, p_text
-from fusion_search.study import best_baseline, best_per_fusion
+from fusion_search.study import best_baseline, best_per_fusion, design_label
 
 
 @dataclass(frozen=True)
@@ -165,4 +165,4 @@ def paired_test_in_words(test: PairedTest) -> str:
 
 
 def _name(trial: optuna.trial.FrozenTrial) -> str:
-    return trial.user_attrs.get("fusion", trial.params.get("fusion", "?"))
+    return design_label(trial)

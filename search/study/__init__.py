@@ -16,7 +16,7 @@ from fusion_search.study._study import (
     METRIC_NAME, RunSettings, load_existing_study, make_pruner, make_sampler, open_or_create_study, run_search,
 )
 from fusion_search.study._summary import (
-    baselines, best_baseline, best_per_fusion, chosen_trial, completed, diverged, pruned, skipped, state_counts,
+    baselines, best_baseline, best_per_fusion, chosen_trial, completed, design_label, diverged, pruned, skipped, state_counts,
     trial_counts, trial_design,
 )
 from fusion_search.study._worker import WorkerSettings, WorkerStopped, run_worker
@@ -27,5 +27,5 @@ __all__ = [
     "FUSION_DESIGN", "chosen_trials", "completed", "confirm", "confirmation_progress", "default_repeats", "diverged", "is_baseline_role", "fold_order", "fold_seed",
     "holdout_scores", "load_existing_study", "make_pruner", "make_sampler", "oof_labels", "oof_scores",
     "open_or_create_study", "pruned", "require_baselines_fit", "roles", "run_search", "run_worker",
-    "searched_trials", "skipped", "state_counts", "study_ensembles", "trial_counts", "trial_design",
+    "searched_trials", "skipped", "state_counts", "study_ensembles", "trial_counts", "trial_design", "design_label",
 ]

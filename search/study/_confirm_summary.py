@@ -8,6 +8,7 @@ import optuna
 
 from fusion_search.storage import retry_storage
 from fusion_search.study._ensemble import blend
+from fusion_search.study._summary import design_label
 from fusion_search.study._worker import rdb_storage
 from fusion_search.trainers import fold_auc
 
@@ -51,7 +52,7 @@ def _blend_auc(done: dict, members: dict[int, int], repeat: int, fold: int) -> t
 
 
 def _name(study: optuna.Study, members: dict[int, int]) -> str:
-    names = [study.trials[number].user_attrs.get("fusion", "?") for number in members]
+    names = [design_label(study.trials[number]) for number in members]
     if len(names) == 1:
         return names[0]
     return "ensemble of " + ", ".join(f"{name} (trial {n}{f' x{w}' if w > 1 else ''})"

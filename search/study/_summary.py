@@ -77,6 +77,12 @@ def best_baseline(study: optuna.Study) -> tuple[str, float] | None:
     return max(known, key=lambda item: item[1]) if known else None
 
 
+def design_label(trial: optuna.trial.FrozenTrial) -> str:
+    """The trial's design in words: 'concat', or 'concat on descriptors' where the study searches the backbone."""
+    name = trial.user_attrs.get("fusion", trial.params.get("fusion", "?"))
+    return f"{name} on {trial.params['backbone']}" if "backbone" in trial.params else name
+
+
 def trial_design(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> Design:
     """The trial's design: the study's stored space's fixed values, then the trial's parameters."""
     fixed = study.user_attrs.get("space_resolved", {}).get("fixed", study.user_attrs.get("space_fixed", {}))

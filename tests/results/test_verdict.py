@@ -7,7 +7,7 @@ import numpy as np
 import optuna
 import pytest
 
-from fusion_search.results import compare, headline
+from fusion_search.results import compare, headline, leaderboard_table
 from fusion_search.results._confirmation import confirmation_in_words
 from tests.results.test_report import BASELINES, made_study
 
@@ -129,3 +129,19 @@ def test_the_best_fusion_design_behind_an_ensemble_is_reported_but_never_the_ref
     assert comparison.confirmed.baseline["fusion"] == "image_only" and comparison.helped
     assert comparison.confirmed.design_alone["fusion"] == "concat"
     assert "ensembling added -0.032" in confirmation_in_words(comparison.confirmed)
+
+
+def test_where_the_backbone_is_searched_the_headline_and_leaderboard_name_it():
+    study = optuna.create_study(direction="maximize")
+    fusions = optuna.distributions.CategoricalDistribution(["image_only", "numeric_only", "concat"])
+    backbones = optuna.distributions.CategoricalDistribution(["small_cnn", "descriptors"])
+    for fusion, backbone, value in (("image_only", "small_cnn", 0.70), ("numeric_only", None, 0.64),
+                                    ("concat", "descriptors", 0.77)):
+        params = {"fusion": fusion, **({"backbone": backbone} if backbone else {})}
+        study.add_trial(optuna.trial.create_trial(
+            params=params, distributions={"fusion": fusions, "backbone": backbones} if backbone else {"fusion": fusions},
+            value=value, user_attrs={"fusion": fusion, "fold_aucs": [value] * 5, "std_auc": 0.0, "oof_auc": value}))
+    sentence = headline(compare(study))
+    assert "concat on descriptors, trial 2" in sentence and "image_only on small_cnn" in sentence
+    rows = leaderboard_table(study).columns[0]._cells
+    assert "concat on descriptors" in rows and "numeric_only (baseline)" in rows
