@@ -26,8 +26,8 @@ from fusion_search.results import Comparison, compare, ensemble_record, export_r
 from fusion_search.spaces import Space, load_space
 from fusion_search.storage import resolve_storage_url, write_text_atomically
 from fusion_search.study import (
-    RunSettings, SilentProgress, best_per_fusion, chosen_trial, chosen_trials, completed, default_repeats,
-    load_existing_study, pruned, run_search, study_ensembles, trial_design,
+    CONFIRM_FOLDS, RunSettings, SilentProgress, best_per_fusion, chosen_trial, chosen_trials, completed,
+    confirmation_folds, default_repeats, load_existing_study, pruned, run_search, study_ensembles, trial_design,
 )
 from fusion_search.study import confirm as confirm_study
 
@@ -117,7 +117,8 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
            ignore_columns: Columns = None, space: str | Path | Space = "default", trials: int = 20,
            study: str | None = None, storage: str | None = None, folds: int = 5, seed: int = 0,
            prune_p: float = 0.3, timeout: float | None = None, existing: bool = False, heartbeat: int = 30,
-           baseline_trials: int | None = None, confirm_repeats: int | None = None, holdout: float = 0.0,
+           baseline_trials: int | None = None, confirm_repeats: int | None = None, confirm_folds: int = CONFIRM_FOLDS,
+           holdout: float = 0.0,
            base_dir: str | Path | None = None, progress: bool | SilentProgress = False) -> SearchResult:
     """Search fusion designs on a pandas DataFrame or a manifest CSV path, then confirm the winners on fresh
     folds; resumes a study of the same name.
@@ -134,7 +135,7 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
     settings = RunSettings(study=study or f"search-{prepared.manifest.fingerprint[:8]}",
                            storage=resolve_storage_url(storage), trials=trials, timeout=timeout, seed=seed,
                            create=not existing, heartbeat=heartbeat, prune_p=prune_p, baseline_trials=baseline_trials,
-                           confirm_repeats=confirm_repeats)
+                           confirm_repeats=confirm_repeats, confirm_folds=confirm_folds)
     with _watcher(progress, trials) as watcher:
         found = run_search(settings, prepared, space, watcher)
     return SearchResult(found, table, spec)
@@ -143,7 +144,7 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
 def confirm(study: str, data: Any, *, image_column: str = "image", label_column: str = "label",
             numeric_columns: Columns = None, group_column: str | None = None, positive: str | None = None,
             categorical_columns: Columns = None, ignore_columns: Columns = None, storage: str | None = None,
-            repeats: int | None = None,
+            repeats: int | None = None, folds: int = CONFIRM_FOLDS,
             base_dir: str | Path | None = None, progress: bool | SilentProgress = False) -> SearchResult:
     """Confirm (or resume confirming) an existing study's winners on fresh folds of its data (the same rows
     and column choices as its search: checked by the data's fingerprint)."""
@@ -161,9 +162,11 @@ def confirm(study: str, data: Any, *, image_column: str = "image", label_column:
     chosen = chosen_trials(found)
     if "fusion" not in chosen or len(chosen) < 2:
         raise UserError(f"study '{study}' has no fusion design and no baseline scored on every fold to confirm yet")
-    repeats = repeats or default_repeats(len(completed(found)) + len(pruned(found)), len(baseline_fusions()) + 1)
+    folds = confirmation_folds(prepared, folds)
+    repeats = repeats or default_repeats(len(completed(found)) + len(pruned(found)), len(baseline_fusions()) + 1,
+                                         prepared.k, folds)
     with _watcher(progress, repeats) as watcher:
-        confirm_study(found, prepared, repeats, int(attrs.get("seed", 0)), watcher)
+        confirm_study(found, prepared, repeats, int(attrs.get("seed", 0)), watcher, folds)
     return SearchResult(found, table, spec)
 
 

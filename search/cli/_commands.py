@@ -49,6 +49,7 @@ def _search(args: argparse.Namespace, data: Path, spec: ManifestSpec) -> int:
                         storage=args.storage, folds=args.folds, seed=args.seed, prune_p=args.prune_p, timeout=args.timeout,
                         existing=getattr(args, "existing", False), heartbeat=getattr(args, "heartbeat", 30),
                         baseline_trials=args.baseline_trials, confirm_repeats=args.confirm_repeats,
+                        confirm_folds=args.confirm_folds,
                         holdout=args.holdout, progress=not args.quiet)
     except WorkerStopped as stopped:
         print("fusion-search: stopped (SIGTERM); the running trial was failed and re-queued", file=sys.stderr)
@@ -66,7 +67,7 @@ def confirm(args: argparse.Namespace) -> int:
     spec = manifest_spec(args)
     try:
         result = confirm_study(args.study, args.data, **asdict(spec), storage=args.storage, repeats=args.repeats,
-                               progress=not args.quiet)
+                               folds=args.folds, progress=not args.quiet)
     except WorkerStopped as stopped:
         print("fusion-search: stopped (SIGTERM); the running training was failed and re-queued", file=sys.stderr)
         return stopped.exit_code

@@ -4,7 +4,7 @@ trainer brings its framework when it first trains."""
 
 from fusion_search.study._budget import baseline_quota
 from fusion_search.study._confirm import (
-    FUSION_DESIGN, chosen_trials, confirm, confirmation_progress, default_repeats, is_baseline_role, roles,
+    CONFIRM_FOLDS, FUSION_DESIGN, chosen_trials, confirm, confirmation_folds, confirmation_progress, default_repeats, is_baseline_role, roles,
     searched_trials,
 )
 from fusion_search.study._confirm_summary import holdout_scores
@@ -22,9 +22,10 @@ from fusion_search.study._summary import (
 from fusion_search.study._worker import WorkerSettings, WorkerStopped, run_worker
 
 __all__ = [
+    "CONFIRM_FOLDS",
     "CrossValidatedObjective", "Ensemble", "MAX_OOF_ROWS", "METRIC_NAME", "RunSettings", "SilentProgress", "WorkerSettings",
     "WorkerStopped", "baseline_quota", "baselines", "best_baseline", "best_per_fusion", "blend", "chosen_trial",
-    "FUSION_DESIGN", "chosen_trials", "completed", "confirm", "confirmation_progress", "default_repeats", "diverged", "is_baseline_role", "fold_order", "fold_seed",
+    "FUSION_DESIGN", "chosen_trials", "completed", "confirm", "confirmation_folds", "confirmation_progress", "default_repeats", "diverged", "is_baseline_role", "fold_order", "fold_seed",
     "holdout_scores", "load_existing_study", "make_pruner", "make_sampler", "oof_labels", "oof_scores",
     "open_or_create_study", "pruned", "require_baselines_fit", "roles", "run_search", "run_worker",
     "searched_trials", "skipped", "state_counts", "study_ensembles", "trial_counts", "trial_design", "design_label",

@@ -11,9 +11,9 @@ import optuna
 import pytest
 
 from fusion_search.cli import main
-from fusion_search.data import read_manifest
+from fusion_search.data import make_demo_dataset, prepare_data, read_manifest
 from fusion_search.results import compare
-from fusion_search.study import oof_scores
+from fusion_search.study import confirmation_folds, default_repeats, oof_scores
 
 TRIALS, FOLDS, REPEATS = 5, 3, 2
 
@@ -139,3 +139,17 @@ def test_resuming_with_a_changed_fixed_value_is_refused_and_writes_nothing(confi
     assert len(err.splitlines()) == 1 and "different space: fixed.epochs was 3, this run has 4" in err
     after = optuna.load_study(study_name="held", storage=storage)
     assert (len(after.trials), dict(after.user_attrs)) == before
+
+
+@pytest.mark.parametrize("rows, k, expected", [(60, 3, 3), (400, 5, 10)])
+def test_fresh_partitions_have_ten_folds_where_each_keeps_ten_rows_of_each_class(tmp_path, rows, k, expected):
+    """60 rows cannot give 10 folds with 10 positives and 10 negatives each: the study's k then."""
+    data = prepare_data(make_demo_dataset(tmp_path, rows=rows, seed=2), k, 0, caches=False)
+    assert confirmation_folds(data) == expected
+    assert confirmation_folds(data, 2) == 2  # asked for fewer: as asked
+
+
+def test_the_default_repeats_cost_about_a_fifth_of_the_search():
+    assert default_repeats(16, 4, 5, 10) == 1  # 0.2 x 16 x 5 / (4 x 10) = 0.4: never fewer than one
+    assert default_repeats(200, 4, 5, 10) == 5
+    assert default_repeats(200, 4, 5, 5) == 10
