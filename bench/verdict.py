@@ -3,6 +3,7 @@ another, measured the same way: each study is run by that version's own CLI (`ru
 first printed line is the headline), each version installed on its own (bench/_versions.py).
 
     python -m bench.verdict --before 3d39a48 --after HEAD --studies 20   # bench/results/verdict.json and .md
+    python -m bench.verdict --keep-before --after HEAD                   # re-measure after only, same before runs
 
 - null: the label depends on the image alone (P(y=1) = sigmoid(2a), a the disc brightness); the numeric
   columns are noise. No fusion can truly beat the image alone: every "Fusion helped" is a false claim.
@@ -25,6 +26,7 @@ import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -98,13 +100,17 @@ def one(version: str, cli: tuple[Path, str], kind: str, seed: int, root: Path) -
             "claims_fusion_helped": text.startswith("Fusion helped")}
 
 
-def measure(before: str, after: str, studies: int) -> dict:
-    with tempfile.TemporaryDirectory() as folder, installed(before, Path(folder)) as old, \
-            installed(after, Path(folder)) as new:
-        versions = {"before": (old, cli_module(old)), "after": (new, cli_module(new))}
+def measure(before: str, after: str, studies: int, kept: list[dict] | None = None) -> dict:
+    """Run both versions' studies; with `kept` (an earlier result's runs of `before`), run only `after`'s."""
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
+        names = ("after",) if kept else ("before", "after")
+        pythons = {name: stack.enter_context(installed(revision, Path(folder)))
+                   for name, revision in zip(("before", "after"), (before, after)) if name in names}
+        versions = {name: (python, cli_module(python)) for name, python in pythons.items()}
         jobs = [(v, cli, kind, seed) for seed in range(studies) for kind in KINDS for v, cli in versions.items()]
         with ThreadPoolExecutor(max_workers=2) as pool:
             runs = list(pool.map(lambda job: one(*job, Path(folder)), jobs))
+    runs = [r for r in kept or [] if r["version"] == "before" and r["seed"] < studies] + runs
     summary = {f"{v}/{k}": sum(r["claims_fusion_helped"] for r in runs if (r["version"], r["kind"]) == (v, k))
                / studies for v in ("before", "after") for k in KINDS}
     return {"before": revision_name(before), "after": revision_name(after), "studies_per_kind": studies, "rows": ROWS,
@@ -123,17 +129,30 @@ def markdown(result: dict) -> str:
              f"{rate['after/null']:.0%} |",
              f"| interaction (a·b in the label) | fusion helps | ≥ 80% | {rate['before/interaction']:.0%} | "
              f"{rate['after/interaction']:.0%} |", "",
-             "Headlines of every study are in verdict.json."]
+             *[f"Earlier after ({e['after']}): null {e['claim_rate']['after/null']:.0%}, interaction "
+               f"{e['claim_rate']['after/interaction']:.0%}." for e in result.get("earlier_after", [])],
+             "", "Headlines of every study are in verdict.json."]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.verdict")
-    parser.add_argument("--before", required=True, help="git revision measured as before")
+    parser.add_argument("--before", help="git revision measured as before")
+    parser.add_argument("--keep-before", action="store_true",
+                        help="reuse the before runs of bench/results/verdict.json and measure only --after")
     parser.add_argument("--after", default="HEAD", help="git revision measured as after (%(default)s)")
     parser.add_argument("--studies", type=int, default=20, help="studies per kind and version (%(default)s)")
     args = parser.parse_args()
-    result = measure(args.before, args.after, args.studies)
+    kept = None
+    if args.keep_before:
+        earlier = json.loads((RESULTS / "verdict.json").read_text())
+        kept, args.before = earlier["runs"], earlier["before"]
+    elif not args.before:
+        parser.error("give --before REVISION, or --keep-before to reuse the recorded before runs")
+    result = measure(args.before, args.after, args.studies, kept)
+    if args.keep_before:
+        result["earlier_after"] = earlier.get("earlier_after", []) + [
+            {"after": earlier["after"], "claim_rate": {k: v for k, v in earlier["claim_rate"].items() if "after" in k}}]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "verdict.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / "verdict.md").write_text(markdown(result))
