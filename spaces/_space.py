@@ -8,7 +8,7 @@ from typing import Any
 
 import optuna
 
-from fusion_search.designs import Design, baseline_fusions, design_fields, get_kind
+from fusion_search.designs import Design, baseline_fusions, design_fields, get_kind, matters_with_backbone
 
 TOP_KEYS = {"description", "fixed", "search", "defaults"}
 PARAM_KEYS = {"choices", "low", "high", "log", "step", "when"}
@@ -101,7 +101,7 @@ def baseline_params(space: Space) -> list[dict[str, Any]]:
 def _active(param: Param, chosen: dict[str, Any]) -> bool:
     if param.name == "fusion":
         return True
-    if not applies(param.name, chosen["fusion"]):
+    if not applies(param.name, chosen["fusion"]) or not matters_with_backbone(param.name, chosen.get("backbone")):
         return False
     return all(chosen.get(parent) in values for parent, values in param.when.items())
 

@@ -64,7 +64,7 @@ def _params(where: _Where, search: Any, fixed: dict[str, Any]) -> list[Param]:
     if not isinstance(search, dict):
         where.fail("search", "must be a mapping of design field -> range or choices")
     params = [_param(where, key, spec, fixed) for key, spec in search.items()]
-    params.sort(key=lambda p: p.name != "fusion")  # fusion first: other fields depend on it
+    params.sort(key=lambda p: (p.name != "fusion", p.name != "backbone"))  # fusion, backbone first: fields depend on them
     names = {p.name: p for p in params}
     for param in params:
         for parent, values in param.when.items():

@@ -8,6 +8,7 @@ from typing import Any
 from fusion_search._errors import UserError
 
 DESCRIPTORS = "descriptors"  # the backbone that is no network: classical image descriptors (fusion_search.data)
+PIXEL_NETWORK_FIELDS = ("weights", "image_size", "trainable_blocks", "augmentation", "lr_backbone")
 
 
 def _f(default: Any, group: str, doc: str) -> Any:
@@ -92,6 +93,16 @@ class Design:
 
     def to_params(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def matters_with_backbone(name: str, backbone: str | None) -> bool:
+    """Whether a field matters beside this backbone: the descriptors have no network on pixels to size, train or
+    augment, and a network never reads descriptor_size (None: backbone not known yet, so it may matter)."""
+    if backbone is None:
+        return True
+    if name in PIXEL_NETWORK_FIELDS:
+        return backbone != DESCRIPTORS
+    return name != "descriptor_size" or backbone == DESCRIPTORS
 
 
 def design_fields() -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from fusion_search.designs import TREE_FIELDS, field_group, get_kind, list_designs
+from fusion_search.designs import DESCRIPTORS, PIXEL_NETWORK_FIELDS, TREE_FIELDS, field_group, get_kind, list_designs
 from fusion_search.spaces import load_space, suggest_design
 
 SEARCHING = ["default", "quick", "balanced"]  # the spaces that search every design
@@ -48,6 +48,24 @@ def test_a_trial_records_only_the_parameters_its_design_uses(name):
             assert set(trial.params) <= {"fusion", *TREE_FIELDS}, trial.params
         study.tell(trial, 0.5)
     assert "gbdt_only" in seen
+
+
+@pytest.mark.parametrize("name", ["default", "balanced", "quick"])
+def test_a_descriptor_trial_samples_nothing_that_sizes_trains_or_augments_a_network_on_pixels(name):
+    space = load_space(name)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=2))
+    backbones = set()
+    for _ in range(150):
+        trial = study.ask()
+        design = suggest_design(trial, space)
+        if "backbone" in trial.params:
+            backbones.add(design.backbone)
+            pixel_fields = set(PIXEL_NETWORK_FIELDS) & set(trial.params)
+            assert not pixel_fields if design.backbone == DESCRIPTORS else "descriptor_size" not in trial.params
+        study.tell(trial, 0.5)
+    assert DESCRIPTORS in backbones and len(backbones) > 1
+    searched_pixel_fields = {p.name for p in space.params} & set(PIXEL_NETWORK_FIELDS)
+    assert searched_pixel_fields, f"{name} searches no pixel-network field, so this test checks nothing"
 
 
 def test_quick_stays_small_enough_for_a_cpu():
