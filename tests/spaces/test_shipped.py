@@ -18,54 +18,50 @@ def test_default_and_quick_search_every_registered_fusion(name):
     assert set(list_designs()) <= set(load_space(name).fusions)
 
 
+def sampled(space, trials: int, seed: int):
+    """(optuna params, design) of `trials` random trials of a space."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    for _ in range(trials):
+        trial = study.ask()
+        design = suggest_design(trial, space)
+        study.tell(trial, 0.5)
+        yield trial.params, design
+
+
 @pytest.mark.parametrize("name", SEARCHING)
 def test_a_fusion_s_own_knobs_are_sampled_only_when_that_fusion_is(name):
     space = load_space(name)
     knobs = [p.name for p in space.params if field_group(p.name) == "fusion" and p.name != "fusion"]
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     seen = set()
-    for _ in range(120):
-        trial = study.ask()
-        design = suggest_design(trial, space)
+    for params, design in sampled(space, 120, seed=0):
         seen.add(design.fusion)
-        assert {k for k in knobs if k in trial.params} == {k for k in knobs if k in get_kind(design.fusion).reads}
-        study.tell(trial, 0.5)
+        assert {k for k in knobs if k in params} == {k for k in knobs if k in get_kind(design.fusion).reads}
     assert set(list_designs()) <= seen
 
 
 @pytest.mark.parametrize("name", SEARCHING)
 def test_a_trial_records_only_the_parameters_its_design_uses(name):
     """A tree design samples no widths, learning rates or batch size; no design samples another's knobs."""
-    space = load_space(name)
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
     seen = set()
-    for _ in range(200):
-        trial = study.ask()
-        design = suggest_design(trial, space)
+    for params, design in sampled(load_space(name), 200, seed=1):
         seen.add(design.fusion)
-        assert all(get_kind(design.fusion).uses_field(p) for p in trial.params), (design.fusion, trial.params)
+        assert all(get_kind(design.fusion).uses_field(p) for p in params), (design.fusion, params)
         if design.fusion == "gbdt_only":
-            assert set(trial.params) <= {"fusion", *TREE_FIELDS}, trial.params
-        study.tell(trial, 0.5)
+            assert set(params) <= {"fusion", *TREE_FIELDS}, params
     assert "gbdt_only" in seen
 
 
 @pytest.mark.parametrize("name", ["default", "balanced", "quick"])
 def test_a_descriptor_trial_samples_nothing_that_sizes_trains_or_augments_a_network_on_pixels(name):
     space = load_space(name)
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=2))
+    assert {p.name for p in space.params} & set(PIXEL_NETWORK_FIELDS), f"{name} searches no pixel-network field"
     backbones = set()
-    for _ in range(150):
-        trial = study.ask()
-        design = suggest_design(trial, space)
-        if "backbone" in trial.params:
+    for params, design in sampled(space, 150, seed=2):
+        if "backbone" in params:
             backbones.add(design.backbone)
-            pixel_fields = set(PIXEL_NETWORK_FIELDS) & set(trial.params)
-            assert not pixel_fields if design.backbone == DESCRIPTORS else "descriptor_size" not in trial.params
-        study.tell(trial, 0.5)
+            pixel_fields = set(PIXEL_NETWORK_FIELDS) & set(params)
+            assert not pixel_fields if design.backbone == DESCRIPTORS else "descriptor_size" not in params
     assert DESCRIPTORS in backbones and len(backbones) > 1
-    searched_pixel_fields = {p.name for p in space.params} & set(PIXEL_NETWORK_FIELDS)
-    assert searched_pixel_fields, f"{name} searches no pixel-network field, so this test checks nothing"
 
 
 def test_quick_stays_small_enough_for_a_cpu():
