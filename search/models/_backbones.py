@@ -130,7 +130,8 @@ def _with_weights(spec: BackboneSpec, name: str, size: int, weights: str) -> ker
         except Exception as error:  # download failures come as several exception types
             raise UserError(
                 f"could not get imagenet weights for '{name}' ({type(error).__name__}); "
-                "on an offline machine give weights as a local file path"
+                "on an offline machine give weights as a local file path, or put Keras's weights files in "
+                "$KERAS_HOME/models (README: Weights offline)"
             ) from None
     return _from_file(spec, name, size, Path(weights))
 
