@@ -26,8 +26,8 @@ from fusion_search.results import Comparison, compare, ensemble_record, export_r
 from fusion_search.spaces import Space, load_space
 from fusion_search.storage import resolve_storage_url, write_text_atomically
 from fusion_search.study import (
-    CONFIRM_FOLDS, RunSettings, SilentProgress, best_per_fusion, chosen_trial, chosen_trials, completed,
-    confirmation_folds, default_repeats, load_existing_study, pruned, run_search, study_ensembles, trial_design,
+    RunSettings, SilentProgress, best_per_fusion, chosen_trial, chosen_trials, confirmation_setup,
+    load_existing_study, require_confirmation_flags, run_search, study_ensembles, trial_design,
 )
 from fusion_search.study import confirm as confirm_study
 
@@ -117,7 +117,7 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
            ignore_columns: Columns = None, space: str | Path | Space = "default", trials: int = 20,
            study: str | None = None, storage: str | None = None, folds: int = 5, seed: int = 0,
            prune_p: float = 0.3, timeout: float | None = None, existing: bool = False, heartbeat: int = 30,
-           baseline_trials: int | None = None, confirm_repeats: int | None = None, confirm_folds: int = CONFIRM_FOLDS,
+           baseline_trials: int | None = None, confirm_repeats: int | None = None, confirm_folds: int | None = None,
            holdout: float = 0.0,
            base_dir: str | Path | None = None, progress: bool | SilentProgress = False) -> SearchResult:
     """Search fusion designs on a pandas DataFrame or a manifest CSV path, then confirm the winners on fresh
@@ -127,6 +127,7 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
     ``study``: default ``search-`` + the data's fingerprint. ``storage``: default $FUSION_SEARCH_STORAGE,
     else sqlite:///fusion-search.db. The other arguments are the CLI's `run` flags."""
     _require_positive("trials", trials)
+    require_confirmation_flags(confirm_repeats, confirm_folds)
     table = read_table(data, Path(base_dir) if base_dir is not None else None)
     spec = _spec(image_column, label_column, numeric_columns, group_column, positive, categorical_columns,
                  ignore_columns)
@@ -144,7 +145,7 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
 def confirm(study: str, data: Any, *, image_column: str = "image", label_column: str = "label",
             numeric_columns: Columns = None, group_column: str | None = None, positive: str | None = None,
             categorical_columns: Columns = None, ignore_columns: Columns = None, storage: str | None = None,
-            repeats: int | None = None, folds: int = CONFIRM_FOLDS,
+            repeats: int | None = None, folds: int | None = None,
             base_dir: str | Path | None = None, progress: bool | SilentProgress = False) -> SearchResult:
     """Confirm (or resume confirming) an existing study's winners on fresh folds of its data (the same rows
     and column choices as its search: checked by the data's fingerprint)."""
@@ -162,9 +163,7 @@ def confirm(study: str, data: Any, *, image_column: str = "image", label_column:
     chosen = chosen_trials(found)
     if "fusion" not in chosen or len(chosen) < 2:
         raise UserError(f"study '{study}' has no fusion design and no baseline scored on every fold to confirm yet")
-    folds = confirmation_folds(prepared, folds)
-    repeats = repeats or default_repeats(len(completed(found)) + len(pruned(found)), len(baseline_fusions()) + 1,
-                                         prepared.k, folds)
+    repeats, folds = confirmation_setup(found, prepared, repeats, folds)
     with _watcher(progress, repeats) as watcher:
         confirm_study(found, prepared, repeats, int(attrs.get("seed", 0)), watcher, folds)
     return SearchResult(found, table, spec)

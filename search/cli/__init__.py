@@ -71,8 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     confirm.add_argument("--data", type=Path, required=True, help="the study's manifest CSV")
     confirm.add_argument("--repeats", type=int, default=None, help=(
         "new partitions of the study's rows (default: about 20%% of the search's cost)"))
-    confirm.add_argument("--folds", type=int, default=10, help=(
-        "folds of each partition (%(default)s; the study's k where the rows do not allow that many)"))
+    confirm.add_argument("--folds", type=int, default=None, help=(
+        "folds of each partition (default 10, the study's k where the rows do not allow that many; a confirmation "
+        "already planned keeps its own)"))
     confirm.add_argument("--quiet", action="store_true", help="no progress display")
     _manifest_flags(confirm)
     _storage_flag(confirm)
@@ -145,8 +146,9 @@ def _common_run_flags(parser: argparse.ArgumentParser, space_default: str, folds
     parser.add_argument("--confirm-repeats", type=int, default=None, help=(
         "when the study is full, train its winners again on this many fresh partitions "
         "(default: about 20%% of the search's cost; 0 = no confirmation, and no verdict)"))
-    parser.add_argument("--confirm-folds", type=int, default=10, help=(
-        "folds of each fresh partition (%(default)s; the study's k where the rows do not allow that many)"))
+    parser.add_argument("--confirm-folds", type=int, default=None, help=(
+        "folds of each fresh partition (default 10, the study's k where the rows do not give every fold 10 rows "
+        "of each class)"))
     parser.add_argument("--holdout", type=float, default=0.0, help=(
         "share of rows (stratified, whole groups) no trial sees; the confirmation scores the winners on them "
         "once (default 0)"))

@@ -21,7 +21,7 @@ from fusion_search.results import (
 )
 from fusion_search.spaces import describe_space, list_spaces, load_space
 from fusion_search.storage import refuse_password_flag, write_text_atomically
-from fusion_search.study import WorkerStopped, load_existing_study, study_ensembles
+from fusion_search.study import WorkerStopped, load_existing_study, require_confirmation_flags, study_ensembles
 
 optuna.logging.set_verbosity(logging.WARNING)
 
@@ -80,6 +80,7 @@ def launch(args: argparse.Namespace) -> int:
 
     _require_positive("--workers", args.workers)
     _require_positive("--trials", args.trials)
+    require_confirmation_flags(args.confirm_repeats, args.confirm_folds)
     return launch_workers(worker_argv(args.argv), args.workers, args.gpus)
 
 

@@ -4,7 +4,7 @@ What is confirmed (``roles``): each baseline's best trial, the single-modality e
 fusion candidate chosen before any fresh fold is seen: the best fusion design, or the fusion ensemble when its
 out-of-fold AUC is higher (the best fusion design is then confirmed beside it as role ``fusion:design``, for the
 record: what ensembling added on fresh folds; the verdict never reads it). Every member trial is trained on R repeats of CONFIRM_FOLDS (10) folds drawn with new seeds (the study's k when
-the rows do not allow 10 folds with both classes in each) and, when the
+the rows do not give every fold of every repeat 10 rows of each class) and, when the
 study holds rows out (--holdout), once on every search row and scored on the held-out rows. Each (trial, repeat,
 fold) is one *unit*, a trial of the companion study ``<study>:confirm`` run by the search's own worker loop:
 workers that reach the end together share the units, each unit runs once, a killed worker's unit is retried, a
@@ -47,20 +47,78 @@ def default_repeats(trials: int, designs: int, search_folds: int = CONFIRM_FOLDS
     return max(1, math.floor(SHARE * trials * search_folds / (max(1, designs) * confirm_folds)))
 
 
-def confirmation_folds(data: SearchData, wanted: int = CONFIRM_FOLDS) -> int:
-    """The folds of each fresh partition: ``wanted``, or the study's k when the search rows cannot be split into
-    that many folds with MIN_CLASS_ROWS of each class in each (few rows, a rare class, few groups)."""
-    if wanted < 2:
-        raise UserError(f"confirmation folds must be at least 2, got {wanted}")
-    labels = data.manifest.labels[data.folds >= 0]
-    if np.bincount(labels, minlength=2).min() < wanted * MIN_CLASS_ROWS:
-        return data.k
+def require_confirmation_flags(repeats: int | None, folds: int | None) -> None:
+    """Refuse nonsense before any study is touched (None: the default, or the stored plan)."""
+    if repeats is not None and repeats < 0:
+        raise UserError(f"confirmation repeats must be 0 (none) or more, got {repeats}")
+    if folds is not None and folds < 2:
+        raise UserError(f"confirmation folds must be at least 2, got {folds}")
+
+
+def confirmation_setup(study: optuna.Study, data: SearchData, repeats: int | None = None,
+                       folds: int | None = None) -> tuple[int, int]:
+    """(R, K) of the study's confirmation. A confirmation already planned for the same winners keeps its R and K
+    (a flag that asks for others is refused: it would discard finished units). Otherwise K is ``folds`` (default
+    CONFIRM_FOLDS) where every fold of every one of the R fresh partitions keeps MIN_CLASS_ROWS of each class, else
+    the study's k (where at least both classes are in every fold); R is ``repeats``, default about SHARE of the
+    search's cost."""
+    require_confirmation_flags(repeats, folds)
+    stored = _stored_plan(study)
+    if stored is not None and _same_winners(stored, study):
+        if (repeats or stored["repeats"], folds or stored["folds"]) != (stored["repeats"], stored["folds"]):
+            raise UserError(f"study '{study.study_name}' is already confirmed (or being confirmed) on "
+                            f"{stored['repeats']}x{stored['folds']} fresh folds; run without --confirm-repeats/"
+                            f"--confirm-folds to keep it, or delete the study '{study.study_name}{SUFFIX}' first")
+        return stored["repeats"], stored["folds"]
+    wanted = folds or CONFIRM_FOLDS
+    for k, least in ((wanted, MIN_CLASS_ROWS), (min(wanted, data.k), 1)):
+        r = repeats or default_repeats(searched_trials(study), len(baseline_fusions()) + 1, data.k, k)
+        if all(_fresh_folds_fit(data, k, repeat, least) for repeat in range(r)):
+            return r, k
+    raise UserError(f"the search rows cannot be split into {min(wanted, data.k)} folds with both classes in each "
+                    "for every confirmation repeat (a rare class or few groups): use fewer --confirm-repeats or "
+                    "--confirm-folds")
+
+
+def confirmation_folds(data: SearchData, wanted: int = CONFIRM_FOLDS, repeats: int = 1) -> int:
+    """The folds of each fresh partition for a study not yet confirmed: ``wanted``, or the study's k when the
+    search rows cannot be split into that many folds with MIN_CLASS_ROWS of each class in each."""
+    require_confirmation_flags(None, wanted)
+    if all(_fresh_folds_fit(data, wanted, repeat, MIN_CLASS_ROWS) for repeat in range(repeats)):
+        return wanted
+    return min(wanted, data.k)
+
+
+def _fresh_folds_fit(data: SearchData, k: int, repeat: int, least: int) -> bool:
+    """Whether repeat's fresh partition into k folds exists and keeps ``least`` rows of each class in every fold."""
+    labels = data.manifest.labels
+    if np.bincount(labels[data.folds >= 0], minlength=2).min() < k * least:
+        return False
     try:
-        assign_folds(data.manifest.labels, wanted, data.fold_seed + SEED_STEP, data.manifest.groups,
-                     held_out=data.folds < 0)
+        folds = fresh_partition(data, k, repeat)
     except UserError:
-        return data.k
-    return wanted
+        return False
+    return all(np.bincount(labels[folds == f], minlength=2).min() >= least for f in range(k))
+
+
+def fresh_partition(data: SearchData, k: int, repeat: int) -> np.ndarray:
+    """Fold ids of repeat's fresh partition of the search rows (held-out rows stay -1): new seeds, groups kept."""
+    manifest = data.manifest
+    return assign_folds(manifest.labels, k, data.fold_seed + (repeat + 1) * SEED_STEP, manifest.groups,
+                        held_out=data.folds < 0)
+
+
+def _stored_plan(study: optuna.Study) -> dict | None:
+    try:
+        companion = optuna.load_study(study_name=study.study_name + SUFFIX, storage=study._storage)
+    except KeyError:
+        return None
+    return companion.user_attrs.get("plan")
+
+
+def _same_winners(stored: dict, study: optuna.Study) -> bool:
+    wanted = {role: {str(n): w for n, w in members.items()} for role, members in roles(study).items()}
+    return stored.get("roles") == wanted and stored.get("search_trials") == searched_trials(study)
 
 
 def chosen_trials(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
@@ -99,7 +157,6 @@ def plan(study: optuna.Study, data: SearchData, repeats: int, folds: int = CONFI
     if FUSION not in wanted or not any(map(is_baseline_role, wanted)):
         return None
     trials = sorted({number for members in wanted.values() for number in members})
-    folds = confirmation_folds(data, folds)
     units = [{"trial": n, "repeat": r, "fold": f} for n in trials for r in range(repeats) for f in range(folds)]
     if len(data.holdout_rows):
         units += [{"trial": n, "repeat": HOLDOUT, "fold": HOLDOUT} for n in trials]
@@ -113,12 +170,12 @@ def searched_trials(study: optuna.Study) -> int:
                                                          optuna.trial.TrialState.PRUNED)))
 
 
-def confirm(study: optuna.Study, data: SearchData, repeats: int, seed: int,
-            progress: SilentProgress | None = None, folds: int = CONFIRM_FOLDS) -> dict | None:
-    """Run (or join, or resume) the confirmation of the study's current winners; returns the summary written
-    into the study, or None while units are still running elsewhere or some failed."""
-    if repeats < 1:
-        raise UserError(f"confirmation repeats must be at least 1, got {repeats}")
+def confirm(study: optuna.Study, data: SearchData, repeats: int | None, seed: int,
+            progress: SilentProgress | None = None, folds: int | None = None) -> dict | None:
+    """Run (or join, or resume) the confirmation of the study's current winners (R and K from
+    ``confirmation_setup``); returns the summary written into the study, or None while units are still running
+    elsewhere or some failed."""
+    repeats, folds = confirmation_setup(study, data, repeats, folds)
     wanted = plan(study, data, repeats, folds)
     if wanted is None:
         return None
@@ -190,10 +247,7 @@ class UnitObjective:
     def partition(self, repeat: int) -> np.ndarray:
         """Fresh folds of the search rows: the plan's number of folds, new seeds, held-out rows still out."""
         if repeat not in self.partitions:
-            manifest = self.data.manifest
-            self.partitions[repeat] = assign_folds(manifest.labels, self.folds,
-                                                   self.data.fold_seed + (repeat + 1) * SEED_STEP, manifest.groups,
-                                                   held_out=self.data.folds < 0)
+            self.partitions[repeat] = fresh_partition(self.data, self.folds, repeat)
         return self.partitions[repeat]
 
 

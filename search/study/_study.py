@@ -11,11 +11,10 @@ import optuna
 
 from fusion_search._errors import UserError
 from fusion_search.data import SearchData
-from fusion_search.designs import baseline_fusions
 from fusion_search.spaces import Space, baseline_params, first_difference
 from fusion_search.storage import mask_url, open_storage, resolve_storage_url, retry_storage
 from fusion_search.study._budget import baseline_quota, top_up_baselines
-from fusion_search.study._confirm import CONFIRM_FOLDS, confirm, confirmation_folds, default_repeats
+from fusion_search.study._confirm import confirm
 from fusion_search.study._objective import CrossValidatedObjective, require_baselines_fit, require_splittable
 from fusion_search.study._oof import save_oof_labels
 from fusion_search.study._progress import SilentProgress
@@ -41,7 +40,7 @@ class RunSettings:
     prune_p: float = 0.3  # WilcoxonPruner p-value threshold over folds; 0 = never prune
     baseline_trials: int | None = None  # trials each baseline gets at least; None: max(3, 10% of trials)
     confirm_repeats: int | None = None  # R of the confirmation on fresh folds; None: about 20% of the search; 0: none
-    confirm_folds: int = CONFIRM_FOLDS  # folds of each fresh partition (the study's k where the rows allow fewer)
+    confirm_folds: int | None = None  # K of each fresh partition; None: 10 (the study's k where the rows allow fewer)
 
 
 def make_sampler(seed: int) -> optuna.samplers.TPESampler:
@@ -148,10 +147,7 @@ def run_search(settings: RunSettings, data: SearchData, space: Space,
         run_worker(study, objective, worker,
                    sampler_for=lambda number: make_sampler(trial_seed(settings.seed, number)))
     if settings.confirm_repeats != 0 and retry_storage(lambda: _finished(study), url) >= settings.trials:
-        folds = confirmation_folds(data, settings.confirm_folds)
-        repeats = settings.confirm_repeats or default_repeats(settings.trials, len(baseline_fusions()) + 1, data.k,
-                                                              folds)
-        confirm(study, data, repeats, settings.seed, progress, folds)
+        confirm(study, data, settings.confirm_repeats, settings.seed, progress, settings.confirm_folds)
     return study
 
 

@@ -8,12 +8,13 @@ from collections import Counter
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 
 from fusion_search.cli import main
-from fusion_search.data import make_demo_dataset, prepare_data, read_manifest
+from fusion_search.data import ManifestSpec, make_demo_dataset, prepare_data, read_manifest
 from fusion_search.results import compare
-from fusion_search.study import confirmation_folds, default_repeats, oof_scores
+from fusion_search.study import confirmation_folds, default_repeats, fresh_partition, oof_scores
 
 TRIALS, FOLDS, REPEATS = 5, 3, 2
 
@@ -90,14 +91,37 @@ def test_the_headline_and_the_export_follow_the_confirmation(confirmed, tmp_path
     assert set(record["tuned_trials"]) >= {"image_only", "numeric_only", "gbdt_only"}
 
 
-def test_confirm_on_a_confirmed_study_runs_nothing_again(confirmed, demo_manifest, capsys):
+@pytest.mark.parametrize("flags", [[], ["--repeats", str(REPEATS)]], ids=["as planned", "the same repeats"])
+def test_confirm_on_a_confirmed_study_runs_nothing_again(confirmed, demo_manifest, capsys, flags):
     storage, study = confirmed
     before = [(t.number, t.datetime_complete) for t in units(storage, "held")]
-    assert main(["confirm", "--study", "held", "--data", str(demo_manifest), "--storage", storage,
-                 "--repeats", str(REPEATS), "--quiet"]) == 0
+    assert main(["confirm", "--study", "held", "--data", str(demo_manifest), "--storage", storage, "--quiet",
+                 *flags]) == 0
     assert [(t.number, t.datetime_complete) for t in units(storage, "held")] == before
     headline = compare(optuna.load_study(study_name="held", storage=storage)).headline
     assert headline in " ".join(capsys.readouterr().out.split())  # the terminal wraps it
+
+
+@pytest.mark.parametrize("flags", [["--repeats", str(REPEATS + 1)], ["--folds", "2"]])
+def test_asking_a_confirmed_study_for_other_repeats_or_folds_is_refused_and_keeps_its_units(
+        confirmed, demo_manifest, capsys, flags):
+    storage, _ = confirmed
+    before = [(t.number, t.datetime_complete) for t in units(storage, "held")]
+    assert main(["confirm", "--study", "held", "--data", str(demo_manifest), "--storage", storage, "--quiet",
+                 *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"already confirmed (or being confirmed) on {REPEATS}x{FOLDS}" in err
+    assert [(t.number, t.datetime_complete) for t in units(storage, "held")] == before
+
+
+@pytest.mark.parametrize("flag, value", [("--confirm-folds", "1"), ("--confirm-repeats", "-1")])
+def test_nonsense_confirmation_flags_are_refused_before_any_study_exists(demo_manifest, tiny_space, tmp_path, capsys,
+                                                                         flag, value):
+    database = tmp_path / "never.db"
+    assert main(run_args(demo_manifest, f"sqlite:///{database}", tiny_space, "never", flag, value)) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "confirmation" in err and value in err
+    assert not database.exists()
 
 
 def test_a_study_run_without_confirmation_is_confirmed_by_the_confirm_command(demo_manifest, tiny_space, tmp_path):
@@ -147,6 +171,29 @@ def test_fresh_partitions_have_ten_folds_where_each_keeps_ten_rows_of_each_class
     data = prepare_data(make_demo_dataset(tmp_path, rows=rows, seed=2), k, 0, caches=False)
     assert confirmation_folds(data) == expected
     assert confirmation_folds(data, 2) == 2  # asked for fewer: as asked
+
+
+def test_grouped_rows_that_leave_a_fold_few_rows_of_a_class_fall_back_to_the_study_s_k(tmp_path):
+    """Positives in 10 patients of 5 rows and one of the rest: 10 grouped folds exist, both classes in each, but
+    with 5 positives in most (fewer than 10): the study's 3 folds then, for every repeat, groups kept whole."""
+    manifest = make_demo_dataset(tmp_path, rows=400, seed=2)
+    table = pd.read_csv(manifest)
+    positives, negatives = np.flatnonzero(table["label"] == 1), np.flatnonzero(table["label"] == 0)
+    patient = np.empty(len(table), dtype=object)
+    patient[negatives] = [f"n{i // 2}" for i in range(len(negatives))]
+    patient[positives] = [f"p{i // 5}" if i < 50 else "p-big" for i in range(len(positives))]
+    table.assign(patient=patient).to_csv(manifest, index=False)
+    data = prepare_data(manifest, 3, 0, caches=False, spec=ManifestSpec(group_column="patient"))
+    labels, groups = data.manifest.labels, data.manifest.groups
+    assert np.bincount(labels).min() >= 10 * 10  # the class totals alone would allow 10 folds
+    ten = fresh_partition(data, 10, 0)
+    assert all(set(labels[ten == f]) == {0, 1} for f in range(10))  # 10 folds exist...
+    assert min(np.sum(labels[ten == f]) for f in range(10)) < 10  # ...with too few positives in some
+    assert confirmation_folds(data, repeats=4) == 3
+    for repeat in range(4):
+        folds = fresh_partition(data, 3, repeat)
+        assert all(set(labels[folds == f]) == {0, 1} for f in range(3))
+        assert all(len(set(folds[groups == g])) == 1 for g in set(groups))
 
 
 def test_the_default_repeats_cost_about_a_fifth_of_the_search():
