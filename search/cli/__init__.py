@@ -55,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler="run")
 
     launch = sub.add_parser("launch", help="start N local `run` workers on one study (one GPU each with --gpus)")
-    launch.add_argument("--workers", type=int, required=True, help="worker processes to start")
-    launch.add_argument("--gpus", default=None, help="comma-separated GPU ids, handed out round-robin (e.g. 0,1)")
+    launch.add_argument("--workers", type=int, default=None, help="worker processes to start (default: one per GPU)")
+    launch.add_argument("--gpus", default=None, help=(
+        "comma-separated GPU ids handed out round-robin (e.g. 0,1), or all: every GPU the machine shows"))
     launch.add_argument("--data", type=Path, required=True, help="manifest CSV (image path, label, numeric columns)")
     launch.add_argument("--study", required=True, help="study name")
     launch.add_argument("--trials", type=int, default=20, help="trials in the study in total, over all workers (%(default)s)")

@@ -78,7 +78,6 @@ def confirm(args: argparse.Namespace) -> int:
 def launch(args: argparse.Namespace) -> int:
     from fusion_search.cli._launch import launch_workers, worker_argv
 
-    _require_positive("--workers", args.workers)
     _require_positive("--trials", args.trials)
     require_confirmation_flags(args.confirm_repeats, args.confirm_folds)
     return launch_workers(worker_argv(args.argv), args.workers, args.gpus)

@@ -34,12 +34,43 @@ def worker_argv(launch_argv: list[str]) -> list[str]:
 
 
 def gpu_ids(text: str | None) -> list[str]:
+    """The GPUs of --gpus: comma-separated numbers, or ``all``: every GPU this machine (or container) shows."""
     if text is None:
         return []
+    if text.strip() == "all":
+        return visible_gpus()
     ids = [part.strip() for part in text.split(",")]
     if not all(part.isdigit() for part in ids):
-        raise UserError(f"--gpus must be comma-separated GPU numbers such as 0,1, got {text!r}")
+        raise UserError(f"--gpus must be comma-separated GPU numbers such as 0,1, or all, got {text!r}")
     return ids
+
+
+def visible_gpus() -> list[str]:
+    """CUDA_VISIBLE_DEVICES where it is set (its entries, in order), else what `nvidia-smi -L` lists."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        found = [part.strip() for part in visible.split(",") if part.strip() and part.strip() != "-1"]
+    else:
+        try:
+            listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            listing = ""
+        found = [str(index) for index, line in enumerate(listing.splitlines()) if line.startswith("GPU ")]
+    if not found:
+        raise UserError("--gpus all: this machine shows no GPU (CUDA_VISIBLE_DEVICES is empty or nvidia-smi lists "
+                        "none); leave --gpus out to run on the CPU")
+    return found
+
+
+def workers_for(workers: int | None, gpus: list[str]) -> int:
+    """--workers, or one worker per GPU when it is left out."""
+    if workers is None:
+        if not gpus:
+            raise UserError("give --workers N (or --gpus, for one worker per GPU)")
+        return len(gpus)
+    if workers < 1:
+        raise UserError(f"--workers must be at least 1, got {workers}")
+    return workers
 
 
 def worker_devices(workers: int, devices: list[str]) -> list[tuple[str | None, int]]:
@@ -48,11 +79,13 @@ def worker_devices(workers: int, devices: list[str]) -> list[tuple[str | None, i
     return [(gpu, placement.count(gpu)) for gpu in placement]
 
 
-def launch_workers(run_argv: list[str], workers: int, gpus: str | None = None) -> int:
-    """Start the workers, stream their output, and return 0 when all finished well; on Ctrl-C or
-    SIGTERM forward SIGINT to each, wait GRACE_SECONDS, then terminate what is left."""
+def launch_workers(run_argv: list[str], workers: int | None, gpus: str | None = None) -> int:
+    """Start the workers (``workers`` None: one per GPU), stream their output, and return 0 when all finished
+    well; on Ctrl-C or SIGTERM forward SIGINT to each, wait GRACE_SECONDS, then terminate what is left."""
+    devices = gpu_ids(gpus)
+    workers = workers_for(workers, devices)
     processes = [_start(index, run_argv, gpu, sharing) for index, (gpu, sharing) in
-                 enumerate(worker_devices(workers, gpu_ids(gpus)))]
+                 enumerate(worker_devices(workers, devices))]
     readers = [threading.Thread(target=_relay, args=(index, p), daemon=True) for index, p in enumerate(processes)]
     for reader in readers:
         reader.start()

@@ -39,9 +39,13 @@ def test_compose_file_with_the_example_env_has_database_workers_and_dashboard(co
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
     assert worker["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert worker["build"] and "container_name" not in worker and "ports" not in worker  # --scale worker=N
-    assert worker["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
+    gpus = worker["deploy"]["resources"]["reservations"]["devices"][0]
+    assert gpus["capabilities"] == ["gpu"] and gpus["count"] == "all"  # every GPU, one worker each (launch)
+    assert worker["command"][:3] == ["launch", "--gpus", "all"] and "--workers" not in worker["command"]
     assert worker["environment"]["FUSION_SEARCH_STORAGE"].startswith("postgresql+psycopg://fusion:")
-    assert worker["command"][0] == "run"
+    cache = worker["environment"]["FUSION_SEARCH_CACHE"]
+    assert "cache" in config["volumes"] and any(v.startswith(f"cache:{cache}") for v in worker["volumes"])
+    assert "max_connections=200" in postgres["command"]  # PG_MAX_CONNECTIONS of .env.example
     assert dashboard["command"][0] == "dashboard"
     published = [p for service in config["services"].values() for p in service.get("ports", [])]
     assert published and all(str(p).startswith("127.0.0.1:") for p in published)
