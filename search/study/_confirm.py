@@ -61,7 +61,7 @@ def confirmation_setup(study: optuna.Study, data: SearchData, repeats: int | Non
     (a flag that asks for others is refused: it would discard finished units). Otherwise K is ``folds`` (default
     CONFIRM_FOLDS) where every fold of every one of the R fresh partitions keeps MIN_CLASS_ROWS of each class, else
     the study's k (where at least both classes are in every fold); R is ``repeats``, default about SHARE of the
-    search's cost."""
+    search's cost for the distinct trials trained (baselines, the fusion candidate, every ensemble member)."""
     require_confirmation_flags(repeats, folds)
     stored = _stored_plan(study)
     if stored is not None and _same_winners(stored, study):
@@ -71,8 +71,9 @@ def confirmation_setup(study: optuna.Study, data: SearchData, repeats: int | Non
                             f"--confirm-folds to keep it, or delete the study '{study.study_name}{SUFFIX}' first")
         return stored["repeats"], stored["folds"]
     wanted = folds or CONFIRM_FOLDS
+    trained = len({number for members in roles(study).values() for number in members})  # ensemble members too
     for k, least in ((wanted, MIN_CLASS_ROWS), (min(wanted, data.k), 1)):
-        r = repeats or default_repeats(searched_trials(study), len(baseline_fusions()) + 1, data.k, k)
+        r = repeats or default_repeats(searched_trials(study), trained, data.k, k)
         if all(_fresh_folds_fit(data, k, repeat, least) for repeat in range(r)):
             return r, k
     raise UserError(f"the search rows cannot be split into {min(wanted, data.k)} folds with both classes in each "
