@@ -165,6 +165,7 @@ def study_trials(storage: str) -> list[dict]:
     return [{"number": t.number, "state": t.state.name, "fusion": t.user_attrs.get("fusion"),
              "backbone": t.params.get("backbone"), "image_size": t.params.get("image_size"),
              "augmentation": t.params.get("augmentation"), "value": t.value,
+             "pruned": bool(t.user_attrs.get("pruned", False)),
              "seconds": round(t.duration.total_seconds(), 1) if t.duration else None} for t in study.trials]
 
 
@@ -201,13 +202,18 @@ def markdown() -> str:
         lines += ["", f"Headline: {part['headline']}", ""]
     part = _load("balanced")
     if part:
-        states = {}
-        for trial in part["trials_table"]:
-            states[trial["state"]] = states.get(trial["state"], 0) + 1
         lines += [f"## The balanced space: {part['rows']} rows, {part['trials']} trials ({part['machine']})", "",
                   f"`fusion-search run --space balanced --trials {part['trials']}` (search and its confirmation): "
-                  f"**{part['minutes']:.1f} min** (target < {part['target_minutes']} min). Trials: "
-                  + ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items())) + ".", ""]
+                  f"**{part['minutes']:.1f} min** (target < {part['target_minutes']} min). "
+                  f"{len(part['trials_table'])} trials finished (a fold-pruned trial finishes with its running mean).",
+                  "", "| image input | trials | mean seconds per trial | best mean AUC |", "|---|---:|---:|---:|"]
+        for backbone in sorted({str(t["backbone"]) for t in part["trials_table"]}):
+            rows = [t for t in part["trials_table"] if str(t["backbone"]) == backbone]
+            label = "none (numbers only)" if backbone == "None" else backbone
+            lines.append(f"| {label} | {len(rows)} | {np.mean([t['seconds'] for t in rows]):.0f} | "
+                         f"{max(t['value'] for t in rows):.3f} |")
+        lines += ["", "Headline: " + " ".join(line.strip() for line in part["output"][-4:]
+                                              if not line.startswith(("│", "└", "┌"))), ""]
     return "\n".join(lines)
 
 
