@@ -21,7 +21,7 @@ from scipy import stats
 
 from fusion_search.designs import baseline_fusions
 from fusion_search.results._confirmation import LEVEL, Confirmed, confirmed, describe, p_text
-from fusion_search.study import best_baseline, best_per_fusion, design_label
+from fusion_search.study import best_baseline, best_per_fusion, design_label, pruned
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class Comparison:
     baseline: optuna.trial.FrozenTrial | None  # best complete single-modality trial
     test: PairedTest | None  # search stage: None unless both exist with per-fold AUCs over the same folds
     confirmed: Confirmed | None = None  # None until the confirmation of this fusion trial is complete
+    stopped_fusions: int = 0  # fusion trials that fold pruning stopped early (worse than the best so far)
 
     @property
     def delta(self) -> float | None:
@@ -84,7 +85,8 @@ def compare(study: optuna.Study) -> Comparison:
         pairs = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]  # a pruned trial skips folds
         if len(a) == len(b) and len(pairs) >= 2:
             test = paired_test([x for x, _ in pairs], [y for _, y in pairs])
-    return Comparison(fusion, baseline, test, confirmed(study))
+    stopped = sum(trial.user_attrs.get("fusion") not in baseline_fusions() for trial in pruned(study))
+    return Comparison(fusion, baseline, test, confirmed(study), stopped)
 
 
 def paired_test(fusion_aucs: list[float], baseline_aucs: list[float]) -> PairedTest:
@@ -103,6 +105,11 @@ def paired_test(fusion_aucs: list[float], baseline_aucs: list[float]) -> PairedT
 def headline(comparison: Comparison) -> str:
     """One sentence (two with held-out rows): did fusion help on this data?"""
     fusion, baseline, done = comparison.fusion, comparison.baseline, comparison.confirmed
+    if fusion is None and baseline is not None and comparison.stopped_fusions:
+        return (f"Fusion did not help in the search: each of its {comparison.stopped_fusions} fusion trial(s) was "
+                f"stopped early by fold pruning, worse on the folds it ran than the best trial so far; the best "
+                f"single modality is {_name(baseline)} ({baseline.value:.3f}). No fusion design was scored on "
+                "every fold, so none was confirmed.")
     if baseline is None or fusion is None:
         missing = "single-modality baseline" if baseline is None else "fusion design"
         return f"Cannot tell yet whether fusion helps: the study has no complete {missing} trial."

@@ -49,6 +49,19 @@ def test_a_search_where_fusion_is_behind_says_it_did_not_help_in_the_search():
     assert headline(compare(study)).startswith("Fusion did not help in the search")
 
 
+def test_when_fold_pruning_stopped_every_fusion_trial_the_headline_says_fusion_did_not_help_in_the_search():
+    study = made_study(BASELINES)
+    fusion = optuna.distributions.CategoricalDistribution(["image_only", "numeric_only", "concat", "late"])
+    for value in (0.61, 0.63):  # each stopped after two folds, behind image_only there
+        study.add_trial(optuna.trial.create_trial(
+            params={"fusion": "concat"}, distributions={"fusion": fusion}, value=value,
+            user_attrs={"fusion": "concat", "fold_aucs": [value, value, None, None, None], "pruned": True}))
+    sentence = headline(compare(study))
+    assert sentence.startswith("Fusion did not help in the search") and "each of its 2 fusion trial(s)" in sentence
+    assert "image_only (0.700)" in sentence and not compare(study).helped
+    assert headline(compare(made_study(BASELINES))).startswith("Cannot tell yet")  # no fusion trial has run at all
+
+
 def test_fusion_helped_when_it_beats_the_best_baseline_on_fresh_folds():
     study = confirmed_study(AHEAD, STEADY, [0.6] * 10)
     comparison = compare(study)
