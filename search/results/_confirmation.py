@@ -79,7 +79,8 @@ def confirmation_in_words(confirmed: Confirmed) -> str:
         parts.append(f"The fusion design was better in {test.wins} of {test.n} folds (mean difference "
                      f"{test.mean:+.3f}); corrected repeated k-fold t-test t = {test.t:.2f} with {test.n - 1} "
                      f"degrees of freedom, one-sided {p_text(test.p_greater)}, two-sided {p_text(test.p)} (Nadeau & "
-                     f"Bengio 2003: the folds' training sets overlap, so the variance is scaled by 1/n + 1/(k-1)).")
+                     f"Bengio 2003: the folds' training sets overlap, so the variance is scaled by 1/n + 1/(k-1) = "
+                     f"1/{test.n} + 1/{confirmed.folds - 1} = {1 / test.n + 1 / (confirmed.folds - 1):.3f}).")
     if confirmed.holdout is not None:
         held = confirmed.holdout
         parts.append(f"On the {held.rows} held-out rows, which no trial saw, both were trained on every search row "

@@ -92,6 +92,7 @@ def test_the_corrected_test_is_more_cautious_than_the_plain_one_on_the_same_fres
     comparison = compare(confirmed_study(fusion, STEADY, [0.6] * 10))
     assert stats.ttest_rel(fusion, STEADY, alternative="greater").pvalue < 0.05 <= comparison.confirmed.test.p_greater
     assert not comparison.helped
+    assert "1/n + 1/(k-1) = 1/10 + 1/4 = 0.350" in confirmation_in_words(comparison.confirmed)  # 2 x 5 fresh folds
 
 
 def test_a_confirmation_planned_before_the_study_grew_does_not_count():
