@@ -131,6 +131,9 @@ def markdown(result: dict) -> str:
              f"{rate['after/interaction']:.0%} |", "",
              *[f"Earlier after ({e['after']}): null {e['claim_rate']['after/null']:.0%}, interaction "
                f"{e['claim_rate']['after/interaction']:.0%}." for e in result.get("earlier_after", [])],
+             "", "Studies whose confirmed fusion candidate was an ensemble (a blend of trials that sees both inputs): "
+             + ", ".join(f"{v} {k} {sum('best fusion design (ensemble' in r['headline'] for r in result['runs'] if (r['version'], r['kind']) == (v, k))}"
+                         f"/{result['studies_per_kind']}" for v in ("before", "after") for k in KINDS) + ".",
              "", "Headlines of every study are in verdict.json."]
     return "\n".join(lines) + "\n"
 
