@@ -27,7 +27,7 @@ from fusion_search.spaces import Space, load_space
 from fusion_search.storage import resolve_storage_url, write_text_atomically
 from fusion_search.study import (
     RunSettings, SilentProgress, best_per_fusion, chosen_trial, chosen_trials, confirmation_setup,
-    load_existing_study, require_confirmation_flags, run_search, study_ensembles, trial_design,
+    load_existing_study, require_confirmation_flags, run_search, study_ensemble, trial_design,
 )
 from fusion_search.study import confirm as confirm_study
 
@@ -85,16 +85,14 @@ class SearchResult:
         a .ensemble folder for an ensemble). Returns what was written."""
         path = Path(path)
         if path.suffix in RECORD_SUFFIXES:
-            record = ensemble_record(self.study, ensemble) if ensemble else export_record(self.study, trial)
+            chosen = study_ensemble(self.study, ensemble) if ensemble else None
+            record = ensemble_record(self.study, chosen) if chosen else export_record(self.study, trial)
             write_text_atomically(path, record_text(record, RECORD_SUFFIXES[path.suffix]))
             return record
         from fusion_search import serving  # Keras loads only when a model is exported
 
         if ensemble:
-            chosen = {e.side: e for e in study_ensembles(self.study)}
-            if ensemble not in chosen:
-                raise UserError(f"study '{self.study.study_name}' has no {ensemble} ensemble")
-            return serving.export_ensemble(self.study, chosen[ensemble], self.table, path, self.spec)
+            return serving.export_ensemble(self.study, study_ensemble(self.study, ensemble), self.table, path, self.spec)
         return serving.export_model(self.study, trial, self.table, path, self.spec)
 
     def predict(self, data: Any, base_dir: str | Path | None = None) -> np.ndarray:

@@ -21,7 +21,7 @@ from fusion_search.results import (
 )
 from fusion_search.spaces import describe_space, list_spaces, load_space
 from fusion_search.storage import refuse_password_flag, write_text_atomically
-from fusion_search.study import WorkerStopped, load_existing_study, require_confirmation_flags, study_ensembles
+from fusion_search.study import WorkerStopped, load_existing_study, require_confirmation_flags, study_ensemble
 
 optuna.logging.set_verbosity(logging.WARNING)
 
@@ -95,14 +95,14 @@ def export(args: argparse.Namespace) -> int:
     study = load_existing_study(args.study, args.storage)
     if args.ensemble and args.trial is not None:
         raise UserError("give --trial or --ensemble, not both")
-    record = ensemble_record(study, args.ensemble) if args.ensemble else export_record(study, args.trial)
+    chosen = study_ensemble(study, args.ensemble) if args.ensemble else None
+    record = ensemble_record(study, chosen) if chosen else export_record(study, args.trial)
     if args.model is not None:  # train and save first: a failed retrain leaves no record behind either
         if args.data is None:
             raise UserError("export --model retrains on the study's data: give the manifest with --data")
         from fusion_search import serving  # Keras loads only when a model is exported
 
-        if args.ensemble:
-            chosen = next(e for e in study_ensembles(study) if e.side == args.ensemble)
+        if chosen:
             record["model"] = serving.export_ensemble(study, chosen, args.data, args.model, manifest_spec(args))
         else:
             record["model"] = serving.export_model(study, args.trial, args.data, args.model, manifest_spec(args))

@@ -13,9 +13,6 @@ Deterministic (no randomness anywhere), computed once per data, image size and D
 from __future__ import annotations
 
 import numpy as np
-from skimage.color import rgb2gray, rgb2hsv
-from skimage.feature import canny, local_binary_pattern
-from skimage.filters import sobel
 
 DESCRIPTOR_VERSION = 1  # part of the cache key: a change of the recipe is a new cache entry
 HUE_BINS, SATURATION_BINS, VALUE_BINS, LBP_POINTS = 8, 4, 4, 8
@@ -32,6 +29,11 @@ def image_descriptors(images: np.ndarray) -> np.ndarray:
 
 
 def describe(image: np.ndarray) -> np.ndarray:
+    # scikit-image loads here, not when fusion_search.data is imported: status, report and spaces never need it
+    from skimage.color import rgb2gray, rgb2hsv
+    from skimage.feature import canny, local_binary_pattern
+    from skimage.filters import sobel
+
     hsv = rgb2hsv(image)
     gray = rgb2gray(image)
     parts = [_shares(hsv[..., 0], HUE_BINS), _shares(hsv[..., 1], SATURATION_BINS), _shares(hsv[..., 2], VALUE_BINS),

@@ -11,19 +11,14 @@ import optuna
 import yaml
 
 from fusion_search.results._verdict import compare
-from fusion_search._errors import UserError
-from fusion_search.study import baselines, chosen_trial, study_ensembles, trial_counts, trial_design
+from fusion_search.study import Ensemble, baselines, chosen_trial, trial_counts, trial_design
 
 
-def ensemble_record(study: optuna.Study, side: str) -> dict[str, Any]:
-    """The study's ensemble of one side (image, numeric or fusion), with what is needed to read and rebuild it."""
-    found = {e.side: e for e in study_ensembles(study)}
-    if side not in found:
-        raise UserError(f"study '{study.study_name}' has no {side} ensemble (ensembles: "
-                        f"{', '.join(sorted(found)) or 'none'}; an ensemble needs two trials it gains from blending)")
-    ensemble, trials = found[side], study.trials
+def ensemble_record(study: optuna.Study, ensemble: Ensemble) -> dict[str, Any]:
+    """One of the study's ensembles (``study_ensemble``), with what is needed to read and rebuild it."""
+    trials = study.trials
     return {
-        "study": study.study_name, "ensemble": side, "oof_auc": ensemble.oof_auc,
+        "study": study.study_name, "ensemble": ensemble.side, "oof_auc": ensemble.oof_auc,
         "members": [{"trial": n, "weight": w, "fusion": trials[n].user_attrs.get("fusion"),
                      "mean_auc": round(trials[n].value, 6), "design": trial_design(study, trials[n]).to_params()}
                     for n, w in ensemble.members.items()],

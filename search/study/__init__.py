@@ -8,7 +8,7 @@ from fusion_search.study._confirm import (
     confirmation_setup, default_repeats, fresh_partition, is_baseline_role, require_confirmation_flags, roles, searched_trials,
 )
 from fusion_search.study._confirm_summary import holdout_scores
-from fusion_search.study._ensemble import Ensemble, blend, study_ensembles
+from fusion_search.study._ensemble import Ensemble, blend, study_ensemble, study_ensembles
 from fusion_search.study._objective import CrossValidatedObjective, fold_order, fold_seed, require_baselines_fit
 from fusion_search.study._oof import MAX_OOF_ROWS, oof_labels, oof_scores
 from fusion_search.study._progress import SilentProgress
@@ -29,5 +29,5 @@ __all__ = [
     "confirmation_setup", "default_repeats", "fresh_partition", "require_confirmation_flags", "diverged", "is_baseline_role", "fold_order", "fold_seed",
     "holdout_scores", "load_existing_study", "make_pruner", "make_sampler", "oof_labels", "oof_scores",
     "open_or_create_study", "pruned", "require_baselines_fit", "roles", "run_search", "run_worker",
-    "searched_trials", "skipped", "state_counts", "study_ensembles", "trial_counts", "trial_design", "design_label",
+    "searched_trials", "skipped", "state_counts", "study_ensemble", "study_ensembles", "trial_counts", "trial_design", "design_label",
 ]

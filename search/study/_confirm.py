@@ -23,7 +23,7 @@ from fusion_search._errors import UserError
 from fusion_search.data import SearchData, assign_folds, fold_indices
 from fusion_search.designs import baseline_fusions
 from fusion_search.storage import study_lock
-from fusion_search.study._confirm_summary import SCORES_KEY, summarize
+from fusion_search.study._confirm_summary import HOLDOUT, SCORES_KEY, summarize
 from fusion_search.study._ensemble import study_ensembles
 from fusion_search.study._progress import SilentProgress
 from fusion_search.study._summary import best_per_fusion, trial_design
@@ -38,7 +38,6 @@ SHARE = 0.20  # of the search's fold trainings that the default confirmation may
 CONFIRM_FOLDS = 10
 MIN_CLASS_ROWS = 10  # of each class in each fresh fold, or a fold's AUC is too coarse to test: fewer folds then
 SEED_STEP = 1_000_003  # repeat r's partition seed: the study's fold seed + (r + 1) * SEED_STEP
-HOLDOUT = -1  # repeat and fold of a unit that trains on every search row and scores the held-out rows
 
 
 def default_repeats(trials: int, designs: int, search_folds: int = CONFIRM_FOLDS,

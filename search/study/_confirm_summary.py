@@ -14,7 +14,7 @@ from fusion_search.trainers import fold_auc
 
 SCORES_KEY = "fusion_search:unit_scores"  # unit trial system attr: {"labels": [...], "scores": [...]}
 HOLDOUT_KEY = "fusion_search:holdout_scores"  # study system attr per role (and "labels"): held-out rows' scores
-HOLDOUT = -1
+HOLDOUT = -1  # repeat and fold of a unit that trains on every search row and scores the held-out rows
 
 
 def summarize(study: optuna.Study, companion: optuna.Study) -> dict | None:

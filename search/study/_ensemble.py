@@ -21,6 +21,7 @@ import optuna
 from scipy.special import expit, logit
 from sklearn.metrics import roc_auc_score
 
+from fusion_search._errors import UserError
 from fusion_search.designs import get_kind
 from fusion_search.study._oof import oof_labels, oof_scores
 from fusion_search.study._summary import completed
@@ -45,8 +46,11 @@ class Ensemble:
 
 def blend(scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Probabilities of the weighted mean logit of members' probabilities (scores: members x rows)."""
+    return _blend_logits(logit(np.clip(np.asarray(scores, dtype=float), EDGE, 1 - EDGE)), weights)
+
+
+def _blend_logits(logits: np.ndarray, weights: np.ndarray) -> np.ndarray:
     weights = np.asarray(weights, dtype=float)
-    logits = logit(np.clip(np.asarray(scores, dtype=float), EDGE, 1 - EDGE))
     return expit(weights @ logits / weights.sum())
 
 
@@ -54,8 +58,9 @@ def greedy_selection(scores: np.ndarray, labels: np.ndarray, rounds: int = ROUND
     """(times each candidate is picked, the blend's AUC): each round adds the candidate whose addition gives the
     highest AUC (ties: the lower index); the prefix of rounds with the best AUC is kept."""
     picks, best, best_auc = Counter(), Counter(), -1.0
+    logits = logit(np.clip(np.asarray(scores, dtype=float), EDGE, 1 - EDGE))  # once: each blend only reweights them
     for _ in range(rounds):
-        aucs = [roc_auc_score(labels, blend(scores, _weights(picks + Counter([c]), len(scores))))
+        aucs = [roc_auc_score(labels, _blend_logits(logits, _weights(picks + Counter([c]), len(scores))))
                 for c in range(len(scores))]
         choice = int(np.argmax(aucs))
         picks[choice] += 1
@@ -98,3 +103,12 @@ def study_ensembles(study: optuna.Study) -> list[Ensemble]:
         if len(members) > 1 and actual == side:  # one member is that trial, and a mixed pick must really mix
             found.append(Ensemble(side, members, round(auc, 6)))
     return found
+
+
+def study_ensemble(study: optuna.Study, side: str) -> Ensemble:
+    """The study's ensemble of one side (image, numeric or fusion); a one-line error when it has none."""
+    found = {e.side: e for e in study_ensembles(study)}
+    if side not in found:
+        raise UserError(f"study '{study.study_name}' has no {side} ensemble (ensembles: "
+                        f"{', '.join(sorted(found)) or 'none'}; an ensemble needs two trials it gains from blending)")
+    return found[side]
