@@ -1,14 +1,42 @@
-"""Storage: where studies (Optuna RDB), caches and artifacts live, and how to reach them safely."""
+"""Storage: where studies (Optuna RDB, or the gRPC proxy in front of one), caches and artifacts live, and how to
+reach them safely."""
 
 from fusion_search.storage._cache import cache_dir, cached_array
 from fusion_search.storage._files import write_text_atomically
-from fusion_search.storage._lock import study_lock
-from fusion_search.storage._retry import is_transient, retry_storage
-from fusion_search.storage._storage import HEARTBEAT_SECONDS, engine_options, error_line, open_storage
-from fusion_search.storage._url import DEFAULT_STORAGE, ENV_STORAGE, mask_url, refuse_password_flag, resolve_storage_url
+from fusion_search.storage._liveness import (
+    HEARTBEAT_KEY,
+    HEARTBEAT_SECONDS,
+    MAX_RETRIES,
+    RECONNECT_SECONDS,
+    grace_seconds,
+    last_heartbeat,
+    record_heartbeat,
+    stale_trials,
+)
+from fusion_search.storage._proxy import PROXY_CONNECTIONS, serve_storage_proxy
+from fusion_search.storage._retry import is_transient, mark_unreachable, reachable_for, retry_storage
+from fusion_search.storage._storage import (
+    WORKER_CONNECTIONS,
+    engine_options,
+    error_line,
+    open_storage,
+    release_connections,
+    storage_url,
+)
+from fusion_search.storage._url import (
+    DEFAULT_STORAGE,
+    ENV_STORAGE,
+    is_proxy_url,
+    mask_url,
+    refuse_password_flag,
+    resolve_storage_url,
+)
 
 __all__ = [
     "cache_dir", "cached_array", "write_text_atomically",
-    "DEFAULT_STORAGE", "ENV_STORAGE", "HEARTBEAT_SECONDS", "engine_options", "error_line", "is_transient",
-    "mask_url", "open_storage", "refuse_password_flag", "resolve_storage_url", "retry_storage", "study_lock",
+    "HEARTBEAT_KEY", "HEARTBEAT_SECONDS", "MAX_RETRIES", "RECONNECT_SECONDS", "grace_seconds", "last_heartbeat", "record_heartbeat",
+    "stale_trials", "PROXY_CONNECTIONS", "serve_storage_proxy",
+    "is_transient", "mark_unreachable", "reachable_for", "retry_storage",
+    "WORKER_CONNECTIONS", "engine_options", "error_line", "open_storage", "release_connections", "storage_url",
+    "DEFAULT_STORAGE", "ENV_STORAGE", "is_proxy_url", "mask_url", "refuse_password_flag", "resolve_storage_url",
 ]

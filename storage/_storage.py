@@ -1,4 +1,5 @@
-"""The one place that opens an Optuna storage (engine options and heartbeats live here and nowhere else)."""
+"""The one place that opens an Optuna storage: a database (engine options live here and nowhere else) or
+Optuna's gRPC storage proxy in front of one (grpc://host:port)."""
 
 from __future__ import annotations
 
@@ -8,35 +9,33 @@ import optuna
 import sqlalchemy.exc
 
 from fusion_search._errors import UserError
-from fusion_search.storage._url import mask_url, resolve_storage_url
+from fusion_search.storage._url import is_proxy_url, mask_url, proxy_address, resolve_storage_url
 
-HEARTBEAT_SECONDS = 30  # a worker's RUNNING trial proves it is alive this often
-STALE_AFTER_BEATS = 3  # missed beats before another worker fails the trial and re-queues it
-MAX_RETRIES = 3  # a trial whose worker keeps dying is re-run at most this often
 SCHEMA_ATTEMPTS = 5
+PROXY_WAIT_SECONDS = 30.0  # how long a worker waits for the proxy to answer at start
+# A worker uses at most 2 connections: its main thread and its heartbeat thread each hold one while they talk to
+# the database, never more (no overflow; a third caller would wait for one of the two).
+WORKER_CONNECTIONS = 2
 
 
-def engine_options(url: str) -> dict:
+def engine_options(url: str, connections: int = WORKER_CONNECTIONS) -> dict:
     """SQLite: a long busy timeout so local workers wait for each other's writes instead of failing.
-    Servers: pre-ping drops connections a restart killed; a small pool, one process = one worker."""
+    Servers: pre-ping drops connections a restart killed; a pool of exactly `connections`."""
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 60}}
-    return {"pool_pre_ping": True, "pool_size": 2, "max_overflow": 2, "pool_recycle": 300}
+    return {"pool_pre_ping": True, "pool_size": connections, "max_overflow": 0, "pool_recycle": 300}
 
 
-def open_storage(url: str | None = None, heartbeat: int = HEARTBEAT_SECONDS) -> optuna.storages.RDBStorage:
+def open_storage(url: str | None = None, connections: int = WORKER_CONNECTIONS) -> optuna.storages.BaseStorage:
     """The Optuna storage for a URL (resolved as resolve_storage_url does); UserError if unreachable.
-
-    Heartbeats: a trial whose worker stopped beating for STALE_AFTER_BEATS * heartbeat seconds is
-    failed by the next worker that asks for a trial, and re-queued with the same parameters."""
+    Heartbeats are not Optuna's (its RDB-only table): the worker loop keeps them as trial attributes, so they work
+    the same through the gRPC proxy."""
     url = resolve_storage_url(url)
+    if is_proxy_url(url):
+        return _open_proxy(url)
     for attempt in range(SCHEMA_ATTEMPTS):
         try:
-            return optuna.storages.RDBStorage(
-                url, engine_kwargs=engine_options(url), heartbeat_interval=heartbeat,
-                grace_period=STALE_AFTER_BEATS * heartbeat,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
-            )
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_options(url, connections))
         except Exception as error:  # sqlalchemy raises many types for a bad server, path or password
             # Workers starting together on an empty database race to create its tables; the
             # losers find them made a moment later.
@@ -45,6 +44,33 @@ def open_storage(url: str | None = None, heartbeat: int = HEARTBEAT_SECONDS) -> 
                 raise UserError(f"cannot open storage {mask_url(url)}: {error_line(error, url)}") from None
             time.sleep(0.2 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def _open_proxy(url: str) -> optuna.storages.BaseStorage:
+    host, port = proxy_address(url)
+    proxy = optuna.storages.GrpcStorageProxy(host=host, port=port)
+    try:
+        proxy.wait_server_ready(timeout=PROXY_WAIT_SECONDS)
+    except Exception:  # grpc raises its own FutureTimeoutError
+        raise UserError(f"cannot open storage {url}: no storage proxy answered within {PROXY_WAIT_SECONDS:.0f} s "
+                        "(start one with `fusion-search storage-proxy`)") from None
+    return proxy
+
+
+def storage_url(storage: optuna.storages.BaseStorage) -> str:
+    """The URL a storage was opened from (for messages and retries; masked wherever it is shown)."""
+    backend = getattr(storage, "_backend", storage)  # under Optuna's per-process cache
+    if isinstance(backend, optuna.storages.RDBStorage):
+        return backend.url
+    host, port = getattr(backend, "_host", "?"), getattr(backend, "_port", "?")
+    return f"grpc://{host}:{port}"
+
+
+def release_connections(storage: optuna.storages.BaseStorage) -> None:
+    """Give this thread's database connection back to the pool (a no-op through the proxy)."""
+    backend = getattr(storage, "_backend", storage)
+    if isinstance(backend, optuna.storages.RDBStorage):
+        backend.remove_session()
 
 
 def error_line(error: BaseException, url: str) -> str:

@@ -9,7 +9,8 @@ from fusion_search._errors import UserError
 
 ENV_STORAGE = "FUSION_SEARCH_STORAGE"
 DEFAULT_STORAGE = "sqlite:///fusion-search.db"  # a file in the working directory
-SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgresql+psycopg2", "mysql", "mysql+pymysql")
+SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgresql+psycopg2", "mysql", "mysql+pymysql", "grpc")
+PROXY_SCHEME = "grpc"  # grpc://host:port: Optuna's gRPC storage proxy (`fusion-search storage-proxy`) in front of a database
 
 _PASSWORD = re.compile(r"(?P<head>[a-z0-9+]+://[^:/@\s]*:)(?P<secret>[^@\s]*)(?P<tail>@)", re.IGNORECASE)
 
@@ -20,7 +21,21 @@ def resolve_storage_url(flag_value: str | None = None) -> str:
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme not in SCHEMES:
         raise UserError(f"storage URL {mask_url(url)!r} has an unknown scheme '{scheme}'; use one of: {', '.join(SCHEMES)}")
+    if scheme == PROXY_SCHEME:
+        proxy_address(url)  # host and port, or a one-line error now
     return url
+
+
+def is_proxy_url(url: str) -> bool:
+    return url.split("://", 1)[0] == PROXY_SCHEME
+
+
+def proxy_address(url: str) -> tuple[str, int]:
+    """(host, port) of grpc://host:port."""
+    host, _, port = url.split("://", 1)[1].rstrip("/").rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"storage URL {url!r} must be grpc://HOST:PORT (the address of `fusion-search storage-proxy`)")
+    return host, int(port)
 
 
 def refuse_password_flag(flag_value: str | None) -> None:

@@ -106,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     _storage_flag(dashboard)
     dashboard.set_defaults(handler="dashboard")
 
+    proxy = sub.add_parser("storage-proxy", help=(
+        "serve the study database to many workers over gRPC (workers use --storage grpc://HOST:PORT)"))
+    proxy.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s; 0.0.0.0 for other machines)")
+    proxy.add_argument("--port", type=int, default=13000, help="port (%(default)s)")
+    _storage_flag(proxy)
+    proxy.set_defaults(handler="storage_proxy")
+
     report = sub.add_parser("report", help="one self-contained HTML page: does fusion help on this data?")
     report.add_argument("--study", required=True)
     report.add_argument("--output", type=Path, default=Path("report.html"), help="HTML file to write (%(default)s)")

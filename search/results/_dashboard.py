@@ -7,6 +7,7 @@ import sys
 
 from fusion_search._errors import UserError
 from fusion_search.storage import mask_url, open_storage
+from fusion_search.storage import storage_url as url_of
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -21,7 +22,7 @@ def serve_dashboard(storage_url: str | None, host: str = "127.0.0.1", port: int 
     if host not in LOOPBACK:
         print(f"fusion-search: warning: the dashboard listens on {host}; anyone who reaches it can "
               "rename and delete studies (it has no login)", file=sys.stderr)
-    print(f"optuna-dashboard for {mask_url(storage.url)} at http://{_url_host(host)}:{port}/dashboard "
+    print(f"optuna-dashboard for {mask_url(url_of(storage))} at http://{_url_host(host)}:{port}/dashboard "
           "(Ctrl+C stops it)", file=sys.stderr, flush=True)
     try:
         run_server(storage, host=host, port=port)

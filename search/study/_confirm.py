@@ -14,7 +14,9 @@ failed unit is queued again on the next run, and a rerun resumes. When every uni
 
 from __future__ import annotations
 
+import contextlib
 import math
+import time
 
 import numpy as np
 import optuna
@@ -22,12 +24,12 @@ import optuna
 from fusion_search._errors import UserError
 from fusion_search.data import SearchData, assign_folds, fold_indices
 from fusion_search.designs import baseline_fusions
-from fusion_search.storage import study_lock
+from fusion_search.storage import HEARTBEAT_SECONDS
 from fusion_search.study._confirm_summary import HOLDOUT, SCORES_KEY, summarize
 from fusion_search.study._ensemble import study_ensembles
 from fusion_search.study._progress import SilentProgress
 from fusion_search.study._summary import best_per_fusion, trial_design
-from fusion_search.study._worker import WorkerSettings, rdb_storage, run_worker
+from fusion_search.study._worker import WorkerSettings, run_worker
 from fusion_search.trainers import fold_data, train_fold
 
 SUFFIX = ":confirm"
@@ -171,7 +173,8 @@ def searched_trials(study: optuna.Study) -> int:
 
 
 def confirm(study: optuna.Study, data: SearchData, repeats: int | None, seed: int,
-            progress: SilentProgress | None = None, folds: int | None = None) -> dict | None:
+            progress: SilentProgress | None = None, folds: int | None = None,
+            heartbeat: float = HEARTBEAT_SECONDS) -> dict | None:
     """Run (or join, or resume) the confirmation of the study's current winners (R and K from
     ``confirmation_setup``); returns the summary written into the study, or None while units are still running
     elsewhere or some failed."""
@@ -181,29 +184,54 @@ def confirm(study: optuna.Study, data: SearchData, repeats: int | None, seed: in
         return None
     companion = _open_companion(study, wanted)
     objective = UnitObjective(study, data, wanted["folds"], seed, progress or SilentProgress())
-    run_worker(companion, objective, WorkerSettings(trials=len(wanted["units"]), create=False))
+    run_worker(companion, objective, WorkerSettings(trials=len(wanted["units"]), create=False, heartbeat=heartbeat))
     return summarize(study, companion)
 
 
 def _open_companion(study: optuna.Study, wanted: dict) -> optuna.Study:
-    """The companion study with the planned units queued, created once under the study's lock; units that
-    failed are queued again; a plan that changed (the study grew and has new winners) replaces the old one."""
+    """The companion study with the planned units queued, created by whichever worker gets there first (no lock:
+    creating a study by name is atomic); units that failed are queued again; a plan that changed (the study grew
+    and has new winners) replaces the old one, deleted by its id so that a racing worker's new one survives."""
     storage, name = study._storage, study.study_name + SUFFIX
-    with study_lock(rdb_storage(study).engine, name):
+    for _ in range(READY_ATTEMPTS):
         try:
             companion = optuna.load_study(study_name=name, storage=storage)
-            if companion.user_attrs.get("plan") == wanted:
-                _requeue_failed(companion, wanted["units"])
-                return companion
-            optuna.delete_study(study_name=name, storage=storage)
         except KeyError:
-            pass
+            companion = _create_companion(storage, name, wanted)
+            if companion is None:
+                continue  # another worker created it a moment ago: load theirs
+        _wait_until_ready(companion)
+        if companion.user_attrs.get("plan") == wanted:
+            _requeue_failed(companion, wanted["units"])
+            return companion
+        with contextlib.suppress(KeyError):  # gone already: another worker replaced it
+            storage.delete_study(companion._study_id)
+    raise RuntimeError(f"the confirmation study '{name}' kept changing under this worker; run `confirm` again")
+
+
+READY_ATTEMPTS = 5
+READY_SECONDS = 60.0  # how long a worker waits for another to finish queueing the planned units
+
+
+def _create_companion(storage, name: str, wanted: dict) -> optuna.Study | None:
+    try:
         companion = optuna.create_study(study_name=name, storage=storage, direction="maximize",
                                         sampler=optuna.samplers.RandomSampler(seed=0))
-        companion.set_user_attr("plan", wanted)
-        for unit in wanted["units"]:
-            companion.enqueue_trial({}, user_attrs=unit)
-        return companion
+    except optuna.exceptions.DuplicatedStudyError:
+        return None
+    companion.set_user_attr("plan", wanted)
+    for unit in wanted["units"]:
+        companion.enqueue_trial({}, user_attrs=unit)
+    companion.set_user_attr("ready", True)
+    return companion
+
+
+def _wait_until_ready(companion: optuna.Study) -> None:
+    """Until its creator has queued every unit; a creator that died half-way is stood in for (missing units are
+    queued by _requeue_failed, which runs next)."""
+    deadline = time.monotonic() + READY_SECONDS
+    while not companion.user_attrs.get("ready") and time.monotonic() < deadline:
+        time.sleep(0.5)
 
 
 def _requeue_failed(companion: optuna.Study, units: list[dict]) -> None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import optuna
 
-from fusion_search.storage import retry_storage
+from fusion_search.storage import retry_storage, storage_url
 from fusion_search.study._ensemble import blend
 from fusion_search.study._summary import design_label
-from fusion_search.study._worker import rdb_storage
 from fusion_search.trainers import fold_auc
 
 SCORES_KEY = "fusion_search:unit_scores"  # unit trial system attr: {"labels": [...], "scores": [...]}
@@ -38,7 +37,7 @@ def summarize(study: optuna.Study, companion: optuna.Study) -> dict | None:
         if holdout:
             _save(study, role, holdout[2])
             _save(study, "labels", holdout[1])
-    retry_storage(lambda: study.set_user_attr("confirmation", summary), rdb_storage(study).url)
+    retry_storage(lambda: study.set_user_attr("confirmation", summary), storage_url(study._storage))
     return summary
 
 

@@ -12,7 +12,7 @@ import optuna
 from fusion_search._errors import UserError
 from fusion_search.data import SearchData
 from fusion_search.spaces import Space, baseline_params, first_difference
-from fusion_search.storage import mask_url, open_storage, resolve_storage_url, retry_storage
+from fusion_search.storage import mask_url, open_storage, resolve_storage_url, retry_storage, storage_url
 from fusion_search.study._budget import baseline_quota, top_up_baselines
 from fusion_search.study._confirm import confirm
 from fusion_search.study._objective import CrossValidatedObjective, require_baselines_fit, require_splittable
@@ -80,7 +80,7 @@ def study_attrs(data: SearchData, space: Space, seed: int) -> dict:
 
 def open_or_create_study(settings: RunSettings, data: SearchData, space: Space) -> optuna.Study:
     """Create the study (and enqueue baselines) exactly once; later callers load and check it."""
-    storage = open_storage(settings.storage, settings.heartbeat)
+    storage = open_storage(settings.storage)
     attrs = study_attrs(data, space, settings.seed)
     sampler, pruner = make_sampler(settings.seed), make_pruner(settings.prune_p)
     if not settings.create:
@@ -108,7 +108,7 @@ def _wait_until_ready(study: optuna.Study, patience: float = 60.0) -> optuna.Stu
     """A worker that lost the creation race waits until the creator has written the study's setup
     and queued the baselines (older studies with finished trials count as ready)."""
     deadline = time.monotonic() + patience
-    url = study._storage._backend.url if hasattr(study._storage, "_backend") else study._storage.url
+    url = storage_url(study._storage)
     while time.monotonic() < deadline:  # once the storage is open, an outage is waited out, not fatal
         if retry_storage(lambda: study.user_attrs.get("ready") or _finished(study), url):
             break
@@ -128,7 +128,7 @@ def _load_or_explain(name: str, storage: optuna.storages.BaseStorage,
     except KeyError:
         names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
         known = f"; studies there: {', '.join(names)}" if names else "; that storage has no studies"
-        raise UserError(f"no study named '{name}' in {mask_url(storage.url)}{known}") from None
+        raise UserError(f"no study named '{name}' in {mask_url(storage_url(storage))}{known}") from None
 
 
 def run_search(settings: RunSettings, data: SearchData, space: Space,
@@ -142,12 +142,13 @@ def run_search(settings: RunSettings, data: SearchData, space: Space,
     if retry_storage(lambda: _finished(study), url) < settings.trials:
         objective = CrossValidatedObjective(data, space, settings.seed, progress)
         quota = baseline_quota(settings.trials, settings.baseline_trials)
-        worker = WorkerSettings(trials=settings.trials, timeout=settings.timeout,
+        worker = WorkerSettings(trials=settings.trials, timeout=settings.timeout, heartbeat=settings.heartbeat,
                                 before_claim=lambda s: top_up_baselines(s, settings.trials, quota))
         run_worker(study, objective, worker,
                    sampler_for=lambda number: make_sampler(trial_seed(settings.seed, number)))
     if settings.confirm_repeats != 0 and retry_storage(lambda: _finished(study), url) >= settings.trials:
-        confirm(study, data, settings.confirm_repeats, settings.seed, progress, settings.confirm_folds)
+        confirm(study, data, settings.confirm_repeats, settings.seed, progress, settings.confirm_folds,
+                settings.heartbeat)
     return study
 
 

@@ -1,28 +1,46 @@
 """One worker's loop: claim a trial slot, train it with a heartbeat, record it; until the study is full.
 
-Any number of workers, on any machines, share one study this way. The study-wide lock makes
-"count the trials, then start one" a single step, so the study ends with exactly `trials` finished
-trials however many workers race for the last one. A worker that dies mid-trial stops beating; the
-next worker to ask fails that trial and re-queues its parameters (Optuna's heartbeat retry)."""
+Any number of workers, on any machines, share one study this way, on a database or through the gRPC storage proxy:
+the claim needs no lock (see ``_claim``), so the study ends with exactly `trials` finished trials however many
+workers race for the last one. A worker that dies mid-trial stops beating; the next worker to ask fails that trial
+and re-queues its parameters; a worker that was only cut off keeps its late result (``keep_late_result``)."""
 
 from __future__ import annotations
 
+import copy
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
-from fusion_search.storage import is_transient, retry_storage, study_lock
-
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-COUNTED = (*FINISHED, TrialState.RUNNING)  # a running trial has its slot until it ends or goes stale
-OPEN = (TrialState.RUNNING, TrialState.WAITING)
+from fusion_search.storage import (
+    HEARTBEAT_SECONDS,
+    MAX_RETRIES,
+    RECONNECT_SECONDS,
+    is_transient,
+    mark_unreachable,
+    record_heartbeat,
+    release_connections,
+    retry_storage,
+    storage_url,
+)
+from fusion_search.study._claim import (
+    FINISHED,
+    OPEN,
+    SUPERSEDED_KEY,
+    claim,
+    count,
+    finish_first,
+    keep_late_result,
+    wait_a_moment,
+)
 
 
 class WorkerStopped(BaseException):
@@ -37,9 +55,11 @@ class WorkerSettings:
     timeout: float | None = None  # seconds this worker starts trials for
     poll_seconds: float = 2.0  # how often an idle worker checks for stale trials while others finish
     catch: tuple[type[Exception], ...] = (FloatingPointError, ValueError)  # a bad design: trial FAIL
-    # called under the study lock before a free slot is taken (it may queue trials), e.g. the baselines' share
+    # called before a free slot is taken (it may queue trials), e.g. the baselines' share
     before_claim: Callable[[optuna.Study], None] | None = None
     create: bool = True  # False: run only queued trials (a study of planned units), never new ones
+    heartbeat: float = HEARTBEAT_SECONDS  # seconds between a running trial's heartbeats
+    claimed: list[float] = field(default_factory=list, compare=False)  # seconds each claim took (benchmarks)
 
 
 Objective = Callable[[optuna.Trial], float]
@@ -51,126 +71,159 @@ def run_worker(study: optuna.Study, objective: Objective, settings: WorkerSettin
     """Run trials until the study holds settings.trials finished ones; returns how many this worker ran.
     sampler_for(trial number) gives each trial its own seeded sampler: reproducible for one worker,
     and different streams for workers that start at the same moment."""
-    storage, url = study._storage, rdb_storage(study).url
+    storage, url = study._storage, storage_url(study._storage)
     started, ran, failures = time.monotonic(), 0, 0
     with _sigterm_unwinds():
         while failures < settings.trials:
             if settings.timeout is not None and time.monotonic() - started >= settings.timeout:
                 break
-            trial_id = retry_storage(lambda: _claim(study, settings), url)
+            asked = time.perf_counter()
+            trial_id = retry_storage(lambda: claim(study, settings.trials, settings.heartbeat, settings.create,
+                                                   settings.before_claim), url)
+            settings.claimed.append(time.perf_counter() - asked)
             if trial_id is None:
-                if retry_storage(lambda: _count(study, FINISHED), url) >= settings.trials:
+                if retry_storage(lambda: count(study, FINISHED), url) >= settings.trials:
                     break
-                if not settings.create and retry_storage(lambda: _count(study, OPEN), url) == 0:
+                if not settings.create and retry_storage(lambda: count(study, OPEN), url) == 0:
                     break  # every planned trial has ended, some of them failed: nothing is left to run
-                time.sleep(settings.poll_seconds)  # others are running the last trials; one may die
+                wait_a_moment(settings.poll_seconds)  # others are running the last trials; one may die
                 continue
             if sampler_for is not None:
                 study.sampler = sampler_for(storage.get_trial_number_from_id(trial_id))
-            state = _run_trial(study, trial_id, objective, settings.catch)
+            state = _run_trial(study, trial_id, objective, settings)
             ran += 1
             failures = failures + 1 if state == TrialState.FAIL else 0
-    rdb_storage(study).remove_session()
+    release_connections(storage)
     return ran
 
 
-def _claim(study: optuna.Study, settings: WorkerSettings) -> int | None:
-    """Under the study lock: fail stale trials, then take a queued trial or create one if a slot is free.
-    The first heartbeat is written before the lock is released, so even a worker killed at once
-    leaves a trial that goes stale and is retried."""
-    storage = study._storage
-    with study_lock(rdb_storage(study).engine, study.study_name):
-        optuna.storages.fail_stale_trials(study)
-        if _count(study, COUNTED) >= settings.trials:
-            return None
-        if settings.before_claim is not None:
-            settings.before_claim(study)
-        trial_id = _pop_waiting(study)
-        if trial_id is None:
-            if not settings.create:
-                return None
-            trial_id = storage.create_new_trial(_study_id(study))
-        storage.record_heartbeat(trial_id)
-        return trial_id
-
-
-def _run_trial(study: optuna.Study, trial_id: int, objective: Objective,
-               catch: tuple[type[Exception], ...]) -> TrialState:
-    url = rdb_storage(study).url
-    trial = retry_storage(lambda: optuna.Trial(study, trial_id), url)
+def _run_trial(study: optuna.Study, trial_id: int, objective: Objective, settings: WorkerSettings) -> TrialState:
+    url = storage_url(study._storage)
+    own = _trial_study(study)
+    trial = retry_storage(lambda: optuna.Trial(own, trial_id), url)
     value, state = None, TrialState.COMPLETE
-    with _heartbeat(rdb_storage(study), trial_id):
+    with _heartbeat(study._storage, trial_id, settings.heartbeat):
         try:
             value = objective(trial)
         except optuna.TrialPruned:
             state = TrialState.PRUNED
+        except SupersededError:
+            print(f"trial {trial.number} stopped: a late result of the same design took its place",
+                  file=sys.stderr, flush=True)
+            return TrialState.FAIL
         except (KeyboardInterrupt, WorkerStopped):
             with suppress(Exception):  # a dead database cannot be told; the heartbeat retry covers it
                 _fail_and_requeue(study, trial_id)
             raise
         except Exception as error:
-            if not (is_transient(error) or isinstance(error, catch)):
-                study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+            if not (is_transient(error) or isinstance(error, settings.catch)):
+                with suppress(Exception):
+                    study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
                 raise
             if is_transient(error):  # the database went away mid-trial: run it again later
                 retry_storage(lambda: _fail_and_requeue(study, trial_id), url)
                 return TrialState.FAIL
             print(f"trial {trial.number} failed: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
             state = TrialState.FAIL
-    finished = retry_storage(lambda: study.tell(trial, value if state == TrialState.COMPLETE else None,
-                                                state=state, skip_if_finished=True), url)
-    return finished.state
+        return retry_storage(lambda: _record(study, trial, value, state), url)
+
+
+def _record(study: optuna.Study, trial: optuna.Trial, value: float | None, state: TrialState) -> TrialState:
+    """Tell the result; when the trial was failed as stale meanwhile, keep it in its re-run's place."""
+    storage, trial_id = study._storage, trial._trial_id
+    stored = storage.get_trial(trial_id)
+    if stored.state == TrialState.RUNNING:
+        try:
+            return study.tell(trial, value if state == TrialState.COMPLETE else None, state=state).state
+        except (UpdateFinishedTrialError, ValueError):
+            stored = storage.get_trial(trial_id)  # failed as stale between the read and the tell?
+            if stored.state == TrialState.RUNNING:
+                raise  # no: the value itself was refused
+    if stored.state != TrialState.FAIL or state not in FINISHED or SUPERSEDED_KEY in stored.system_attrs:
+        return stored.state  # a retried tell whose first try got through, or nothing worth keeping
+    result = _result_of(trial, state, value)
+    late = keep_late_result(study, stored, result)
+    return late.state if late is not None else TrialState.FAIL
+
+
+class SupersededError(BaseException):  # not an Exception: no objective's own handler may swallow it
+    """The trial this worker runs was failed to make room for another worker's late result of the same design."""
+
+
+def _result_of(trial: optuna.Trial, state: TrialState, value: float | None) -> optuna.trial.FrozenTrial:
+    """What the trial recorded, including the writes the storage refused once the trial had been failed."""
+    result = copy.deepcopy(trial._cached_frozen_trial)
+    result.state, result.value = state, value if state == TrialState.COMPLETE else None
+    result.system_attrs = {**trial.storage.get_trial_system_attrs(trial._trial_id), **trial.storage.refused}
+    return result
+
+
+def _trial_study(study: optuna.Study) -> optuna.Study:
+    """The study as the trial sees it: writes the storage refuses because the trial was failed as stale meanwhile
+    are kept in memory (a late result is then stored whole), or stop the trial when a late result replaced it."""
+    own = copy.copy(study)
+    own._storage = _LateTolerantStorage(study._storage)
+    return own
+
+
+class _LateTolerantStorage:
+    """Study storage for one trial: a write to the trial after another worker failed it is kept, not raised."""
+
+    def __init__(self, storage: optuna.storages.BaseStorage):
+        self._storage, self.refused = storage, {}
+
+    def __getattr__(self, name):
+        return getattr(self._storage, name)
+
+    def _tolerate(self, trial_id: int, write: Callable[[], None], key: str | None = None, value=None) -> None:
+        try:
+            write()
+        except UpdateFinishedTrialError:
+            if SUPERSEDED_KEY in self._storage.get_trial(trial_id).system_attrs:
+                raise SupersededError() from None
+            if key is not None:
+                self.refused[key] = value
+
+    def set_trial_param(self, trial_id, name, value, distribution):
+        self._tolerate(trial_id, lambda: self._storage.set_trial_param(trial_id, name, value, distribution))
+
+    def set_trial_intermediate_value(self, trial_id, step, value):
+        self._tolerate(trial_id, lambda: self._storage.set_trial_intermediate_value(trial_id, step, value))
+
+    def set_trial_user_attr(self, trial_id, key, value):
+        self._tolerate(trial_id, lambda: self._storage.set_trial_user_attr(trial_id, key, value))
+
+    def set_trial_system_attr(self, trial_id, key, value):
+        self._tolerate(trial_id, lambda: self._storage.set_trial_system_attr(trial_id, key, value), key, value)
 
 
 def _fail_and_requeue(study: optuna.Study, trial_id: int) -> None:
     """Interrupted, not wrong: fail it and queue the same parameters for the next worker."""
     storage = study._storage
-    if storage.get_trial(trial_id).state.is_finished():
-        return  # a retried call whose first try got through, or another worker found it stale first
-    if storage.set_trial_state_values(trial_id, state=TrialState.FAIL):
-        retry = storage.get_heartbeat_stale_trial_callback()
-        if retry is not None:
-            retry(study, storage.get_trial(trial_id))
-
-
-def _pop_waiting(study: optuna.Study) -> int | None:
-    storage = study._storage
-    for trial in storage.get_all_trials(_study_id(study), deepcopy=False, states=(TrialState.WAITING,)):
-        try:
-            if storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING):
-                return trial._trial_id
-        except optuna.exceptions.UpdateFinishedTrialError:
-            continue
-    return None
-
-
-def _count(study: optuna.Study, states: tuple[TrialState, ...]) -> int:
-    return len(study._storage.get_all_trials(_study_id(study), deepcopy=False, states=states))
-
-
-def rdb_storage(study: optuna.Study) -> optuna.storages.RDBStorage:
-    """The database storage under Optuna's per-process cache (URL, engine, sessions live there)."""
-    return getattr(study._storage, "_backend", study._storage)
-
-
-def _study_id(study: optuna.Study) -> int:
-    return study._study_id
+    if finish_first(storage, trial_id, TrialState.FAIL):
+        optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)(study, storage.get_trial(trial_id))
 
 
 @contextmanager
-def _heartbeat(storage: optuna.storages.RDBStorage, trial_id: int) -> Iterator[None]:
-    """Optuna's own heartbeat thread dies on the first database error; this one keeps beating
-    through a restart, so a trial that outlives a short outage is not taken for dead."""
+def _heartbeat(storage: optuna.storages.BaseStorage, trial_id: int, interval: float) -> Iterator[None]:
+    """Beats every `interval` seconds until the result is recorded; through an outage it tries again every
+    RECONNECT_SECONDS, so a trial that outlives the outage is heard again as soon as the storage is back."""
     stop = threading.Event()
 
     def beat() -> None:
-        while not stop.wait(storage.get_heartbeat_interval()):
+        wait = interval
+        while not stop.wait(wait):
             try:
-                storage.record_heartbeat(trial_id)
+                record_heartbeat(storage, trial_id)
+                wait = interval
+            except UpdateFinishedTrialError:
+                wait = interval  # failed as stale meanwhile: the trial ends at its next write, or keeps its result
             except Exception as error:
                 if not is_transient(error):
                     raise
-        storage.remove_session()
+                mark_unreachable()
+                wait = RECONNECT_SECONDS
+        release_connections(storage)
 
     thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
     thread.start()

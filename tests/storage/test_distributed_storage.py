@@ -1,16 +1,21 @@
-"""Storage rules for many workers: passwords never shown, the study lock excludes, outages are waited out."""
+"""Storage rules for many workers: passwords never shown, outages are waited out, the proxy URL is understood."""
 
 from __future__ import annotations
-
-import threading
-import time
 
 import optuna
 import pytest
 import sqlalchemy
 
 from fusion_search import UserError
-from fusion_search.storage import is_transient, mask_url, open_storage, refuse_password_flag, retry_storage, study_lock
+from fusion_search.storage import (
+    engine_options,
+    is_transient,
+    mask_url,
+    open_storage,
+    refuse_password_flag,
+    resolve_storage_url,
+    retry_storage,
+)
 
 
 def test_mask_url_hides_the_password_and_any_echo_of_it():
@@ -26,29 +31,41 @@ def test_a_password_in_the_storage_flag_is_refused_and_not_repeated():
     refuse_password_flag("postgresql+psycopg://fs@db/fs")  # no password: fine
 
 
-def test_opened_storage_has_heartbeats_and_retries_stale_trials(tmp_path):
-    storage = open_storage(f"sqlite:///{tmp_path / 's.db'}", heartbeat=5)
-    assert storage.get_heartbeat_interval() == 5 and storage.grace_period == 15
-    assert isinstance(storage.get_heartbeat_stale_trial_callback(), optuna.storages.RetryHeartbeatStaleTrialCallback)
+def test_a_worker_database_pool_never_holds_more_than_two_connections():
+    options = engine_options("postgresql+psycopg://fs@db/fs")
+    assert options["pool_size"] + options["max_overflow"] == 2  # the main thread and the heartbeat thread
 
 
-def test_the_study_lock_lets_one_holder_in_at_a_time(tmp_path):
-    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 's.db'}")
-    inside, overlaps = [], []
+def test_proxy_urls_are_accepted_and_a_malformed_one_is_one_line():
+    assert resolve_storage_url("grpc://proxy.example:13000") == "grpc://proxy.example:13000"
+    with pytest.raises(UserError, match="grpc://HOST:PORT"):
+        resolve_storage_url("grpc://proxy.example")
 
-    def hold():
-        with study_lock(engine, "s"):
-            inside.append(1)
-            overlaps.append(len(inside))
-            time.sleep(0.05)
-            inside.pop()
 
-    threads = [threading.Thread(target=hold) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert overlaps == [1, 1, 1, 1]
+def test_a_proxy_that_does_not_answer_is_a_user_error(monkeypatch):
+    monkeypatch.setattr("fusion_search.storage._storage.PROXY_WAIT_SECONDS", 0.5)
+    with pytest.raises(UserError, match="no storage proxy answered"):
+        open_storage("grpc://127.0.0.1:1")
+
+
+def test_grpc_errors_are_transient_when_the_proxy_or_its_database_is_away():
+    import grpc
+
+    class Failed(grpc.RpcError):
+        def __init__(self, code, details=""):
+            self._code, self._details = code, details
+
+        def code(self):
+            return self._code
+
+        def details(self):
+            return self._details
+
+    Failed.__module__ = "grpc._channel"
+    assert is_transient(Failed(grpc.StatusCode.UNAVAILABLE))
+    assert is_transient(Failed(grpc.StatusCode.UNKNOWN, "Exception calling application: (psycopg.OperationalError)"))
+    assert not is_transient(Failed(grpc.StatusCode.NOT_FOUND))
+    assert not is_transient(Failed(grpc.StatusCode.UNKNOWN, "ValueError: bad value"))
 
 
 def test_retry_storage_waits_out_lost_connections_but_not_other_errors():

@@ -1,0 +1,150 @@
+"""Taking a trial slot without any lock, so that the same worker loop runs on a database and through Optuna's gRPC
+storage proxy (which has no locks to offer), and the study still ends with exactly N finished trials.
+
+The only atomic steps used are the ones every Optuna storage gives: creating a trial, moving one trial from WAITING
+to RUNNING (one caller wins), and finishing a RUNNING trial (one caller wins, the others are told it is finished).
+
+Claim (optimistic admission): fail stale trials; if N trials are finished or running, stop; otherwise take a
+queued trial (WAITING -> RUNNING) or create one (RUNNING), write its first heartbeat, then count the running and
+finished trials again. At most N: keep it. More: a racing worker claimed at the same moment, so hand this one back
+(RUNNING -> WAITING, to be taken by the next claim) and try again after a random pause. Why this never overshoots:
+every kept trial was RUNNING before its own recount, so the kept trial whose recount came last saw all the others
+and counted at most N. Two racers may both hand back (each saw the other); the random pause settles it. A study can
+end with a few never-started WAITING trials: claims that lost the race for the last slot.
+
+A stale trial (silent longer than the grace, see fusion_search.storage._liveness) is failed by whoever finishes it
+first; only that worker queues its parameters again (Optuna's RetryHeartbeatStaleTrialCallback). A worker judges
+others only after it has itself reached the storage for a whole grace: after an outage everyone was silent, and the
+live workers get the time to beat again first.
+
+A result that arrives after its trial was failed as stale (the worker was cut off, not dead) is kept: the re-queued
+copy is failed if it has not finished (a running copy stops at its next fold report), and the late result is stored
+as a trial of its own in the copy's place, so the count stays exact. When the copy already finished, its result is
+the one kept (same parameters); the late one is reported and dropped.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+import optuna
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.trial import FrozenTrial, TrialState
+
+from fusion_search.storage import MAX_RETRIES, grace_seconds, reachable_for, record_heartbeat, stale_trials
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+COUNTED = (*FINISHED, TrialState.RUNNING)  # a running trial has its slot until it ends or goes stale
+OPEN = (TrialState.RUNNING, TrialState.WAITING)
+LATE_KEY = "late_result_of"  # system attr of a trial that holds a late result: the number of the trial it came from
+SUPERSEDED_KEY = "superseded_by_late_result"  # system attr of a copy failed to make room for a late result
+
+
+def claim(study: optuna.Study, trials: int, heartbeat: float, create: bool = True,
+          before_claim: Callable[[optuna.Study], None] | None = None) -> int | None:
+    """A RUNNING trial this worker now owns (first heartbeat written), or None: no slot is free right now."""
+    storage = study._storage
+    fail_stale_trials(study, heartbeat)
+    if count(study, COUNTED) >= trials:
+        return None
+    if before_claim is not None:
+        before_claim(study)
+    trial_id = pop_waiting(study)
+    if trial_id is None:
+        if not create:
+            return None
+        trial_id = storage.create_new_trial(study._study_id)
+    record_heartbeat(storage, trial_id)
+    if count(study, COUNTED) <= trials:
+        return trial_id
+    storage.set_trial_state_values(trial_id, state=TrialState.WAITING)  # lost the race for the last slot
+    return None
+
+
+def pop_waiting(study: optuna.Study) -> int | None:
+    """The oldest queued trial, now RUNNING and ours; None when the queue is empty."""
+    storage = study._storage
+    for trial in storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.WAITING,)):
+        try:
+            if storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING):
+                return trial._trial_id
+        except UpdateFinishedTrialError:
+            continue
+    return None
+
+
+def count(study: optuna.Study, states: tuple[TrialState, ...]) -> int:
+    return len(study._storage.get_all_trials(study._study_id, deepcopy=False, states=states))
+
+
+def fail_stale_trials(study: optuna.Study, heartbeat: float, now: float | None = None) -> list[int]:
+    """Fail the running trials whose worker went silent and queue each again (once, by whoever failed it).
+    `now`: the wall clock (tests look into the future with it)."""
+    if reachable_for() < grace_seconds(heartbeat):
+        return []
+    storage, failed = study._storage, []
+    running = storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.RUNNING,))
+    for trial in stale_trials(running, heartbeat, now):
+        if finish_first(storage, trial._trial_id, TrialState.FAIL):
+            optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)(
+                study, storage.get_trial(trial._trial_id))
+            failed.append(trial.number)
+    return failed
+
+
+def finish_first(storage: optuna.storages.BaseStorage, trial_id: int, state: TrialState) -> bool:
+    """Move an unfinished trial to `state`; False when another worker finished it first."""
+    try:
+        return bool(storage.set_trial_state_values(trial_id, state=state))
+    except UpdateFinishedTrialError:
+        return False
+
+
+def keep_late_result(study: optuna.Study, original: FrozenTrial, result: FrozenTrial) -> FrozenTrial | None:
+    """`result` (COMPLETE or PRUNED) belongs to `original`, which another worker failed as stale meanwhile.
+    Store it in the place of original's re-queued copy; None when the copy's own result already counts."""
+    storage = study._storage
+    root = original.system_attrs.get("failed_trial", original.number)
+    copies = [t for t in storage.get_all_trials(study._study_id, deepcopy=False)
+              if t.system_attrs.get("failed_trial") == root and t.number > original.number]
+    if any(t.state in FINISHED for t in copies):
+        _say(f"trial {original.number} finished after it was failed as stale; its re-run already counts, "
+             "so this result is not stored twice")
+        return None
+    superseded = []
+    for copy in copies:
+        if copy.state in OPEN:
+            try:
+                storage.set_trial_system_attr(copy._trial_id, SUPERSEDED_KEY, original.number)
+            except UpdateFinishedTrialError:
+                pass
+            if finish_first(storage, copy._trial_id, TrialState.FAIL):
+                superseded.append(copy.number)
+            elif storage.get_trial(copy._trial_id).state in FINISHED:
+                return keep_late_result(study, original, result)  # it finished in between: that one counts
+    if not superseded:
+        _say(f"trial {original.number} finished after it was failed as stale, and nothing was queued in its place "
+             "(retries exhausted); its slot went to another trial, so this result is not stored")
+        return None
+    late = optuna.trial.create_trial(
+        state=result.state, value=result.value if result.state == TrialState.COMPLETE else None,
+        params=result.params, distributions=result.distributions, user_attrs=result.user_attrs,
+        system_attrs={**result.system_attrs, LATE_KEY: original.number},
+        intermediate_values=result.intermediate_values)
+    study.add_trial(late)
+    _say(f"trial {original.number} finished after it was failed as stale: its result is kept as a new trial in "
+         f"the place of its re-queued copy (trial {', '.join(map(str, superseded))})")
+    return late
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def wait_a_moment(poll_seconds: float) -> None:
+    """A pause before claiming again; random, so that two workers that collided do not collide again."""
+    import random
+
+    time.sleep(poll_seconds * (0.5 + random.random()))

@@ -1,0 +1,179 @@
+"""The worker loop without a lock: exact trial counts under racing claims, stale trials retried once, late results
+kept in their re-run's place, and all of it the same through the gRPC storage proxy."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from fusion_search.storage import HEARTBEAT_KEY, open_storage, serve_storage_proxy
+from fusion_search.study._claim import LATE_KEY, SUPERSEDED_KEY, claim, fail_stale_trials
+from fusion_search.study._worker import WorkerSettings, run_worker
+
+pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+
+
+def new_study(url: str, name: str = "s") -> optuna.Study:
+    return optuna.create_study(study_name=name, storage=open_storage(url), direction="maximize",
+                               load_if_exists=True)
+
+
+def states(study: optuna.Study) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for trial in study.get_trials(deepcopy=False):
+        counts[trial.state.name] = counts.get(trial.state.name, 0) + 1
+    return counts
+
+
+def workers_in_threads(url: str, count: int, trials: int, objective, **settings) -> list[int]:
+    """`count` workers, each with its own storage connection (as separate processes would have)."""
+    ran = [0] * count
+
+    def work(i: int) -> None:
+        study = optuna.load_study(study_name="s", storage=open_storage(url))
+        ran[i] = run_worker(study, objective, WorkerSettings(trials=trials, poll_seconds=0.05, heartbeat=1,
+                                                             **settings))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return ran
+
+
+def quick(trial: optuna.Trial) -> float:
+    time.sleep(0.01)
+    return trial.suggest_float("x", 0, 1)
+
+
+def test_racing_workers_end_with_exactly_the_requested_trials(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = new_study(url)
+    ran = workers_in_threads(url, 6, 30, quick)
+    counts = states(study)
+    assert counts["COMPLETE"] == 30 and sum(ran) == 30
+    assert set(counts) <= {"COMPLETE", "WAITING"}  # WAITING: a claim handed back after losing the last slot
+
+
+def test_a_claim_that_would_overfill_the_study_is_handed_back(tmp_path):
+    study = new_study(f"sqlite:///{tmp_path / 's.db'}")
+    first = claim(study, trials=1, heartbeat=1)
+    assert first is not None and claim(study, trials=1, heartbeat=1) is None  # full: no second trial started
+    # Another worker claims the last slot between this claim's first count and its own trial: hand it back.
+    racer = []
+    racing = lambda s: racer.append(s._storage.create_new_trial(s._study_id))  # noqa: E731
+    assert claim(study, trials=2, heartbeat=1, before_claim=racing) is None
+    assert states(study) == {"RUNNING": 2, "WAITING": 1} and racer[0] != first
+
+
+def test_a_silent_trial_is_failed_once_and_its_parameters_queued_again(tmp_path, monkeypatch):
+    study = new_study(f"sqlite:///{tmp_path / 's.db'}")
+    trial = study.ask()
+    trial.suggest_float("x", 0, 1)
+    monkeypatch.setattr("fusion_search.study._claim.reachable_for", lambda: 1e9)
+    assert fail_stale_trials(study, heartbeat=1, now=time.time() + 4) == []  # 4 s of silence: within the grace
+    assert fail_stale_trials(study, heartbeat=1, now=time.time() + 60) == [trial.number]
+    assert fail_stale_trials(study, heartbeat=1, now=time.time() + 60) == []  # already failed: not again, not queued twice
+    copies = study.get_trials(states=(TrialState.WAITING,))
+    assert len(copies) == 1 and copies[0].params == trial.params
+
+
+def test_no_trial_is_judged_stale_until_the_judge_has_reached_the_storage_for_a_whole_grace(tmp_path, monkeypatch):
+    study = new_study(f"sqlite:///{tmp_path / 's.db'}")
+    trial = study.ask()
+    monkeypatch.setattr("fusion_search.study._claim.reachable_for", lambda: 4.0)  # back from an outage 4 s ago
+    assert fail_stale_trials(study, heartbeat=1, now=time.time() + 60) == []  # grace 3 x 1 s + 2 s: wait
+    monkeypatch.setattr("fusion_search.study._claim.reachable_for", lambda: 6.0)
+    assert fail_stale_trials(study, heartbeat=1, now=time.time() + 60) == [trial.number]
+
+
+def cut_off_then_finish(study_url: str, monkeypatch, run_copy: bool):
+    """A worker whose trial is failed as stale by another worker mid-way (it was cut off, not dead), and which
+    then finishes: what the study ends up holding. With run_copy, the copy is taken and runs to its end first."""
+    monkeypatch.setattr("fusion_search.study._claim.reachable_for", lambda: 1e9)
+    judge = optuna.load_study(study_name="s", storage=open_storage(study_url))
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        trial.report(0.5, step=0)
+        assert fail_stale_trials(judge, heartbeat=1, now=time.time() + 60) == [trial.number]
+        if run_copy:
+            copy = claim(judge, trials=1, heartbeat=1)
+            judge.tell(judge._storage.get_trial_number_from_id(copy), 0.7)
+        trial.report(0.8, step=1)  # refused by the storage now: kept in memory for the late result
+        trial.set_user_attr("fold_aucs", [0.5, 0.8])
+        return 0.6 + 0 * x
+
+    study = optuna.load_study(study_name="s", storage=open_storage(study_url))
+    run_worker(study, objective, WorkerSettings(trials=1, poll_seconds=0.05, heartbeat=1))
+    return study.get_trials()
+
+
+def test_a_late_result_takes_the_place_of_its_queued_copy_and_the_count_stays_exact(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    new_study(url)
+    original, copy, late = cut_off_then_finish(url, monkeypatch, run_copy=False)
+    assert original.state == TrialState.FAIL
+    assert copy.state == TrialState.FAIL and copy.system_attrs[SUPERSEDED_KEY] == original.number
+    assert late.state == TrialState.COMPLETE and late.value == 0.6 and late.system_attrs[LATE_KEY] == original.number
+    assert late.params == original.params and late.intermediate_values == {0: 0.5, 1: 0.8}
+    assert late.user_attrs["fold_aucs"] == [0.5, 0.8]
+
+
+def test_a_late_result_is_not_counted_twice_when_its_copy_already_finished(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    new_study(url)
+    trials = cut_off_then_finish(url, monkeypatch, run_copy=True)
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.COMPLETE]
+    assert trials[1].value == 0.7 and trials[1].params == trials[0].params  # the copy's own result counts
+
+
+def test_a_copy_replaced_by_a_late_result_stops_at_its_next_report(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = new_study(url)
+    reports = []
+
+    def objective(trial: optuna.Trial) -> float:
+        trial.report(0.5, step=0)
+        reports.append(0)
+        study._storage.set_trial_system_attr(trial._trial_id, SUPERSEDED_KEY, 99)  # what keep_late_result does
+        study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        trial.report(0.6, step=1)
+        reports.append(1)
+        return 0.6
+
+    run_worker(study, objective, WorkerSettings(trials=1, poll_seconds=0.05, heartbeat=1, timeout=2))
+    assert reports == [0] and study.get_trials()[0].state == TrialState.FAIL
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def proxy(tmp_path):
+    """A real gRPC storage proxy (the one `fusion-search storage-proxy` runs) in front of a SQLite file."""
+    port, ready, stop = free_port(), threading.Event(), threading.Event()
+    thread = threading.Thread(target=serve_storage_proxy, args=(f"sqlite:///{tmp_path / 'p.db'}", "127.0.0.1", port),
+                              kwargs={"ready": ready, "stop": stop}, daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    yield f"grpc://127.0.0.1:{port}"
+    stop.set()
+    thread.join(30)
+
+
+def test_workers_through_the_proxy_end_with_exactly_the_requested_trials(proxy):
+    study = new_study(proxy)
+    ran = workers_in_threads(proxy, 4, 16, quick)
+    counts = states(study)
+    assert counts["COMPLETE"] == 16 and sum(ran) == 16 and set(counts) <= {"COMPLETE", "WAITING"}
+    assert all(HEARTBEAT_KEY in t.system_attrs for t in study.get_trials(states=(TrialState.COMPLETE,)))
