@@ -68,9 +68,9 @@ def throughput(server: str, workers: int, trials: int, folder: Path) -> dict:
 
 
 def storage_overhead(url: str, trials: int = 40) -> float:
-    """Milliseconds per trial of everything but training and sampling: lock, stale check, claim,
+    """Milliseconds per trial of everything but training and sampling: stale check, claim,
     heartbeat thread, six suggestions (random sampler: no TPE cost) and tell, instant objective."""
-    storage = open_storage(url, heartbeat=30)
+    storage = open_storage(url)
     study = optuna.create_study(study_name=f"overhead-{uuid.uuid4().hex[:6]}", storage=storage, direction="maximize",
                                 sampler=optuna.samplers.RandomSampler(seed=0))
 
@@ -114,7 +114,7 @@ def markdown(record: dict) -> str:
         lines.append(f"| {run['workers']} | {run['complete']} | {run['trials_per_minute']} | {run['mean_trial_s']} "
                      f"| {run['trial_span_s']} | {run['wall_s_with_startup']} |")
     overhead = record["storage_overhead_per_trial"]
-    lines += ["", "Storage overhead per trial (lock, stale check, claim, heartbeat, 6 suggestions, tell; "
+    lines += ["", "Storage overhead per trial (stale check, claim, heartbeat, 6 suggestions, tell; "
               "random sampler, no training):", "", "| storage | ms per trial |", "|---|---:|",
               f"| PostgreSQL (localhost) | {overhead['postgresql_ms']} |",
               f"| SQLite file | {overhead['sqlite_file_ms']} |", ""]

@@ -5,7 +5,7 @@ The only atomic steps used are the ones every Optuna storage gives: creating a t
 to RUNNING (one caller wins), and finishing a RUNNING trial (one caller wins, the others are told it is finished).
 
 Claim (optimistic admission): fail stale trials; if N trials are finished or running, stop; otherwise take a
-queued trial (WAITING -> RUNNING) or create one (RUNNING), write its first heartbeat, then count the running and
+queued trial (WAITING -> RUNNING) or create one (RUNNING), then count the running and
 finished trials again. At most N: keep it. More: a racing worker claimed at the same moment, so hand this one back
 (RUNNING -> WAITING, to be taken by the next claim) and try again after a random pause. Why this never overshoots:
 every kept trial was RUNNING before its own recount, so the kept trial whose recount came last saw all the others
@@ -33,7 +33,7 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
-from fusion_search.storage import MAX_RETRIES, grace_seconds, reachable_for, record_heartbeat, stale_trials
+from fusion_search.storage import MAX_RETRIES, grace_seconds, reachable_for, stale_trials
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 COUNTED = (*FINISHED, TrialState.RUNNING)  # a running trial has its slot until it ends or goes stale
@@ -44,29 +44,34 @@ SUPERSEDED_KEY = "superseded_by_late_result"  # system attr of a copy failed to 
 
 def claim(study: optuna.Study, trials: int, heartbeat: float, create: bool = True,
           before_claim: Callable[[optuna.Study], None] | None = None) -> int | None:
-    """A RUNNING trial this worker now owns (first heartbeat written), or None: no slot is free right now."""
+    """A RUNNING trial this worker now owns, or None: no slot is free right now. Two reads of the study's trials:
+    one to decide, one to recount after taking the slot. Its start time (set by the storage when the trial becomes
+    RUNNING) counts as its first heartbeat, so even a worker killed at once leaves a trial that goes stale."""
     storage = study._storage
-    fail_stale_trials(study, heartbeat)
-    if count(study, COUNTED) >= trials:
+    now = storage.get_all_trials(study._study_id, deepcopy=False)
+    failed = fail_stale_trials(study, heartbeat, trials=now)
+    if sum(t.state in COUNTED for t in now) - len(failed) >= trials:
         return None
     if before_claim is not None:
-        before_claim(study)
-    trial_id = pop_waiting(study)
+        before_claim(study)  # it may queue trials: read the queue again
+        now = storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.WAITING,))
+    trial_id = pop_waiting(study, now)
     if trial_id is None:
         if not create:
             return None
         trial_id = storage.create_new_trial(study._study_id)
-    record_heartbeat(storage, trial_id)
     if count(study, COUNTED) <= trials:
         return trial_id
     storage.set_trial_state_values(trial_id, state=TrialState.WAITING)  # lost the race for the last slot
     return None
 
 
-def pop_waiting(study: optuna.Study) -> int | None:
-    """The oldest queued trial, now RUNNING and ours; None when the queue is empty."""
+def pop_waiting(study: optuna.Study, trials: list[FrozenTrial]) -> int | None:
+    """The oldest queued trial among `trials`, now RUNNING and ours; None when none could be taken."""
     storage = study._storage
-    for trial in storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.WAITING,)):
+    for trial in trials:
+        if trial.state != TrialState.WAITING:
+            continue
         try:
             if storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING):
                 return trial._trial_id
@@ -79,14 +84,16 @@ def count(study: optuna.Study, states: tuple[TrialState, ...]) -> int:
     return len(study._storage.get_all_trials(study._study_id, deepcopy=False, states=states))
 
 
-def fail_stale_trials(study: optuna.Study, heartbeat: float, now: float | None = None) -> list[int]:
+def fail_stale_trials(study: optuna.Study, heartbeat: float, now: float | None = None,
+                      trials: list[FrozenTrial] | None = None) -> list[int]:
     """Fail the running trials whose worker went silent and queue each again (once, by whoever failed it).
-    `now`: the wall clock (tests look into the future with it)."""
+    `trials`: the study's trials if just read; `now`: the wall clock (tests look into the future with it)."""
     if reachable_for() < grace_seconds(heartbeat):
         return []
     storage, failed = study._storage, []
-    running = storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.RUNNING,))
-    for trial in stale_trials(running, heartbeat, now):
+    if trials is None:
+        trials = storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.RUNNING,))
+    for trial in stale_trials(trials, heartbeat, now):
         if finish_first(storage, trial._trial_id, TrialState.FAIL):
             optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)(
                 study, storage.get_trial(trial._trial_id))

@@ -131,14 +131,12 @@ def _run_trial(study: optuna.Study, trial_id: int, objective: Objective, setting
 def _record(study: optuna.Study, trial: optuna.Trial, value: float | None, state: TrialState) -> TrialState:
     """Tell the result; when the trial was failed as stale meanwhile, keep it in its re-run's place."""
     storage, trial_id = study._storage, trial._trial_id
-    stored = storage.get_trial(trial_id)
-    if stored.state == TrialState.RUNNING:
-        try:
-            return study.tell(trial, value if state == TrialState.COMPLETE else None, state=state).state
-        except (UpdateFinishedTrialError, ValueError):
-            stored = storage.get_trial(trial_id)  # failed as stale between the read and the tell?
-            if stored.state == TrialState.RUNNING:
-                raise  # no: the value itself was refused
+    try:
+        return study.tell(trial, value if state == TrialState.COMPLETE else None, state=state).state
+    except (UpdateFinishedTrialError, ValueError):
+        stored = storage.get_trial(trial_id)  # failed as stale meanwhile, or told already by a retried call?
+        if stored.state == TrialState.RUNNING:
+            raise  # neither: the value itself was refused
     if stored.state != TrialState.FAIL or state not in FINISHED or SUPERSEDED_KEY in stored.system_attrs:
         return stored.state  # a retried tell whose first try got through, or nothing worth keeping
     result = _result_of(trial, state, value)
@@ -159,27 +157,31 @@ def _result_of(trial: optuna.Trial, state: TrialState, value: float | None) -> o
 
 
 def _trial_study(study: optuna.Study) -> optuna.Study:
-    """The study as the trial sees it: writes the storage refuses because the trial was failed as stale meanwhile
-    are kept in memory (a late result is then stored whole), or stop the trial when a late result replaced it."""
+    """The study as the running trial sees it, through a patient storage (_TrialStorage)."""
     own = copy.copy(study)
-    own._storage = _LateTolerantStorage(study._storage)
+    own._storage = _TrialStorage(study._storage)
     return own
 
 
-class _LateTolerantStorage:
-    """Study storage for one trial: a write to the trial after another worker failed it is kept, not raised."""
+class _TrialStorage:
+    """The storage as one running trial uses it. Every call waits out an outage instead of failing the trial (its
+    training goes on meanwhile). A write to the trial after another worker failed it as stale is kept in memory, so
+    the late result is stored whole; when a late result replaced this trial, the write stops the trial instead."""
 
     def __init__(self, storage: optuna.storages.BaseStorage):
-        self._storage, self.refused = storage, {}
+        self._storage, self._url, self.refused = storage, storage_url(storage), {}
 
     def __getattr__(self, name):
-        return getattr(self._storage, name)
+        method = getattr(self._storage, name)
+        if not callable(method):
+            return method
+        return lambda *args, **kwargs: retry_storage(lambda: method(*args, **kwargs), self._url)
 
     def _tolerate(self, trial_id: int, write: Callable[[], None], key: str | None = None, value=None) -> None:
         try:
-            write()
+            retry_storage(write, self._url)
         except UpdateFinishedTrialError:
-            if SUPERSEDED_KEY in self._storage.get_trial(trial_id).system_attrs:
+            if SUPERSEDED_KEY in retry_storage(lambda: self._storage.get_trial(trial_id), self._url).system_attrs:
                 raise SupersededError() from None
             if key is not None:
                 self.refused[key] = value

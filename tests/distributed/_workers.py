@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -10,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import optuna
+import sqlalchemy
 from optuna.trial import TrialState
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,6 +51,39 @@ def start_worker(command: list[str], storage: str, log: Path) -> subprocess.Pope
     """A worker process with the storage URL in the environment, as users are told to pass it."""
     env = dict(os.environ, FUSION_SEARCH_STORAGE=storage, PYTHONUNBUFFERED="1")
     return subprocess.Popen(command, env=env, cwd=REPO, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def start_proxy(storage: str, port: int, log: Path) -> subprocess.Popen:
+    """`fusion-search storage-proxy` in front of the database, listening on 127.0.0.1:port."""
+    command = [sys.executable, "-m", "fusion_search.cli", "storage-proxy", "--host", "127.0.0.1", "--port", str(port)]
+    return start_worker(command, storage, log)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def database_outage(url: str, seconds: float):
+    """The test database refuses new connections and every open one is cut, for `seconds` (the shared server
+    itself keeps running for everyone else)."""
+    database = sqlalchemy.engine.make_url(url).database
+    admin = sqlalchemy.create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false'))
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                connection.execute(sqlalchemy.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db"), {"db": database})
+                time.sleep(0.2)
+        yield
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true'))
+        admin.dispose()
 
 
 def load(url: str, name: str = "dist") -> optuna.Study:

@@ -6,10 +6,10 @@ import signal
 import sys
 
 import pytest
-import sqlalchemy
 
 from fusion_search.designs import baseline_fusions
 from tests.distributed._workers import (
+    database_outage,
     load,
     param_sets,
     running,
@@ -81,31 +81,36 @@ def test_a_killed_workers_trial_is_failed_and_run_again(pg_url, tiny_manifest, f
 
 
 def test_workers_wait_out_a_database_outage_and_finish(pg_url, tiny_manifest, fast_space, tmp_path):
-    """The outage: the test database refuses new connections and every open one is cut, for 4 s
-    (the shared server itself keeps running for everyone else)."""
     command = worker_command(tiny_manifest, fast_space, "dist", 5)
     workers = [start_worker(command, pg_url, tmp_path / f"w{i}.log") for i in range(2)]
     # Both workers past start-up: one that cannot reach its database at start stops with an error.
     assert wait_for(lambda: running(pg_url) >= 2, timeout=120), "the two workers never ran trials at once"
-    database = sqlalchemy.engine.make_url(pg_url).database
-    admin = sqlalchemy.create_engine(pg_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sqlalchemy.text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false'))
-            for _ in range(20):  # 4 s of cut connections
-                connection.execute(sqlalchemy.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db"), {"db": database})
-                wait_for(lambda: False, timeout=0.2)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sqlalchemy.text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true'))
-        admin.dispose()
+    with database_outage(pg_url, seconds=4):
+        pass
     for i, worker in enumerate(workers):
         assert worker.wait(timeout=240) == 0, (tmp_path / f"w{i}.log").read_text()[-3000:]
 
     counts = states(load(pg_url))
     assert counts["COMPLETE"] == 5 and counts["RUNNING"] == 0
     assert any("unreachable" in (tmp_path / f"w{i}.log").read_text() for i in range(2))  # it was felt
+
+
+def test_an_outage_longer_than_the_grace_loses_no_finished_result(pg_url, tiny_manifest, fast_space, tmp_path):
+    """120 s without the database, against a stale grace of 3 x 1 s + 2 s: the trials running when it began
+    finish during it, wait to be recorded, and are recorded; nobody fails them as stale afterwards."""
+    command = worker_command(tiny_manifest, fast_space, "dist", 6)
+    workers = [start_worker(command, pg_url, tmp_path / f"w{i}.log") for i in range(2)]
+    assert wait_for(lambda: running(pg_url) >= 2, timeout=120), "the two workers never ran trials at once"
+    cut_off = {t.number for t in load(pg_url).get_trials(deepcopy=False) if t.state.name == "RUNNING"}
+    with database_outage(pg_url, seconds=120):
+        pass
+    for i, worker in enumerate(workers):
+        assert worker.wait(timeout=300) == 0, (tmp_path / f"w{i}.log").read_text()[-3000:]
+
+    study = load(pg_url)
+    counts = states(study)
+    assert counts["COMPLETE"] == 6 and counts["RUNNING"] == 0 and "FAIL" not in counts
+    assert {t.number for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"} >= cut_off
 
 
 def test_ctrl_c_on_launch_stops_workers_and_leaves_no_running_trial(pg_url, tiny_manifest, fast_space, tmp_path):

@@ -176,4 +176,16 @@ def test_workers_through_the_proxy_end_with_exactly_the_requested_trials(proxy):
     ran = workers_in_threads(proxy, 4, 16, quick)
     counts = states(study)
     assert counts["COMPLETE"] == 16 and sum(ran) == 16 and set(counts) <= {"COMPLETE", "WAITING"}
-    assert all(HEARTBEAT_KEY in t.system_attrs for t in study.get_trials(states=(TrialState.COMPLETE,)))
+
+
+def test_a_running_trial_beats_through_the_proxy(proxy):
+    study = new_study(proxy)
+
+    def slow(trial: optuna.Trial) -> float:
+        time.sleep(2.5)  # the heartbeat (every 1 s) writes twice meanwhile
+        return 0.5
+
+    run_worker(study, slow, WorkerSettings(trials=1, heartbeat=1))
+    trial = study.get_trials()[0]
+    assert trial.state == TrialState.COMPLETE
+    assert trial.datetime_start.timestamp() + 1 <= trial.system_attrs[HEARTBEAT_KEY] <= time.time()

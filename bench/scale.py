@@ -1,0 +1,198 @@
+"""Scale benchmark (not a test), side by side in one run on this machine:
+
+(1) peak RSS of one worker training a fixed design on synthetic manifests of 5,000, 20,000 and 80,000 rows at 64 px
+    (bench/_scale_memory.py);
+(2) claim/tell throughput of 8, 32 and 64 simulated workers (the real worker loop: claim, heartbeat, tell; an
+    objective that sleeps for one second instead of training; no deep-learning framework imported) on PostgreSQL
+    directly and through `fusion-search storage-proxy`: trials per second against the ideal, p95 claim latency, and
+    the peak number of server connections (pg_stat_activity).
+
+    .venv/bin/python -m bench.scale [--server postgresql+psycopg://postgres@127.0.0.1:5432] [--skip-memory]
+
+Writes bench/results/scale.json and bench/results/scale.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+import sqlalchemy
+
+from bench.distributed import fresh_database
+from fusion_search.storage import PROXY_CONNECTIONS, WORKER_CONNECTIONS, open_storage
+from fusion_search.study import WorkerSettings, run_worker
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TRIAL_SECONDS = 1.0
+TRIALS_PER_WORKER = 6
+
+
+def sleeping_objective(trial: optuna.Trial) -> float:
+    """Two suggestions, a report, one second of 'training'."""
+    x = trial.suggest_float("x", 0.0, 1.0)
+    trial.suggest_categorical("fusion", ["concat", "late", "film"])
+    time.sleep(TRIAL_SECONDS / 2)
+    trial.report(x, step=0)
+    time.sleep(TRIAL_SECONDS / 2)
+    return x
+
+
+def worker_main(storage: str, study_name: str, trials: int, go: Path, out: Path) -> None:
+    """One simulated worker process: open the storage, wait for the start signal, run the real worker loop."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage),
+                              sampler=optuna.samplers.RandomSampler())
+    out.with_suffix(".ready").touch()
+    while not go.exists():
+        time.sleep(0.05)
+    settings = WorkerSettings(trials=trials, poll_seconds=0.5, heartbeat=5)
+    ran = run_worker(study, sleeping_objective, settings)
+    out.write_text(json.dumps({"ran": ran, "claims": settings.claimed}))
+
+
+class ConnectionWatch(threading.Thread):
+    """Samples the database's server connections (pg_stat_activity) every 0.1 s; keeps the peak."""
+
+    def __init__(self, url: str):
+        super().__init__(daemon=True)
+        self.database = sqlalchemy.engine.make_url(url).database
+        self.admin = sqlalchemy.create_engine(url.rsplit("/", 1)[0] + "/postgres", poolclass=sqlalchemy.pool.NullPool)
+        self.peak, self.stop = 0, threading.Event()
+
+    def run(self) -> None:
+        with self.admin.connect() as connection:
+            while not self.stop.wait(0.1):
+                found = connection.execute(sqlalchemy.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = :db"), {"db": self.database}).scalar_one()
+                self.peak = max(self.peak, int(found))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def simulate(server: str, workers: int, via_proxy: bool, folder: Path) -> dict:
+    trials = workers * TRIALS_PER_WORKER
+    with fresh_database(server) as url:
+        optuna.create_study(study_name="scale", storage=open_storage(url), direction="maximize")
+        proxy, storage = None, url
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        if via_proxy:
+            port = free_port()
+            proxy = subprocess.Popen([sys.executable, "-m", "fusion_search.cli", "storage-proxy", "--port", str(port)],
+                                     env=dict(env, FUSION_SEARCH_STORAGE=url), stderr=subprocess.DEVNULL)
+            storage = f"grpc://127.0.0.1:{port}"
+        run = folder / f"{'proxy' if via_proxy else 'direct'}-{workers}"
+        run.mkdir()
+        go = run / "go"
+        watch = ConnectionWatch(url)
+        watch.start()
+        processes = [subprocess.Popen([sys.executable, "-m", "bench.scale", "worker", storage, "scale", str(trials),
+                                       str(go), str(run / f"w{i}.json")], env=env) for i in range(workers)]
+        while sum(1 for _ in run.glob("*.ready")) < workers:
+            if any(p.poll() not in (None, 0) for p in processes):
+                raise RuntimeError(f"a simulated worker failed to start ({run})")
+            time.sleep(0.2)
+        started = time.monotonic()
+        go.touch()
+        codes = [p.wait() for p in processes]
+        wall = time.monotonic() - started
+        watch.stop.set()
+        watch.join()
+        if proxy is not None:
+            proxy.send_signal(signal.SIGTERM)
+            proxy.wait(timeout=30)
+        study = optuna.load_study(study_name="scale", storage=url)
+        complete = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+        claims = [c for i in range(workers) for c in json.loads((run / f"w{i}.json").read_text())["claims"]]
+        ideal = workers / TRIAL_SECONDS
+        return {"workers": workers, "via": "proxy" if via_proxy else "direct", "exit_codes": sorted(set(codes)),
+                "trials": trials, "complete": complete, "wall_s": round(wall, 2),
+                "trials_per_s": round(complete / wall, 2), "ideal_per_s": ideal,
+                "vs_ideal": round(complete / wall / ideal, 3),
+                "claim_p50_ms": round(1000 * float(np.percentile(claims, 50)), 1),
+                "claim_p95_ms": round(1000 * float(np.percentile(claims, 95)), 1),
+                "peak_connections": watch.peak,
+                "peak_connections_per_worker": round(watch.peak / workers, 2)}
+
+
+def max_connections(server: str) -> int:
+    admin = sqlalchemy.create_engine(f"{server}/postgres", poolclass=sqlalchemy.pool.NullPool)
+    with admin.connect() as connection:
+        return int(connection.execute(sqlalchemy.text("SHOW max_connections")).scalar_one())
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "worker":
+        storage, study, trials, go, out = sys.argv[2:7]
+        worker_main(storage, study, int(trials), Path(go), Path(out))
+        return
+    parser = argparse.ArgumentParser(prog="python -m bench.scale")
+    parser.add_argument("--server", default="postgresql+psycopg://postgres@127.0.0.1:5432")
+    parser.add_argument("--workers", default="8,32,64")
+    parser.add_argument("--skip-memory", action="store_true", help="only the workers part")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="fusion-bench-scale-"))
+    limit = max_connections(args.server)
+    runs, skipped = [], []
+    for workers in (int(n) for n in args.workers.split(",")):
+        if WORKER_CONNECTIONS * workers + 10 <= limit:
+            runs.append(simulate(args.server, workers, False, folder))
+        else:
+            skipped.append(f"{workers} workers directly: up to {WORKER_CONNECTIONS * workers} connections, and this "
+                           f"server's max_connections is {limit}")
+        runs.append(simulate(args.server, workers, True, folder))
+        print(json.dumps(runs[-1]), flush=True)
+    record = {"workers": runs, "skipped": skipped, "trial_seconds": TRIAL_SECONDS,
+              "trials_per_worker": TRIALS_PER_WORKER, "proxy_connections": PROXY_CONNECTIONS,
+              "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "optuna": optuna.__version__,
+                          "max_connections": limit, "note": "shared 2-core CPU machine, PostgreSQL on localhost"}}
+    if not args.skip_memory:
+        from bench._scale_memory import measure_memory
+
+        record["memory"] = measure_memory()
+    elif (RESULTS / "scale.json").exists():
+        record["memory"] = json.loads((RESULTS / "scale.json").read_text()).get("memory")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "scale.json").write_text(json.dumps(record, indent=2) + "\n")
+    (RESULTS / "scale.md").write_text(markdown(record))
+    print(markdown(record))
+
+
+def markdown(record: dict) -> str:
+    lines = ["# Scale: memory per worker and many workers on one study", ""]
+    if record.get("memory"):
+        from bench._scale_memory import memory_markdown
+
+        lines += ["## (1) Peak RSS of one worker", "", *memory_markdown(record["memory"]), ""]
+    lines += ["## (2) Simulated workers (real worker loop, 1 s sleeping objective)", "",
+              f"{record['trials_per_worker']} trials per worker; ideal = workers / {record['trial_seconds']:.0f} s; "
+              f"{record['machine']['note']}; server max_connections {record['machine']['max_connections']}; "
+              f"the proxy holds at most {record['proxy_connections']} connections.", "",
+              "| workers | via | complete / asked | trials/s | ideal | vs ideal | claim p50 (ms) | claim p95 (ms) "
+              "| peak connections | per worker |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for run in record["workers"]:
+        lines.append(f"| {run['workers']} | {run['via']} | {run['complete']} / {run['trials']} | {run['trials_per_s']} "
+                     f"| {run['ideal_per_s']:.0f} | {run['vs_ideal']:.2f} | {run['claim_p50_ms']} | "
+                     f"{run['claim_p95_ms']} | {run['peak_connections']} | {run['peak_connections_per_worker']} |")
+    lines += [""] + [f"Not run: {reason}." for reason in record["skipped"]] + [""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
