@@ -57,8 +57,21 @@ def worker_main(storage: str, study_name: str, trials: int, go: Path, out: Path)
     while not go.exists():
         time.sleep(0.05)
     settings = WorkerSettings(trials=trials, poll_seconds=0.5, heartbeat=5)
-    ran = run_worker(study, sleeping_objective, settings)
-    out.write_text(json.dumps({"ran": ran, "claims": settings.claimed}))
+    spent = []
+
+    def timed(trial: optuna.Trial) -> float:
+        started = time.perf_counter()
+        try:
+            return sleeping_objective(trial)
+        finally:
+            spent.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    ran = run_worker(study, timed, settings)
+    loop = time.perf_counter() - started
+    frameworks = [name for name in ("tensorflow", "keras", "jax", "torch") if name in sys.modules]
+    out.write_text(json.dumps({"ran": ran, "claims": settings.claimed, "frameworks": frameworks,
+                               "objective_s": spent, "loop_s": loop}))
 
 
 class ConnectionWatch(threading.Thread):
@@ -67,7 +80,9 @@ class ConnectionWatch(threading.Thread):
     def __init__(self, url: str):
         super().__init__(daemon=True)
         self.database = sqlalchemy.engine.make_url(url).database
-        self.admin = sqlalchemy.create_engine(url.rsplit("/", 1)[0] + "/postgres", poolclass=sqlalchemy.pool.NullPool)
+        # autocommit: within one transaction PostgreSQL would show the same snapshot of pg_stat_activity every time
+        self.admin = sqlalchemy.create_engine(url.rsplit("/", 1)[0] + "/postgres", poolclass=sqlalchemy.pool.NullPool,
+                                              isolation_level="AUTOCOMMIT")
         self.peak, self.stop = 0, threading.Event()
 
     def run(self) -> None:
@@ -89,7 +104,8 @@ def free_port() -> int:
 def simulate(server: str, workers: int, via_proxy: bool, folder: Path) -> dict:
     trials = workers * TRIALS_PER_WORKER
     with fresh_database(server) as url:
-        optuna.create_study(study_name="scale", storage=open_storage(url), direction="maximize")
+        unpooled = optuna.storages.RDBStorage(url, engine_kwargs={"poolclass": sqlalchemy.pool.NullPool})
+        optuna.create_study(study_name="scale", storage=unpooled, direction="maximize")  # holds no connection after
         proxy, storage = None, url
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         if via_proxy:
@@ -97,6 +113,7 @@ def simulate(server: str, workers: int, via_proxy: bool, folder: Path) -> dict:
             proxy = subprocess.Popen([sys.executable, "-m", "fusion_search.cli", "storage-proxy", "--port", str(port)],
                                      env=dict(env, FUSION_SEARCH_STORAGE=url), stderr=subprocess.DEVNULL)
             storage = f"grpc://127.0.0.1:{port}"
+            optuna.storages.GrpcStorageProxy(host="127.0.0.1", port=port).wait_server_ready(timeout=120)
         run = folder / f"{'proxy' if via_proxy else 'direct'}-{workers}"
         run.mkdir()
         go = run / "go"
@@ -119,7 +136,13 @@ def simulate(server: str, workers: int, via_proxy: bool, folder: Path) -> dict:
             proxy.wait(timeout=30)
         study = optuna.load_study(study_name="scale", storage=url)
         complete = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
-        claims = [c for i in range(workers) for c in json.loads((run / f"w{i}.json").read_text())["claims"]]
+        reports = [json.loads((run / f"w{i}.json").read_text()) for i in range(workers)]
+        claims = [c for report in reports for c in report["claims"]]
+        frameworks = sorted({name for report in reports for name in report["frameworks"]})
+        loop = sum(report["loop_s"] for report in reports)
+        shares = {"objective": sum(sum(r["objective_s"]) for r in reports) / loop,
+                  "claim": sum(claims) / loop}
+        shares["rest"] = 1 - shares["objective"] - shares["claim"]  # Trial set-up, tell, waits for a free slot
         ideal = workers / TRIAL_SECONDS
         return {"workers": workers, "via": "proxy" if via_proxy else "direct", "exit_codes": sorted(set(codes)),
                 "trials": trials, "complete": complete, "wall_s": round(wall, 2),
@@ -127,7 +150,8 @@ def simulate(server: str, workers: int, via_proxy: bool, folder: Path) -> dict:
                 "vs_ideal": round(complete / wall / ideal, 3),
                 "claim_p50_ms": round(1000 * float(np.percentile(claims, 50)), 1),
                 "claim_p95_ms": round(1000 * float(np.percentile(claims, 95)), 1),
-                "peak_connections": watch.peak,
+                "peak_connections": watch.peak, "frameworks_imported": frameworks,
+                "worker_time_shares": {k: round(v, 3) for k, v in shares.items()},
                 "peak_connections_per_worker": round(watch.peak / workers, 2)}
 
 
@@ -145,18 +169,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.scale")
     parser.add_argument("--server", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     parser.add_argument("--workers", default="8,32,64")
+    parser.add_argument("--via", default="direct,proxy", help="direct, proxy or both (%(default)s)")
     parser.add_argument("--skip-memory", action="store_true", help="only the workers part")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="fusion-bench-scale-"))
     limit = max_connections(args.server)
     runs, skipped = [], []
     for workers in (int(n) for n in args.workers.split(",")):
-        if WORKER_CONNECTIONS * workers + 10 <= limit:
+        if "direct" not in args.via:
+            pass
+        elif WORKER_CONNECTIONS * workers + 10 <= limit:
             runs.append(simulate(args.server, workers, False, folder))
         else:
             skipped.append(f"{workers} workers directly: up to {WORKER_CONNECTIONS * workers} connections, and this "
                            f"server's max_connections is {limit}")
-        runs.append(simulate(args.server, workers, True, folder))
+        if "proxy" in args.via:
+            runs.append(simulate(args.server, workers, True, folder))
         print(json.dumps(runs[-1]), flush=True)
     record = {"workers": runs, "skipped": skipped, "trial_seconds": TRIAL_SECONDS,
               "trials_per_worker": TRIALS_PER_WORKER, "proxy_connections": PROXY_CONNECTIONS,
@@ -190,6 +218,8 @@ def markdown(record: dict) -> str:
         lines.append(f"| {run['workers']} | {run['via']} | {run['complete']} / {run['trials']} | {run['trials_per_s']} "
                      f"| {run['ideal_per_s']:.0f} | {run['vs_ideal']:.2f} | {run['claim_p50_ms']} | "
                      f"{run['claim_p95_ms']} | {run['peak_connections']} | {run['peak_connections_per_worker']} |")
+    imported = sorted({name for run in record["workers"] for name in run["frameworks_imported"]})
+    lines += ["", f"Deep-learning frameworks imported by the simulated workers: {', '.join(imported) or 'none'}."]
     lines += [""] + [f"Not run: {reason}." for reason in record["skipped"]] + [""]
     return "\n".join(lines)
 

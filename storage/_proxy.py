@@ -22,8 +22,9 @@ def serve_storage_proxy(url: str | None, host: str, port: int, ready: threading.
                         stop: threading.Event | None = None) -> None:
     """Serve the storage at `url` on host:port until SIGTERM / Ctrl-C (or `stop`, for callers in a thread)."""
     url = resolve_storage_url(url)
-    if is_proxy_url(url):
-        raise UserError("storage-proxy needs a database URL to stand in front of, not another proxy")
+    if is_proxy_url(url) or url.startswith("sqlite"):
+        raise UserError(f"storage-proxy serves a database server (PostgreSQL or MySQL), not {mask_url(url)}: an SQLite "
+                        "study lives on one machine, where workers open it directly")
     storage = optuna.storages.get_storage(open_storage(url, connections=PROXY_CONNECTIONS))  # with Optuna's cache
     # Optuna's own server factory: its public run_grpc_proxy_server blocks for good, with no way to stop it cleanly
     from optuna.storages._grpc.server import make_server

@@ -19,10 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # `launch` hands these on to its workers
-    from fusion_search.cli import _commands  # the library loads once a subcommand is chosen
+    if args.handler == "storage_proxy":
+        from fusion_search.cli import _serve as commands  # the proxy needs the storage layer only
+    else:
+        from fusion_search.cli import _commands as commands  # the library loads once a subcommand is chosen
 
     try:
-        return _commands.dispatch(args)
+        return commands.dispatch(args)
     except UserError as error:
         print(f"fusion-search: error: {error}", file=sys.stderr)
         return 2
@@ -137,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _storage_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--storage", default=None, help=(
-        "storage URL without a password (default: $FUSION_SEARCH_STORAGE, else sqlite:///fusion-search.db)"))
+        "storage URL without a password, or grpc://HOST:PORT of a storage-proxy "
+        "(default: $FUSION_SEARCH_STORAGE, else sqlite:///fusion-search.db)"))
 
 
 def _common_run_flags(parser: argparse.ArgumentParser, space_default: str, folds_default: int) -> None:
@@ -167,7 +171,8 @@ def _common_run_flags(parser: argparse.ArgumentParser, space_default: str, folds
 def _worker_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--existing", action="store_true", help="join an existing study; never create it")
     parser.add_argument("--heartbeat", type=int, default=30, help=(
-        "seconds between a running trial's heartbeats; a trial silent for 3 beats is failed and re-run (%(default)s)"))
+        "seconds between a running trial's heartbeats; a trial silent for 3 beats + 2 s is failed and re-run "
+        "(%(default)s)"))
 
 
 def _manifest_flags(parser: argparse.ArgumentParser) -> None:

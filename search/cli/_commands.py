@@ -141,13 +141,6 @@ def dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
-def storage_proxy(args: argparse.Namespace) -> int:
-    from fusion_search.storage import serve_storage_proxy
-
-    serve_storage_proxy(args.storage, args.host, args.port)
-    return 0
-
-
 def spaces(args: argparse.Namespace) -> int:
     if args.action == "list":
         for name in list_spaces():
@@ -178,4 +171,4 @@ def _require_positive(flag: str, value: int) -> None:
 
 
 COMMANDS = {"demo": demo, "run": run, "confirm": confirm, "launch": launch, "status": status, "export": export, "report": report,
-            "predict": predict, "dashboard": dashboard, "storage_proxy": storage_proxy, "spaces": spaces}
+            "predict": predict, "dashboard": dashboard, "spaces": spaces}

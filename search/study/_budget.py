@@ -27,9 +27,13 @@ def baseline_quota(trials: int, per_baseline: int | None = None) -> int:
     return max(1, min(wanted, trials // (2 * len(baseline_fusions()))))
 
 
-def top_up_baselines(study: optuna.Study, target: int, quota: int) -> None:
-    """Called under the study lock before a slot is taken: queue a trial of each baseline that is behind."""
-    trials = study.get_trials(deepcopy=False, states=TAKEN)
+def top_up_baselines(study: optuna.Study, target: int, quota: int,
+                     trials: list[optuna.trial.FrozenTrial] | None = None) -> bool:
+    """Called before a slot is taken: queue a trial of each baseline that is behind; True if it queued any.
+    `trials`: the study's trials if the caller just read them. Workers claiming at the same moment may both queue
+    one, so a baseline can get a trial or two beyond its share: never fewer."""
+    trials = [t for t in trials if t.state in TAKEN] if trials is not None else study.get_trials(
+        deepcopy=False, states=TAKEN)
     started = sum(t.state != TrialState.WAITING for t in trials)
     due = min(quota, math.ceil(quota * (started + 1) / target))
     have = {name: 0 for name in baseline_fusions()}
@@ -37,9 +41,10 @@ def top_up_baselines(study: optuna.Study, target: int, quota: int) -> None:
         name = trial_fusion(trial)
         if name in have:
             have[name] += 1
-    for name, count in have.items():
-        if count < due:
-            study.enqueue_trial({"fusion": name}, user_attrs={"role": "baseline tuning"})
+    behind = [name for name, count in have.items() if count < due]
+    for name in behind:
+        study.enqueue_trial({"fusion": name}, user_attrs={"role": "baseline tuning"})
+    return bool(behind)
 
 
 def trial_fusion(trial: optuna.trial.FrozenTrial) -> str | None:

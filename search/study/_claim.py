@@ -33,7 +33,7 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
-from fusion_search.storage import MAX_RETRIES, grace_seconds, reachable_for, stale_trials
+from fusion_search.storage import MAX_RETRIES, grace_seconds, reachable_for, sqlite_claim_lock, stale_trials
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 COUNTED = (*FINISHED, TrialState.RUNNING)  # a running trial has its slot until it ends or goes stale
@@ -43,17 +43,22 @@ SUPERSEDED_KEY = "superseded_by_late_result"  # system attr of a copy failed to 
 
 
 def claim(study: optuna.Study, trials: int, heartbeat: float, create: bool = True,
-          before_claim: Callable[[optuna.Study], None] | None = None) -> int | None:
+          before_claim: Callable[[optuna.Study, list[FrozenTrial]], bool] | None = None) -> int | None:
     """A RUNNING trial this worker now owns, or None: no slot is free right now. Two reads of the study's trials:
     one to decide, one to recount after taking the slot. Its start time (set by the storage when the trial becomes
     RUNNING) counts as its first heartbeat, so even a worker killed at once leaves a trial that goes stale."""
+    with sqlite_claim_lock(study._storage):
+        return _claim(study, trials, heartbeat, create, before_claim)
+
+
+def _claim(study: optuna.Study, trials: int, heartbeat: float, create: bool,
+           before_claim: Callable[[optuna.Study, list[FrozenTrial]], bool] | None) -> int | None:
     storage = study._storage
     now = storage.get_all_trials(study._study_id, deepcopy=False)
     failed = fail_stale_trials(study, heartbeat, trials=now)
     if sum(t.state in COUNTED for t in now) - len(failed) >= trials:
         return None
-    if before_claim is not None:
-        before_claim(study)  # it may queue trials: read the queue again
+    if before_claim is not None and before_claim(study, now):  # it queued trials: read the queue again
         now = storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.WAITING,))
     trial_id = pop_waiting(study, now)
     if trial_id is None:
@@ -103,10 +108,11 @@ def fail_stale_trials(study: optuna.Study, heartbeat: float, now: float | None =
 
 def finish_first(storage: optuna.storages.BaseStorage, trial_id: int, state: TrialState) -> bool:
     """Move an unfinished trial to `state`; False when another worker finished it first."""
-    try:
-        return bool(storage.set_trial_state_values(trial_id, state=state))
-    except UpdateFinishedTrialError:
-        return False
+    with sqlite_claim_lock(storage):
+        try:
+            return bool(storage.set_trial_state_values(trial_id, state=state))
+        except UpdateFinishedTrialError:
+            return False
 
 
 def keep_late_result(study: optuna.Study, original: FrozenTrial, result: FrozenTrial) -> FrozenTrial | None:

@@ -143,7 +143,7 @@ def run_search(settings: RunSettings, data: SearchData, space: Space,
         objective = CrossValidatedObjective(data, space, settings.seed, progress)
         quota = baseline_quota(settings.trials, settings.baseline_trials)
         worker = WorkerSettings(trials=settings.trials, timeout=settings.timeout, heartbeat=settings.heartbeat,
-                                before_claim=lambda s: top_up_baselines(s, settings.trials, quota))
+                                before_claim=lambda s, now: top_up_baselines(s, settings.trials, quota, now))
         run_worker(study, objective, worker,
                    sampler_for=lambda number: make_sampler(trial_seed(settings.seed, number)))
     if settings.confirm_repeats != 0 and retry_storage(lambda: _finished(study), url) >= settings.trials:

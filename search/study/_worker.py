@@ -55,8 +55,8 @@ class WorkerSettings:
     timeout: float | None = None  # seconds this worker starts trials for
     poll_seconds: float = 2.0  # how often an idle worker checks for stale trials while others finish
     catch: tuple[type[Exception], ...] = (FloatingPointError, ValueError)  # a bad design: trial FAIL
-    # called before a free slot is taken (it may queue trials), e.g. the baselines' share
-    before_claim: Callable[[optuna.Study], None] | None = None
+    # called before a free slot is taken with the study's trials; True when it queued trials (the baselines' share)
+    before_claim: Callable[[optuna.Study, list[optuna.trial.FrozenTrial]], bool] | None = None
     create: bool = True  # False: run only queued trials (a study of planned units), never new ones
     heartbeat: float = HEARTBEAT_SECONDS  # seconds between a running trial's heartbeats
     claimed: list[float] = field(default_factory=list, compare=False)  # seconds each claim took (benchmarks)

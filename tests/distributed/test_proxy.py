@@ -11,7 +11,16 @@ import sys
 import pytest
 import sqlalchemy
 
-from fusion_search.storage import PROXY_CONNECTIONS
+import threading
+import time
+
+import optuna
+from optuna.trial import TrialState
+
+from fusion_search import UserError
+from fusion_search.storage import HEARTBEAT_KEY, PROXY_CONNECTIONS, serve_storage_proxy
+from fusion_search.study import WorkerSettings, run_worker
+from tests.study.test_worker import new_study, quick, workers_in_threads
 from tests.distributed._workers import (
     free_port,
     load,
@@ -85,3 +94,43 @@ def test_a_killed_workers_trial_is_retried_through_the_proxy(pg_url, proxy, tiny
     killed = next(t for t in study.get_trials() if t.state.name == "FAIL")
     rerun = [t for t in study.get_trials() if t.system_attrs.get("failed_trial") == killed.number]
     assert len(rerun) == 1 and rerun[0].state.name == "COMPLETE"
+
+
+@pytest.fixture
+def inprocess_proxy(pg_url):
+    """The same proxy server in a thread of this process, in front of the test's PostgreSQL database."""
+    port, ready, stop = free_port(), threading.Event(), threading.Event()
+    thread = threading.Thread(target=serve_storage_proxy, args=(pg_url, "127.0.0.1", port),
+                              kwargs={"ready": ready, "stop": stop}, daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    yield f"grpc://127.0.0.1:{port}"
+    stop.set()
+    thread.join(30)
+
+
+def test_racing_workers_through_the_proxy_take_each_queued_trial_once(inprocess_proxy):
+    study = new_study(inprocess_proxy)
+    for i in range(8):
+        study.enqueue_trial({"x": i / 8})
+    ran = workers_in_threads(inprocess_proxy, 4, 16, quick)
+    counts = states(study)
+    assert counts["COMPLETE"] == 16 and sum(ran) == 16 and set(counts) <= {"COMPLETE", "WAITING"}
+
+
+def test_a_running_trial_beats_through_the_proxy(inprocess_proxy):
+    study = new_study(inprocess_proxy)
+
+    def slow(trial: optuna.Trial) -> float:
+        time.sleep(2.5)  # the heartbeat (every 1 s) writes twice meanwhile
+        return 0.5
+
+    run_worker(study, slow, WorkerSettings(trials=1, heartbeat=1))
+    trial = study.get_trials()[0]
+    assert trial.state == TrialState.COMPLETE
+    assert trial.datetime_start.timestamp() + 1 <= trial.system_attrs[HEARTBEAT_KEY] <= time.time()
+
+
+def test_the_proxy_refuses_to_stand_in_front_of_sqlite(tmp_path):
+    with pytest.raises(UserError, match="database server"):
+        serve_storage_proxy(f"sqlite:///{tmp_path / 's.db'}", "127.0.0.1", free_port())

@@ -1,9 +1,8 @@
 """The worker loop without a lock: exact trial counts under racing claims, stale trials retried once, late results
-kept in their re-run's place, and all of it the same through the gRPC storage proxy."""
+kept in their re-run's place (through the gRPC storage proxy: tests/distributed/test_proxy.py)."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
@@ -11,7 +10,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from fusion_search.storage import HEARTBEAT_KEY, open_storage, serve_storage_proxy
+from fusion_search.storage import open_storage
 from fusion_search.study._claim import LATE_KEY, SUPERSEDED_KEY, claim, fail_stale_trials
 from fusion_search.study._worker import WorkerSettings, run_worker
 
@@ -53,8 +52,12 @@ def quick(trial: optuna.Trial) -> float:
 
 
 def test_racing_workers_end_with_exactly_the_requested_trials(tmp_path):
+    """Half the trials queued, half created: each queued trial is taken by exactly one worker (on SQLite thanks to
+    the claim's file lock), and no claim overfills the study."""
     url = f"sqlite:///{tmp_path / 's.db'}"
     study = new_study(url)
+    for i in range(15):
+        study.enqueue_trial({"x": i / 15})
     ran = workers_in_threads(url, 6, 30, quick)
     counts = states(study)
     assert counts["COMPLETE"] == 30 and sum(ran) == 30
@@ -67,7 +70,7 @@ def test_a_claim_that_would_overfill_the_study_is_handed_back(tmp_path):
     assert first is not None and claim(study, trials=1, heartbeat=1) is None  # full: no second trial started
     # Another worker claims the last slot between this claim's first count and its own trial: hand it back.
     racer = []
-    racing = lambda s: racer.append(s._storage.create_new_trial(s._study_id))  # noqa: E731
+    racing = lambda s, now: racer.append(s._storage.create_new_trial(s._study_id)) or False  # noqa: E731
     assert claim(study, trials=2, heartbeat=1, before_claim=racing) is None
     assert states(study) == {"RUNNING": 2, "WAITING": 1} and racer[0] != first
 
@@ -150,42 +153,3 @@ def test_a_copy_replaced_by_a_late_result_stops_at_its_next_report(tmp_path):
 
     run_worker(study, objective, WorkerSettings(trials=1, poll_seconds=0.05, heartbeat=1, timeout=2))
     assert reports == [0] and study.get_trials()[0].state == TrialState.FAIL
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def proxy(tmp_path):
-    """A real gRPC storage proxy (the one `fusion-search storage-proxy` runs) in front of a SQLite file."""
-    port, ready, stop = free_port(), threading.Event(), threading.Event()
-    thread = threading.Thread(target=serve_storage_proxy, args=(f"sqlite:///{tmp_path / 'p.db'}", "127.0.0.1", port),
-                              kwargs={"ready": ready, "stop": stop}, daemon=True)
-    thread.start()
-    assert ready.wait(30)
-    yield f"grpc://127.0.0.1:{port}"
-    stop.set()
-    thread.join(30)
-
-
-def test_workers_through_the_proxy_end_with_exactly_the_requested_trials(proxy):
-    study = new_study(proxy)
-    ran = workers_in_threads(proxy, 4, 16, quick)
-    counts = states(study)
-    assert counts["COMPLETE"] == 16 and sum(ran) == 16 and set(counts) <= {"COMPLETE", "WAITING"}
-
-
-def test_a_running_trial_beats_through_the_proxy(proxy):
-    study = new_study(proxy)
-
-    def slow(trial: optuna.Trial) -> float:
-        time.sleep(2.5)  # the heartbeat (every 1 s) writes twice meanwhile
-        return 0.5
-
-    run_worker(study, slow, WorkerSettings(trials=1, heartbeat=1))
-    trial = study.get_trials()[0]
-    assert trial.state == TrialState.COMPLETE
-    assert trial.datetime_start.timestamp() + 1 <= trial.system_attrs[HEARTBEAT_KEY] <= time.time()
