@@ -1,7 +1,7 @@
 """Storage: where studies (Optuna RDB, or the gRPC proxy in front of one), caches and artifacts live, and how to
 reach them safely."""
 
-from fusion_search.storage._cache import cache_dir, cached_array
+from fusion_search.storage._cache import cache_dir, cached_array, cached_rows, chunk_rows, filled_rows, read_rows
 from fusion_search.storage._files import write_text_atomically
 from fusion_search.storage._liveness import (
     HEARTBEAT_KEY,
@@ -34,7 +34,7 @@ from fusion_search.storage._url import (
 )
 
 __all__ = [
-    "cache_dir", "cached_array", "write_text_atomically",
+    "cache_dir", "cached_array", "cached_rows", "chunk_rows", "filled_rows", "read_rows", "write_text_atomically",
     "HEARTBEAT_KEY", "HEARTBEAT_SECONDS", "MAX_RETRIES", "RECONNECT_SECONDS", "grace_seconds", "last_heartbeat", "record_heartbeat",
     "stale_trials", "sqlite_claim_lock", "PROXY_CONNECTIONS", "serve_storage_proxy",
     "is_transient", "mark_unreachable", "reachable_for", "retry_storage",

@@ -1,4 +1,4 @@
-"""Decode and resize images once, into one uint8 array (n, size, size, 3).
+"""Decode and resize images once, into one uint8 array (n, size, size, 3), whole or chunk by chunk.
 
 Whatever a clinic or a shop produces arrives as 8-bit RGB, upright:
 - EXIF orientation is applied (phone photos are stored sideways with a tag saying so);
@@ -13,29 +13,45 @@ A missing, unreadable, truncated or oversized (decompression-bomb) file is a Use
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fusion_search._errors import UserError
+from fusion_search.storage import chunk_rows
 
 BACKGROUND = (255, 255, 255)  # what transparent pixels become
 SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N"}
 
 
 def decode_images(paths: tuple[Path, ...], size: int) -> np.ndarray:
-    """All images as RGB uint8 resized to size x size; UserError naming every bad row."""
+    """All images as RGB uint8 resized to size x size, in memory; UserError naming every bad row."""
     images = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+    start = 0
+    for chunk in image_chunks(paths, size):
+        images[start:start + len(chunk)] = chunk
+        start += len(chunk)
+    return images
+
+
+def image_chunks(paths: tuple[Path, ...], size: int, rows: int | None = None) -> Iterator[np.ndarray]:
+    """The images decoded as decode_images does, ``rows`` at a time (default: about CHUNK_BYTES per chunk), so
+    that a cache can be filled without all of them in memory. After the last chunk, a UserError naming every
+    bad row (their rows in the chunks are black), so nothing built from the chunks is kept."""
+    rows = rows or chunk_rows(size * size * 3)
     bad: list[str] = []
-    for index, path in enumerate(paths):
-        try:
-            images[index] = decode_image(path, size)
-        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as error:
-            bad.append(f"row {index + 2} ({Path(path).name}: {_reason(path, error)})")
+    for start in range(0, len(paths), rows):
+        chunk = np.zeros((min(rows, len(paths) - start), size, size, 3), dtype=np.uint8)
+        for offset, path in enumerate(paths[start:start + len(chunk)]):
+            try:
+                chunk[offset] = decode_image(path, size)
+            except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as error:
+                bad.append(f"row {start + offset + 2} ({Path(path).name}: {_reason(path, error)})")
+        yield chunk
     if bad:
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise UserError(f"{len(bad)} image(s) missing or unreadable: {shown}")
-    return images
 
 
 def decode_image(path: Path, size: int) -> np.ndarray:

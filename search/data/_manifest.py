@@ -13,6 +13,7 @@ import numpy as np
 
 from fusion_search._errors import UserError
 from fusion_search.data._columns import cell_text, feature_columns, is_blank
+from fusion_search.data._fingerprint import images_fingerprint
 from fusion_search.data._preprocess import MAX_LEVELS
 from fusion_search.data._table import Table, read_table
 
@@ -159,7 +160,7 @@ def image_paths(table: Table, column: str) -> tuple[Path, ...]:
 
 
 def _fingerprint(manifest: Manifest) -> str:
-    """A content hash of labels, numbers, groups and image bytes: the data's identity."""
+    """A content hash of labels, numbers, groups and image bytes: the data's identity (_fingerprint.py)."""
     digest = hashlib.sha256()
     digest.update(manifest.labels.tobytes())
     digest.update(np.nan_to_num(manifest.numeric, nan=-1.2345e30).tobytes())
@@ -169,9 +170,4 @@ def _fingerprint(manifest: Manifest) -> str:
     if manifest.categorical is not None:  # (a study without categorical columns keeps its fingerprint)
         digest.update("\x1e".join(manifest.categorical_columns).encode())
         digest.update("\x1f".join(manifest.categorical.ravel()).encode())
-    for path in manifest.image_paths:
-        try:
-            digest.update(path.read_bytes())
-        except OSError:
-            digest.update(b"<unreadable>")
-    return digest.hexdigest()[:16]
+    return images_fingerprint(digest, manifest.image_paths)  # each image's bytes, read only when changed

@@ -157,9 +157,16 @@ def model_inputs(model: keras.Model, images, numeric, image_features=None, categ
     return {tensor.name: given[tensor.name] for tensor in model.inputs}
 
 
-def predict_scores(model: keras.Model, inputs: dict, batch_size: int = 256) -> np.ndarray:
-    """Positive-class probabilities, one per row (auxiliary branch outputs dropped)."""
-    scores = model.predict(inputs, batch_size=batch_size, verbose=0)
+SCORING_BATCH = 256  # rows scored per step
+
+
+def predict_scores(model: keras.Model, inputs, batch_size: int = SCORING_BATCH) -> np.ndarray:
+    """Positive-class probabilities, one per row (auxiliary branch outputs dropped). inputs: a dict of arrays,
+    or a PyDataset of input batches (RowBatches), which brings its own batch size."""
+    if isinstance(inputs, dict):
+        scores = model.predict(inputs, batch_size=batch_size, verbose=0)
+    else:
+        scores = model.predict(inputs, verbose=0)
     if isinstance(scores, dict):  # auxiliary branch outputs were only there for training
         scores = scores["score"]
     return np.asarray(scores, dtype=np.float64).reshape(-1)

@@ -10,7 +10,7 @@ from typing import Any
 import optuna
 
 from fusion_search._errors import UserError
-from fusion_search.data import Manifest, ManifestSpec, decode_images, read_manifest
+from fusion_search.data import Manifest, ManifestSpec, manifest_images, read_manifest
 from fusion_search.designs import get_kind
 from fusion_search.serving._export_hybrid import FOLDER_SUFFIX, HybridModel, save_hybrid, train_hybrid
 from fusion_search.serving._export_model import final_design, save_atomically, train_final_model
@@ -44,7 +44,8 @@ def retrain(study: optuna.Study, trial: optuna.trial.FrozenTrial, manifest: Mani
     seed = int(study.user_attrs.get("seed", 0))
     kind = get_kind(trial.user_attrs.get("fusion", trial.params.get("fusion")))
     design = final_design(study, trial) if kind.neural else trial_design(study, trial)
-    images = decode_images(manifest.image_paths, design.decode_size) if kind.uses_image else None
+    # decoded chunk by chunk into the cache (the search's own entry when it is there), read batch by batch
+    images = manifest_images(manifest, design.decode_size) if kind.uses_image else None
     if not kind.neural:  # trees or stacking: retrained as a training fold was in the search
         return train_hybrid(design, manifest, images, seed)
     return train_final_model(design, manifest, images, seed, name=f"fusion_search_{design.fusion}_trial{trial.number}")

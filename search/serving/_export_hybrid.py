@@ -29,14 +29,17 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from fusion_search._errors import UserError
-from fusion_search.data import DESCRIPTOR_NAMES, Manifest, image_descriptors, inner_folds
+from fusion_search.data import DESCRIPTOR_NAMES, Manifest, chunked_descriptors, inner_folds, row_chunks
 from fusion_search.designs import DESCRIPTORS, NEURAL, Design, get_kind
-from fusion_search.models import feature_extractor, keras, make_deterministic, predict_scores, with_preprocessing
+from fusion_search.models import (
+    SCORING_BATCH, RowBatches, feature_extractor, keras, make_deterministic, predict_scores, with_preprocessing,
+)
 from fusion_search.serving._folder import folder_built_beside
 from fusion_search.serving._tree_file import TreeEnsemble, from_sklearn, load_trees, save_trees
 from fusion_search.trainers import FoldData, fit_trees, get_trainer, table_features
 
 FOLDER_SUFFIX = ".fusion"
+POOL_ROWS = 1024  # images whose feature maps are in memory at once while pooling
 FORMAT, VERSION = "fusion-search-hybrid", 1
 
 
@@ -98,19 +101,22 @@ class HybridModel:
 
 def image_inputs(design: Design, images: np.ndarray) -> dict[str, np.ndarray]:
     """What the design's image models read: the pixels, or their descriptors (backbone "descriptors")."""
-    return {"image_features": image_descriptors(images)} if design.backbone == DESCRIPTORS else {"image": images}
+    return {"image_features": chunked_descriptors(images)} if design.backbone == DESCRIPTORS else {"image": images}
 
 
 def mean_image_score(models, inputs: dict[str, np.ndarray]) -> np.ndarray:
-    total = np.zeros(len(next(iter(inputs.values()))))
+    rows = np.arange(len(next(iter(inputs.values()))))
+    total = np.zeros(len(rows))
     for model in models:  # summed as cross-validation summed the inner models' scores of the scored fold
-        total += predict_scores(model, inputs) / len(models)
+        total += predict_scores(model, RowBatches(inputs, rows, SCORING_BATCH)) / len(models)
     return total
 
 
 def pooled(extractor: keras.Model, images: np.ndarray) -> np.ndarray:
-    """Global-average-pooled feature maps, as gbdt_on_embedding pools them in cross-validation."""
-    return np.asarray(extractor.predict(images, batch_size=64, verbose=0), dtype=np.float32).mean(axis=(1, 2))
+    """Global-average-pooled feature maps, as gbdt_on_embedding pools them in cross-validation (a chunk of rows at
+    a time: never every image's maps in memory)."""
+    return np.concatenate([np.asarray(extractor.predict(chunk, batch_size=64, verbose=0), dtype=np.float32)
+                           .mean(axis=(1, 2)) for chunk in row_chunks(images, POOL_ROWS)])
 
 
 # --- training on all rows -------------------------------------------------------------------------
@@ -146,7 +152,7 @@ def _train_stacked(design: Design, manifest: Manifest, images: np.ndarray, seed:
     folds = inner_folds(labels, np.arange(manifest.rows), design.stacked_inner_folds, seed, manifest.groups)
     for inner, (fit_rows, held_rows) in enumerate(folds):
         models.append(_fit_image_model(image_design, seen, manifest, fit_rows, seed + 1 + inner))
-        out_of_fold[held_rows] = predict_scores(models[-1], {k: v[held_rows] for k, v in seen.items()})
+        out_of_fold[held_rows] = predict_scores(models[-1], RowBatches(seen, held_rows, SCORING_BATCH))
     return _fitted(design, manifest, seed, (out_of_fold,), image_models=tuple(models))
 
 
@@ -161,7 +167,7 @@ def _fit_image_model(design: Design, seen: dict[str, np.ndarray], manifest: Mani
 
 def _train_gbdt_on_embedding(design: Design, manifest: Manifest, images: np.ndarray, seed: int) -> HybridModel:
     if design.backbone == DESCRIPTORS:  # the trees read the descriptors themselves, as in cross-validation
-        return _fitted(design, manifest, seed, (image_descriptors(images),))
+        return _fitted(design, manifest, seed, (chunked_descriptors(images),))
     keras.utils.set_random_seed(seed)  # random-weight backbones: the saved extractor keeps the draw
     extractor = feature_extractor(design)
     features = pooled(extractor, images)

@@ -22,7 +22,7 @@ import numpy as np
 import optuna
 
 from fusion_search._errors import UserError
-from fusion_search.data import DESCRIPTOR_VERSION, Manifest, image_descriptors
+from fusion_search.data import DESCRIPTOR_VERSION, Manifest, chunked_descriptors
 from fusion_search.designs import DESCRIPTORS, NEURAL, Design
 from fusion_search.models import keras, with_preprocessing
 from fusion_search.study import trial_design
@@ -45,7 +45,7 @@ def train_final_model(design: Design, manifest: Manifest, images: np.ndarray | N
                       name: str = "fusion_search") -> keras.Model:
     """Fit the design on every row (as a CV fold is fit, minus early stopping); return the raw-input model."""
     described = design.backbone == DESCRIPTORS and images is not None
-    data = FoldData.of(manifest, None, image_descriptors(images)) if described else FoldData.of(manifest, images)
+    data = FoldData.of(manifest, None, chunked_descriptors(images)) if described else FoldData.of(manifest, images)
     fitted = get_trainer(NEURAL).fit(design, data, np.arange(manifest.rows), seed, reuse=False)
     return with_preprocessing(fitted.model, fitted.scaler, manifest.numeric_columns, name, fitted.categories,
                               manifest.categorical_columns,

@@ -24,7 +24,7 @@ import numpy as np
 
 from fusion_search._errors import UserError
 from fusion_search.data import (
-    DESCRIPTOR_VERSION, Table, category_matrix, decode_images, image_descriptors, image_paths, numeric_matrix,
+    DESCRIPTOR_VERSION, Table, category_matrix, image_chunks, image_descriptors, image_paths, numeric_matrix,
 )
 from fusion_search.models import CategoricalVocabulary, ImageDescriptors, NumericPreprocess, keras, predict_scores
 from fusion_search.serving._export_ensemble import EnsembleModel, load_ensemble
@@ -33,6 +33,7 @@ from fusion_search.storage import write_text_atomically
 from fusion_search.study import blend
 
 SCORE_COLUMN = "score"
+PREDICT_ROWS = 1024  # images decoded and scored at a time
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,26 @@ def _layer(model: keras.Model, kind: type):
 
 def score_table(model: keras.Model | HybridModel | EnsembleModel, table: Table,
                 image_column: str = "image") -> np.ndarray:
-    """Scores of every row, in order; UserError for anything the model cannot read."""
+    """Scores of every row, in order; UserError for anything the model cannot read. Images are decoded and scored
+    PREDICT_ROWS at a time, never all in memory (a bad image is named once all are read)."""
     if isinstance(model, EnsembleModel):  # the members' scores, blended as the selection blended them
         scores = [score_table(member, table, image_column) for _, member, _ in model.members]
         return blend(np.array(scores), np.array([weight for *_, weight in model.members]))
     contract = model_contract(model)
+    inputs = table_inputs(model, contract, table)
+    if contract.image_size is None:
+        return _scores(model, inputs)
+    scores, start = [], 0
+    for images in image_chunks(image_paths(table, image_column), contract.image_size, PREDICT_ROWS):
+        part = {name: values[start:start + len(images)] for name, values in inputs.items()}
+        part.update({"image_features": image_descriptors(images)} if contract.descriptors else {"image": images})
+        scores.append(_scores(model, part))
+        start += len(images)
+    return np.concatenate(scores) if scores else np.empty(0)
+
+
+def table_inputs(model: keras.Model | HybridModel, contract: ModelContract, table: Table) -> dict[str, np.ndarray]:
+    """The numbers and category codes (or strings, for trees) the model reads, of every row."""
     inputs = {}
     if contract.numeric_columns is not None:
         missing = [c for c in contract.numeric_columns if c not in table.columns]
@@ -102,10 +118,10 @@ def score_table(model: keras.Model | HybridModel | EnsembleModel, table: Table,
         strings = category_matrix(table, contract.categorical_columns)
         inputs["categorical"] = strings if isinstance(model, HybridModel) else np.array(
             _layer(model, CategoricalVocabulary).encode(strings), dtype=np.int32)
-    if contract.image_size is not None:
-        inputs["image"] = decode_images(image_paths(table, image_column), contract.image_size)
-        if contract.descriptors:
-            inputs["image_features"] = image_descriptors(inputs.pop("image"))
+    return inputs
+
+
+def _scores(model: keras.Model | HybridModel, inputs: dict[str, np.ndarray]) -> np.ndarray:
     return model.score(inputs) if isinstance(model, HybridModel) else predict_scores(model, inputs)
 
 

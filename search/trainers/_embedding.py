@@ -3,10 +3,10 @@ from dataclasses import replace
 import numpy as np
 from sklearn.decomposition import PCA
 
-from fusion_search.data import SearchData
+from fusion_search.data import SearchData, row_chunks
 from fusion_search.designs import DESCRIPTORS, Design
 from fusion_search.models import feature_extractor, keras
-from fusion_search.trainers._features import image_features
+from fusion_search.trainers._features import EXTRACT_ROWS, extract, image_features
 from fusion_search.trainers._fold import FoldData, FoldResult, fold_auc
 from fusion_search.trainers._trees import Timer, fit_and_score
 
@@ -42,11 +42,13 @@ class GbdtOnEmbedding:
 
 
 def pooled_features(design: Design, data: FoldData, seed: int) -> np.ndarray:
-    """Global-average-pooled backbone feature maps of every row (no labels involved)."""
+    """Global-average-pooled backbone feature maps of every row (no labels involved), a chunk of rows at a time."""
     maps = data.image_features
     if maps is not None and maps.ndim == 2:  # descriptors: a vector per image already
         return np.asarray(maps, dtype=np.float32)
-    if maps is None:
-        keras.utils.set_random_seed(seed)  # random-weight backbones: reproducible per fold seed
-        maps = feature_extractor(design).predict(data.images, batch_size=64, verbose=0)
-    return np.asarray(maps, dtype=np.float32).mean(axis=(1, 2))
+    if maps is not None:
+        return np.concatenate([chunk.mean(axis=(1, 2), dtype=np.float32) for chunk in row_chunks(maps)])
+    keras.utils.set_random_seed(seed)  # random-weight backbones: reproducible per fold seed
+    extractor = feature_extractor(design)
+    return np.concatenate([extract(extractor, chunk).mean(axis=(1, 2))
+                           for chunk in row_chunks(data.images, EXTRACT_ROWS)])

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
-from fusion_search.data import SearchData
+from fusion_search.data import SearchData, row_chunks
 from fusion_search.designs import DESCRIPTORS, Design, get_kind
 from fusion_search.models import feature_extractor
+
+EXTRACT_ROWS = 1024  # images per extraction chunk (a chunk's feature maps are in memory at once)
 
 
 def image_features(data: SearchData, design: Design) -> np.ndarray | None:
@@ -32,13 +35,20 @@ def uses_feature_cache(data: SearchData, design: Design) -> bool:
 
 
 def backbone_features(data: SearchData, design: Design) -> np.ndarray:
-    """Backbone feature maps of all images for this design's backbone, weights and image size."""
+    """Backbone feature maps of all images for this design's backbone, weights and image size (extracted chunk
+    by chunk into the cache: neither the images nor the maps are ever all in memory)."""
     name = f"features-{design.backbone}-{weights_identity(design.weights)}-{design.image_size}"
-    return data.derived(name, lambda: extract(design, data.images(design.image_size)))
+    return data.derived_rows(name, lambda: extracted_chunks(design, data.images(design.image_size)))
 
 
-def extract(design: Design, images: np.ndarray) -> np.ndarray:
+def extracted_chunks(design: Design, images: np.ndarray) -> Iterator[np.ndarray]:
+    """The backbone's feature maps of the images, one chunk of rows at a time."""
     extractor = feature_extractor(design)
+    for chunk in row_chunks(images, EXTRACT_ROWS):
+        yield extract(extractor, chunk)
+
+
+def extract(extractor, images: np.ndarray) -> np.ndarray:
     return np.asarray(extractor.predict(images, batch_size=64, verbose=0), np.float32)
 
 

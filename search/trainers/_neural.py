@@ -13,6 +13,8 @@ from fusion_search._errors import UserError
 from fusion_search.data import CategoryEncoder, NumericScaler, SearchData, stopping_split
 from fusion_search.designs import Design, get_kind
 from fusion_search.models import (
+    SCORING_BATCH,
+    RowBatches,
     backend_name,
     build_model,
     configure_precision,
@@ -23,7 +25,6 @@ from fusion_search.models import (
     make_optimizer,
     model_inputs,
     predict_scores,
-    training_targets,
     use_jit,
 )
 from fusion_search.trainers._features import image_features
@@ -65,7 +66,7 @@ def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: n
     """Fit on train_idx (early stopping on a slice of it), score val_idx as one whole set."""
     started = time.perf_counter()
     fitted = fit_model(design, data, train_idx, seed, on_epoch)
-    scores = predict_scores(fitted.model, _inputs(fitted.model, data, val_idx, fitted.scaler, fitted.categories))
+    scores = predict_scores(fitted.model, fold_batches(fitted.model, data, val_idx, fitted.scaler, fitted.categories))
     if not np.all(np.isfinite(scores)):
         raise Diverged("the trained model's scores are NaN or infinite")
     return FoldResult(fold_auc(data.labels[val_idx], scores), scores, fitted.epochs, time.perf_counter() - started,
@@ -96,14 +97,15 @@ def fit_model(design: Design, data: FoldData, train_idx: np.ndarray, seed: int,
                                                                     categories.sizes)
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=design.patience, restore_best_weights=True)
     callbacks = ([stopper] if len(stop_idx) else []) + [keras.callbacks.TerminateOnNaN()] + _progress(design, on_epoch)
-    history = model.fit(
-        _inputs(model, data, fit_idx, scaler, categories),
-        training_targets(model, data.labels[fit_idx].astype("float32")),
-        validation_data=(_inputs(model, data, stop_idx, scaler, categories),
-                         training_targets(model, data.labels[stop_idx].astype("float32")))
+    weights = class_sample_weights(design, data.labels[fit_idx])
+    every_row_weight = None if weights is None else np.zeros(len(data.labels), np.float32)
+    if weights is not None:
+        every_row_weight[fit_idx] = weights
+    history = model.fit(  # each epoch a fresh order of fit_idx, drawn from the seed (RowBatches)
+        fold_batches(model, data, fit_idx, scaler, categories, design.batch_size, every_row_weight, seed),
+        validation_data=fold_batches(model, data, stop_idx, scaler, categories, design.batch_size, labelled=True)
         if len(stop_idx) else None,
-        sample_weight=class_sample_weights(design, data.labels[fit_idx]),
-        batch_size=design.batch_size, epochs=design.epochs, shuffle=True, verbose=0, callbacks=callbacks,
+        epochs=design.epochs, shuffle=False, verbose=0, callbacks=callbacks,
     )
     if not np.all(np.isfinite(history.history.get("loss", []))):
         raise Diverged(f"the training loss became NaN or infinite in epoch {len(history.history['loss'])}")
@@ -154,12 +156,17 @@ def class_sample_weights(design: Design, labels: np.ndarray) -> np.ndarray | Non
     return compute_sample_weight("balanced", labels).astype("float32")
 
 
-def _inputs(model: keras.Model, data: FoldData, idx: np.ndarray, scaler: NumericScaler,
-            categories: CategoryEncoder) -> dict[str, np.ndarray]:
-    images = data.images[idx] if data.images is not None else None
-    features = data.image_features[idx] if data.image_features is not None else None
-    codes = categories.codes(data.categorical[idx]) if data.categorical is not None else None
-    return model_inputs(model, images, scaler.transform(data.numeric[idx]), features, codes)
+def fold_batches(model: keras.Model, data: FoldData, idx: np.ndarray, scaler: NumericScaler,
+                 categories: CategoryEncoder, batch_size: int = SCORING_BATCH, weights: np.ndarray | None = None,
+                 seed: int | None = None, labelled: bool | None = None) -> RowBatches:
+    """The rows idx as the model's batches, read from the (memory-mapped) arrays batch by batch: with labels
+    (and weights) when training (a seed: shuffled each epoch) or labelled, inputs only when scoring."""
+    labelled = seed is not None if labelled is None else labelled
+    codes = categories.codes(data.categorical) if data.categorical is not None else None
+    inputs = model_inputs(model, data.images, scaler.transform(data.numeric), data.image_features, codes)
+    outputs = list(model.output) if isinstance(model.output, dict) else None
+    return RowBatches(inputs, idx, batch_size, data.labels if labelled else None, weights if labelled else None,
+                      outputs, seed)
 
 
 def _early_stopping_split(design: Design, data: FoldData, train_idx: np.ndarray, seed: int):
