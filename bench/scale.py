@@ -66,12 +66,12 @@ def worker_main(storage: str, study_name: str, trials: int, go: Path, out: Path)
         finally:
             spent.append(time.perf_counter() - started)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     ran = run_worker(study, timed, settings)
-    loop = time.perf_counter() - started
+    loop, cpu = time.perf_counter() - started, time.process_time() - cpu
     frameworks = [name for name in ("tensorflow", "keras", "jax", "torch") if name in sys.modules]
     out.write_text(json.dumps({"ran": ran, "claims": settings.claimed, "frameworks": frameworks,
-                               "objective_s": spent, "loop_s": loop}))
+                               "objective_s": spent, "loop_s": loop, "cpu_s": cpu}))
 
 
 class ConnectionWatch(threading.Thread):
@@ -91,6 +91,12 @@ class ConnectionWatch(threading.Thread):
                 found = connection.execute(sqlalchemy.text(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = :db"), {"db": self.database}).scalar_one()
                 self.peak = max(self.peak, int(found))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a running process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -125,12 +131,13 @@ def simulate(server: str, workers: int, via_proxy: bool, folder: Path) -> dict:
             if any(p.poll() not in (None, 0) for p in processes):
                 raise RuntimeError(f"a simulated worker failed to start ({run})")
             time.sleep(0.2)
-        started = time.monotonic()
+        started, proxy_idle = time.monotonic(), cpu_seconds(proxy.pid) if proxy is not None else 0.0
         go.touch()
         codes = [p.wait() for p in processes]
         wall = time.monotonic() - started
         watch.stop.set()
         watch.join()
+        proxy_cpu = cpu_seconds(proxy.pid) - proxy_idle if proxy is not None else 0.0  # the run, not start-up
         if proxy is not None:
             proxy.send_signal(signal.SIGTERM)
             proxy.wait(timeout=30)
@@ -152,6 +159,8 @@ def simulate(server: str, workers: int, via_proxy: bool, folder: Path) -> dict:
                 "claim_p95_ms": round(1000 * float(np.percentile(claims, 95)), 1),
                 "peak_connections": watch.peak, "frameworks_imported": frameworks,
                 "worker_time_shares": {k: round(v, 3) for k, v in shares.items()},
+                "worker_cpu_ms_per_trial": round(1000 * sum(r["cpu_s"] for r in reports) / complete, 1),
+                "proxy_cpu_ms_per_trial": round(1000 * proxy_cpu / complete, 1) if via_proxy else None,
                 "peak_connections_per_worker": round(watch.peak / workers, 2)}
 
 
@@ -213,11 +222,13 @@ def markdown(record: dict) -> str:
               f"{record['machine']['note']}; server max_connections {record['machine']['max_connections']}; "
               f"the proxy holds at most {record['proxy_connections']} connections.", "",
               "| workers | via | complete / asked | trials/s | ideal | vs ideal | claim p50 (ms) | claim p95 (ms) "
-              "| peak connections | per worker |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| peak connections | per worker | worker CPU ms/trial | proxy CPU ms/trial |",
+              "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for run in record["workers"]:
         lines.append(f"| {run['workers']} | {run['via']} | {run['complete']} / {run['trials']} | {run['trials_per_s']} "
                      f"| {run['ideal_per_s']:.0f} | {run['vs_ideal']:.2f} | {run['claim_p50_ms']} | "
-                     f"{run['claim_p95_ms']} | {run['peak_connections']} | {run['peak_connections_per_worker']} |")
+                     f"{run['claim_p95_ms']} | {run['peak_connections']} | {run['peak_connections_per_worker']} | "
+                     f"{run['worker_cpu_ms_per_trial']} | {run['proxy_cpu_ms_per_trial'] or '-'} |")
     imported = sorted({name for run in record["workers"] for name in run["frameworks_imported"]})
     lines += ["", f"Deep-learning frameworks imported by the simulated workers: {', '.join(imported) or 'none'}."]
     lines += [""] + [f"Not run: {reason}." for reason in record["skipped"]] + [""]

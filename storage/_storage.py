@@ -20,10 +20,11 @@ WORKER_CONNECTIONS = 2
 
 def engine_options(url: str, connections: int = WORKER_CONNECTIONS) -> dict:
     """SQLite: a long busy timeout so local workers wait for each other's writes instead of failing.
-    Servers: pre-ping drops connections a restart killed; a pool of exactly `connections`."""
+    Servers: a pool of exactly `connections`. No pre-ping (a round trip before every storage call): a connection a
+    restart killed fails once, SQLAlchemy then drops the whole pool, and the call is retried (retry_storage)."""
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 60}}
-    return {"pool_pre_ping": True, "pool_size": connections, "max_overflow": 0, "pool_recycle": 300}
+    return {"pool_pre_ping": False, "pool_size": connections, "max_overflow": 0, "pool_recycle": 300}
 
 
 def open_storage(url: str | None = None, connections: int = WORKER_CONNECTIONS) -> optuna.storages.BaseStorage:

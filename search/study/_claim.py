@@ -4,7 +4,7 @@ storage proxy (which has no locks to offer), and the study still ends with exact
 The only atomic steps used are the ones every Optuna storage gives: creating a trial, moving one trial from WAITING
 to RUNNING (one caller wins), and finishing a RUNNING trial (one caller wins, the others are told it is finished).
 
-Claim (optimistic admission): fail stale trials; if N trials are finished or running, stop; otherwise take a
+Claim (optimistic admission, ``Claimer``): fail stale trials; if N trials are finished or running, stop; otherwise take a
 queued trial (WAITING -> RUNNING) or create one (RUNNING), then count the running and
 finished trials again. At most N: keep it. More: a racing worker claimed at the same moment, so hand this one back
 (RUNNING -> WAITING, to be taken by the next claim) and try again after a random pause. Why this never overshoots:
@@ -25,6 +25,7 @@ the one kept (same parameters); the late one is reported and dropped.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -42,33 +43,54 @@ LATE_KEY = "late_result_of"  # system attr of a trial that holds a late result: 
 SUPERSEDED_KEY = "superseded_by_late_result"  # system attr of a copy failed to make room for a late result
 
 
+class Claimer:
+    """One worker's claims on one study. A claim reads the study's trials to decide, takes a slot, then reads them
+    again to recount; the recount is kept and serves as the next claim's decision read, so a worker reads the study
+    once per trial, plus a fresh read whenever it looks for stale trials (once per heartbeat interval)."""
+
+    def __init__(self, study: optuna.Study, trials: int, heartbeat: float, create: bool = True,
+                 before_claim: Callable[[optuna.Study, list[FrozenTrial]], bool] | None = None):
+        self.study, self.trials, self.heartbeat, self.create, self.before_claim = (
+            study, trials, heartbeat, create, before_claim)
+        self._known: list[FrozenTrial] | None = None  # the study's trials at this worker's last recount
+        self._judged = -math.inf  # when this worker last looked for stale trials (monotonic seconds)
+
+    def __call__(self) -> int | None:
+        """A RUNNING trial this worker now owns, or None: no slot is free right now. Its start time (set by the
+        storage when the trial becomes RUNNING) counts as its first heartbeat, so even a worker killed at once
+        leaves a trial that goes stale."""
+        with sqlite_claim_lock(self.study._storage):
+            return self._claim()
+
+    def _claim(self) -> int | None:
+        study, storage = self.study, self.study._storage
+        now, failed = self._known, []
+        if now is None or time.monotonic() - self._judged >= self.heartbeat:
+            now = storage.get_all_trials(study._study_id, deepcopy=False)
+            failed, self._judged = fail_stale_trials(study, self.heartbeat, trials=now), time.monotonic()
+        if sum(t.state in COUNTED for t in now) - len(failed) >= self.trials:
+            self._known = None  # full, as far as this worker knows: the next claim reads afresh
+            return None
+        if self.before_claim is not None and self.before_claim(study, now):  # it queued trials: read the queue
+            now = storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.WAITING,))
+        trial_id = pop_waiting(study, now)
+        if trial_id is None:
+            if not self.create:
+                self._known = None
+                return None
+            trial_id = storage.create_new_trial(study._study_id)
+        self._known = storage.get_all_trials(study._study_id, deepcopy=False)
+        if sum(t.state in COUNTED for t in self._known) <= self.trials:
+            return trial_id
+        storage.set_trial_state_values(trial_id, state=TrialState.WAITING)  # lost the race for the last slot
+        self._known = None
+        return None
+
+
 def claim(study: optuna.Study, trials: int, heartbeat: float, create: bool = True,
           before_claim: Callable[[optuna.Study, list[FrozenTrial]], bool] | None = None) -> int | None:
-    """A RUNNING trial this worker now owns, or None: no slot is free right now. Two reads of the study's trials:
-    one to decide, one to recount after taking the slot. Its start time (set by the storage when the trial becomes
-    RUNNING) counts as its first heartbeat, so even a worker killed at once leaves a trial that goes stale."""
-    with sqlite_claim_lock(study._storage):
-        return _claim(study, trials, heartbeat, create, before_claim)
-
-
-def _claim(study: optuna.Study, trials: int, heartbeat: float, create: bool,
-           before_claim: Callable[[optuna.Study, list[FrozenTrial]], bool] | None) -> int | None:
-    storage = study._storage
-    now = storage.get_all_trials(study._study_id, deepcopy=False)
-    failed = fail_stale_trials(study, heartbeat, trials=now)
-    if sum(t.state in COUNTED for t in now) - len(failed) >= trials:
-        return None
-    if before_claim is not None and before_claim(study, now):  # it queued trials: read the queue again
-        now = storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.WAITING,))
-    trial_id = pop_waiting(study, now)
-    if trial_id is None:
-        if not create:
-            return None
-        trial_id = storage.create_new_trial(study._study_id)
-    if count(study, COUNTED) <= trials:
-        return trial_id
-    storage.set_trial_state_values(trial_id, state=TrialState.WAITING)  # lost the race for the last slot
-    return None
+    """One claim by a worker that keeps no memory between claims (two reads of the study)."""
+    return Claimer(study, trials, heartbeat, create, before_claim)()
 
 
 def pop_waiting(study: optuna.Study, trials: list[FrozenTrial]) -> int | None:

@@ -35,7 +35,7 @@ from fusion_search.study._claim import (
     FINISHED,
     OPEN,
     SUPERSEDED_KEY,
-    claim,
+    Claimer,
     count,
     finish_first,
     keep_late_result,
@@ -73,13 +73,13 @@ def run_worker(study: optuna.Study, objective: Objective, settings: WorkerSettin
     and different streams for workers that start at the same moment."""
     storage, url = study._storage, storage_url(study._storage)
     started, ran, failures = time.monotonic(), 0, 0
+    claim = Claimer(study, settings.trials, settings.heartbeat, settings.create, settings.before_claim)
     with _sigterm_unwinds():
         while failures < settings.trials:
             if settings.timeout is not None and time.monotonic() - started >= settings.timeout:
                 break
             asked = time.perf_counter()
-            trial_id = retry_storage(lambda: claim(study, settings.trials, settings.heartbeat, settings.create,
-                                                   settings.before_claim), url)
+            trial_id = retry_storage(claim, url)
             settings.claimed.append(time.perf_counter() - asked)
             if trial_id is None:
                 if retry_storage(lambda: count(study, FINISHED), url) >= settings.trials:
