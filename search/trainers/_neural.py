@@ -97,12 +97,9 @@ def fit_model(design: Design, data: FoldData, train_idx: np.ndarray, seed: int,
                                                                     categories.sizes)
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=design.patience, restore_best_weights=True)
     callbacks = ([stopper] if len(stop_idx) else []) + [keras.callbacks.TerminateOnNaN()] + _progress(design, on_epoch)
-    weights = class_sample_weights(design, data.labels[fit_idx])
-    every_row_weight = None if weights is None else np.zeros(len(data.labels), np.float32)
-    if weights is not None:
-        every_row_weight[fit_idx] = weights
+    weights = _row_weights(design, data.labels, fit_idx)
     history = model.fit(  # each epoch a fresh order of fit_idx, drawn from the seed (RowBatches)
-        fold_batches(model, data, fit_idx, scaler, categories, design.batch_size, every_row_weight, seed),
+        fold_batches(model, data, fit_idx, scaler, categories, design.batch_size, weights, seed),
         validation_data=fold_batches(model, data, stop_idx, scaler, categories, design.batch_size, labelled=True)
         if len(stop_idx) else None,
         epochs=design.epochs, shuffle=False, verbose=0, callbacks=callbacks,
@@ -154,6 +151,16 @@ def class_sample_weights(design: Design, labels: np.ndarray) -> np.ndarray | Non
     if design.class_weight != "balanced":
         raise UserError(f"class_weight must be none or balanced, got {design.class_weight!r}")
     return compute_sample_weight("balanced", labels).astype("float32")
+
+
+def _row_weights(design: Design, labels: np.ndarray, fit_idx: np.ndarray) -> np.ndarray | None:
+    """class_sample_weights of the fit rows, placed at their row numbers (RowBatches reads weights by row)."""
+    weights = class_sample_weights(design, labels[fit_idx])
+    if weights is None:
+        return None
+    every_row = np.zeros(len(labels), np.float32)
+    every_row[fit_idx] = weights
+    return every_row
 
 
 def fold_batches(model: keras.Model, data: FoldData, idx: np.ndarray, scaler: NumericScaler,
