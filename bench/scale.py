@@ -229,6 +229,12 @@ def markdown(record: dict) -> str:
                      f"| {run['ideal_per_s']:.0f} | {run['vs_ideal']:.2f} | {run['claim_p50_ms']} | "
                      f"{run['claim_p95_ms']} | {run['peak_connections']} | {run['peak_connections_per_worker']} | "
                      f"{run['worker_cpu_ms_per_trial']} | {run['proxy_cpu_ms_per_trial'] or '-'} |")
+    lines += ["", "What it takes: at the ideal rate each second brings `workers` trials, and each costs the CPU above (worker "
+              "processes + proxy; PostgreSQL's own share not counted). The CPU-seconds that asks for, per second:", "",
+              "| workers | via | CPU-s needed per s at the ideal rate | this machine has |", "|---:|---|---:|---:|"]
+    for run in record["workers"]:
+        needed = run["ideal_per_s"] * (run["worker_cpu_ms_per_trial"] + (run["proxy_cpu_ms_per_trial"] or 0)) / 1000
+        lines.append(f"| {run['workers']} | {run['via']} | {needed:.2f} | {record['machine']['cpus']} |")
     imported = sorted({name for run in record["workers"] for name in run["frameworks_imported"]})
     lines += ["", f"Deep-learning frameworks imported by the simulated workers: {', '.join(imported) or 'none'}."]
     lines += [""] + [f"Not run: {reason}." for reason in record["skipped"]] + [""]

@@ -8,10 +8,9 @@ from fusion_search.storage._liveness import (
     HEARTBEAT_SECONDS,
     MAX_RETRIES,
     RECONNECT_SECONDS,
+    StaleWatch,
     grace_seconds,
-    last_heartbeat,
     record_heartbeat,
-    stale_trials,
 )
 from fusion_search.storage._lock import sqlite_claim_lock
 from fusion_search.storage._proxy import PROXY_CONNECTIONS, serve_storage_proxy
@@ -35,8 +34,8 @@ from fusion_search.storage._url import (
 
 __all__ = [
     "cache_dir", "cached_array", "cached_rows", "chunk_rows", "filled_rows", "read_rows", "write_text_atomically",
-    "HEARTBEAT_KEY", "HEARTBEAT_SECONDS", "MAX_RETRIES", "RECONNECT_SECONDS", "grace_seconds", "last_heartbeat", "record_heartbeat",
-    "stale_trials", "sqlite_claim_lock", "PROXY_CONNECTIONS", "serve_storage_proxy",
+    "HEARTBEAT_KEY", "HEARTBEAT_SECONDS", "MAX_RETRIES", "RECONNECT_SECONDS", "grace_seconds", "record_heartbeat",
+    "StaleWatch", "sqlite_claim_lock", "PROXY_CONNECTIONS", "serve_storage_proxy",
     "is_transient", "mark_unreachable", "reachable_for", "retry_storage",
     "WORKER_CONNECTIONS", "engine_options", "error_line", "open_storage", "release_connections", "storage_url",
     "DEFAULT_STORAGE", "ENV_STORAGE", "is_proxy_url", "mask_url", "refuse_password_flag", "resolve_storage_url",

@@ -1,19 +1,21 @@
 """Heartbeats kept as a trial attribute (so they work the same on a database and through the gRPC proxy), and
 which running trials count as dead.
 
-A worker writes the wall-clock time into its running trial every `interval` seconds. A trial whose last beat is
-older than the grace is stale: its worker died. The grace is sized from the interval and the retry window: a live
-worker misses STALE_AFTER_BEATS beats before it is doubted, plus RECONNECT_SECONDS, the longest its heartbeat waits
-between tries while the storage is away, so a worker that rode out an outage is heard again before anyone judges
-it. Beats compare clocks of different machines: keep them NTP-synchronised (seconds of skew, against a grace of
-tens of seconds)."""
+A worker writes into its running trial every `interval` seconds. Another worker judges a trial dead when its beat
+(and its start) has not changed for longer than the grace, timed on the judge's own monotonic clock while it was
+watching and could reach the storage: no two machines' clocks or time zones are ever compared. The grace is sized
+from the interval and the retry window: STALE_AFTER_BEATS missed beats, plus RECONNECT_SECONDS, the longest a live
+worker's heartbeat waits between tries while the storage is away."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
+
+from fusion_search.storage._retry import reachable_for
 
 HEARTBEAT_KEY = "fusion_search:heartbeat"
 HEARTBEAT_SECONDS = 30  # a worker's RUNNING trial proves it is alive this often
@@ -28,19 +30,30 @@ def grace_seconds(interval: float) -> float:
 
 
 def record_heartbeat(storage: optuna.storages.BaseStorage, trial_id: int) -> None:
-    storage.set_trial_system_attr(trial_id, HEARTBEAT_KEY, time.time())
+    storage.set_trial_system_attr(trial_id, HEARTBEAT_KEY, time.time())  # any new value will do; time helps people
 
 
-def last_heartbeat(trial: FrozenTrial) -> float:
-    """When the trial was last heard of: its last beat or when it was (re)started, whichever is later (a re-queued
-    copy carries its original's old beat until its new owner's first one)."""
-    beat = float(trial.system_attrs.get(HEARTBEAT_KEY, 0.0))
-    started = trial.datetime_start.timestamp() if trial.datetime_start is not None else 0.0
-    return max(beat, started) or time.time()
+class StaleWatch:
+    """One judge's view of the running trials: when it first saw each one's current beat."""
 
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic):
+        self.grace, self.clock = grace_seconds(interval), clock
+        self._seen: dict[int, tuple[tuple, float]] = {}  # trial id -> (its beat and start, first seen so)
 
-def stale_trials(trials: list[FrozenTrial], interval: float, now: float | None = None) -> list[FrozenTrial]:
-    """The running trials among `trials` that have been silent for longer than the grace."""
-    now = time.time() if now is None else now
-    grace = grace_seconds(interval)
-    return [t for t in trials if t.state == TrialState.RUNNING and now - last_heartbeat(t) > grace]
+    def stale(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
+        """The running trials among `trials` that have not beaten for longer than the grace. The watch counts only
+        from when this process last reached the storage: after an outage nobody could beat, so it starts afresh."""
+        now = self.clock()
+        since = now - reachable_for()
+        seen, found = {}, []
+        for trial in trials:
+            if trial.state != TrialState.RUNNING:
+                continue
+            mark = (trial.system_attrs.get(HEARTBEAT_KEY), trial.datetime_start)
+            previous = self._seen.get(trial._trial_id)
+            first = previous[1] if previous is not None and previous[0] == mark else now
+            seen[trial._trial_id] = (mark, first)
+            if now - max(first, since) > self.grace:
+                found.append(trial)
+        self._seen = seen
+        return found

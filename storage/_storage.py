@@ -16,6 +16,9 @@ PROXY_WAIT_SECONDS = 30.0  # how long a worker waits for the proxy to answer at 
 # A worker uses at most 2 connections: its main thread and its heartbeat thread each hold one while they talk to
 # the database, never more (no overflow; a third caller would wait for one of the two).
 WORKER_CONNECTIONS = 2
+# libpq: give up connecting after 10 s; probe an idle connection after 30 s, every 10 s, 3 times
+POSTGRES_TIMEOUTS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                     "keepalives_count": 3}
 
 
 def engine_options(url: str, connections: int = WORKER_CONNECTIONS) -> dict:
@@ -24,7 +27,10 @@ def engine_options(url: str, connections: int = WORKER_CONNECTIONS) -> dict:
     restart killed fails once, SQLAlchemy then drops the whole pool, and the call is retried (retry_storage)."""
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 60}}
-    return {"pool_pre_ping": False, "pool_size": connections, "max_overflow": 0, "pool_recycle": 300}
+    options = {"pool_pre_ping": False, "pool_size": connections, "max_overflow": 0, "pool_recycle": 300}
+    if url.startswith("postgresql"):  # a server or network that went silent is noticed in about a minute
+        options["connect_args"] = POSTGRES_TIMEOUTS
+    return options
 
 
 def open_storage(url: str | None = None, connections: int = WORKER_CONNECTIONS) -> optuna.storages.BaseStorage:

@@ -1,31 +1,33 @@
 """Taking a trial slot without any lock, so that the same worker loop runs on a database and through Optuna's gRPC
 storage proxy (which has no locks to offer), and the study still ends with exactly N finished trials.
 
-The only atomic steps used are the ones every Optuna storage gives: creating a trial, moving one trial from WAITING
-to RUNNING (one caller wins), and finishing a RUNNING trial (one caller wins, the others are told it is finished).
+The only atomic steps used are the ones every Optuna storage gives on a database server: creating a trial, moving
+one trial from WAITING to RUNNING (one caller wins), and finishing a RUNNING trial (one caller wins, the others are
+told it is finished). On SQLite those are made atomic by a file lock (``sqlite_claim_lock``).
 
-Claim (optimistic admission, ``Claimer``): fail stale trials; if N trials are finished or running, stop; otherwise take a
-queued trial (WAITING -> RUNNING) or create one (RUNNING), then count the running and
-finished trials again. At most N: keep it. More: a racing worker claimed at the same moment, so hand this one back
-(RUNNING -> WAITING, to be taken by the next claim) and try again after a random pause. Why this never overshoots:
-every kept trial was RUNNING before its own recount, so the kept trial whose recount came last saw all the others
-and counted at most N. Two racers may both hand back (each saw the other); the random pause settles it. A study can
-end with a few never-started WAITING trials: claims that lost the race for the last slot.
+Claim (optimistic admission, ``Claimer``): fail stale trials; if N trials are finished or running, stop; otherwise
+take a queued trial (WAITING -> RUNNING) or create one (RUNNING), then count the running and finished trials again.
+At most N: keep it. More: a racing worker claimed at the same moment, so hand this one back (RUNNING -> WAITING, to
+be taken by the next claim) and try again after a random pause. Why this never overshoots: every kept trial was
+RUNNING before its own recount, so the kept trial whose recount came last saw all the others and counted at most N.
+Two racers may both hand back (each saw the other); the random pause settles it. A study can end with a few
+never-started WAITING trials: claims that lost the race for the last slot.
 
-A stale trial (silent longer than the grace, see fusion_search.storage._liveness) is failed by whoever finishes it
-first; only that worker queues its parameters again (Optuna's RetryHeartbeatStaleTrialCallback). A worker judges
-others only after it has itself reached the storage for a whole grace: after an outage everyone was silent, and the
-live workers get the time to beat again first.
+A stale trial (unheard for longer than the grace, see fusion_search.storage._liveness) is failed by whoever
+finishes it first; only that worker queues its parameters again (Optuna's RetryHeartbeatStaleTrialCallback).
 
-A result that arrives after its trial was failed as stale (the worker was cut off, not dead) is kept: the re-queued
-copy is failed if it has not finished (a running copy stops at its next fold report), and the late result is stored
-as a trial of its own in the copy's place, so the count stays exact. When the copy already finished, its result is
-the one kept (same parameters); the late one is reported and dropped.
+A result that arrives after its trial was failed as stale (the worker was cut off, not dead) goes through the same
+admission: it is stored as a RUNNING trial of its own, the re-queued copy is failed if it has not finished (a
+running copy stops at its next fold report), and the study is counted again; at most N, the late result is told
+and kept. When the copy finished first, or the slot went to another trial meanwhile, the late result is dropped
+(and said so): the count is exact either way.
 """
 
 from __future__ import annotations
 
+import copy
 import math
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -34,13 +36,16 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
-from fusion_search.storage import MAX_RETRIES, grace_seconds, reachable_for, sqlite_claim_lock, stale_trials
+from fusion_search.storage import HEARTBEAT_KEY, MAX_RETRIES, StaleWatch, sqlite_claim_lock
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 COUNTED = (*FINISHED, TrialState.RUNNING)  # a running trial has its slot until it ends or goes stale
 OPEN = (TrialState.RUNNING, TrialState.WAITING)
 LATE_KEY = "late_result_of"  # system attr of a trial that holds a late result: the number of the trial it came from
 SUPERSEDED_KEY = "superseded_by_late_result"  # system attr of a copy failed to make room for a late result
+NOT_INHERITED = (HEARTBEAT_KEY, LATE_KEY, SUPERSEDED_KEY)  # a re-queued copy starts without these
+
+BeforeClaim = Callable[[optuna.Study, list[FrozenTrial]], bool]
 
 
 class Claimer:
@@ -49,26 +54,29 @@ class Claimer:
     once per trial, plus a fresh read whenever it looks for stale trials (once per heartbeat interval)."""
 
     def __init__(self, study: optuna.Study, trials: int, heartbeat: float, create: bool = True,
-                 before_claim: Callable[[optuna.Study, list[FrozenTrial]], bool] | None = None):
+                 before_claim: BeforeClaim | None = None, watch: StaleWatch | None = None):
         self.study, self.trials, self.heartbeat, self.create, self.before_claim = (
             study, trials, heartbeat, create, before_claim)
+        self.watch = watch or StaleWatch(heartbeat)
         self._known: list[FrozenTrial] | None = None  # the study's trials at this worker's last recount
         self._judged = -math.inf  # when this worker last looked for stale trials (monotonic seconds)
 
     def __call__(self) -> int | None:
-        """A RUNNING trial this worker now owns, or None: no slot is free right now. Its start time (set by the
-        storage when the trial becomes RUNNING) counts as its first heartbeat, so even a worker killed at once
-        leaves a trial that goes stale."""
+        """A RUNNING trial this worker now owns, or None: no slot is free right now. Its start (the storage sets it
+        when the trial becomes RUNNING) is its first sign of life, so even a worker killed at once leaves a trial
+        that goes stale."""
         with sqlite_claim_lock(self.study._storage):
             return self._claim()
 
     def _claim(self) -> int | None:
         study, storage = self.study, self.study._storage
-        now, failed = self._known, []
+        now = self._known
         if now is None or time.monotonic() - self._judged >= self.heartbeat:
             now = storage.get_all_trials(study._study_id, deepcopy=False)
-            failed, self._judged = fail_stale_trials(study, self.heartbeat, trials=now), time.monotonic()
-        if sum(t.state in COUNTED for t in now) - len(failed) >= self.trials:
+            self._judged = time.monotonic()
+            if fail_stale_trials(study, self.watch, now):  # their copies are queued now: take one of them
+                now = storage.get_all_trials(study._study_id, deepcopy=False)
+        if sum(t.state in COUNTED for t in now) >= self.trials:
             self._known = None  # full, as far as this worker knows: the next claim reads afresh
             return None
         if self.before_claim is not None and self.before_claim(study, now):  # it queued trials: read the queue
@@ -82,14 +90,17 @@ class Claimer:
         self._known = storage.get_all_trials(study._study_id, deepcopy=False)
         if sum(t.state in COUNTED for t in self._known) <= self.trials:
             return trial_id
-        storage.set_trial_state_values(trial_id, state=TrialState.WAITING)  # lost the race for the last slot
         self._known = None
+        try:
+            storage.set_trial_state_values(trial_id, state=TrialState.WAITING)  # lost the race for the last slot
+        except UpdateFinishedTrialError:
+            pass  # a late result replaced it meanwhile: nothing to hand back
         return None
 
 
 def claim(study: optuna.Study, trials: int, heartbeat: float, create: bool = True,
-          before_claim: Callable[[optuna.Study, list[FrozenTrial]], bool] | None = None) -> int | None:
-    """One claim by a worker that keeps no memory between claims (two reads of the study)."""
+          before_claim: BeforeClaim | None = None) -> int | None:
+    """One claim by a worker that keeps no memory between claims."""
     return Claimer(study, trials, heartbeat, create, before_claim)()
 
 
@@ -111,21 +122,24 @@ def count(study: optuna.Study, states: tuple[TrialState, ...]) -> int:
     return len(study._storage.get_all_trials(study._study_id, deepcopy=False, states=states))
 
 
-def fail_stale_trials(study: optuna.Study, heartbeat: float, now: float | None = None,
-                      trials: list[FrozenTrial] | None = None) -> list[int]:
+def fail_stale_trials(study: optuna.Study, watch: StaleWatch, trials: list[FrozenTrial] | None = None) -> list[int]:
     """Fail the running trials whose worker went silent and queue each again (once, by whoever failed it).
-    `trials`: the study's trials if just read; `now`: the wall clock (tests look into the future with it)."""
-    if reachable_for() < grace_seconds(heartbeat):
-        return []
+    `trials`: the study's trials if just read."""
     storage, failed = study._storage, []
     if trials is None:
         trials = storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.RUNNING,))
-    for trial in stale_trials(trials, heartbeat, now):
+    for trial in watch.stale(trials):
         if finish_first(storage, trial._trial_id, TrialState.FAIL):
-            optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)(
-                study, storage.get_trial(trial._trial_id))
+            requeue(study, trial._trial_id)
             failed.append(trial.number)
     return failed
+
+
+def requeue(study: optuna.Study, trial_id: int) -> None:
+    """Queue a failed trial's parameters again (Optuna's retry callback: at most MAX_RETRIES times per trial)."""
+    frozen = copy.deepcopy(study._storage.get_trial(trial_id))
+    frozen.system_attrs = {k: v for k, v in frozen.system_attrs.items() if k not in NOT_INHERITED}
+    optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)(study, frozen)
 
 
 def finish_first(storage: optuna.storages.BaseStorage, trial_id: int, state: TrialState) -> bool:
@@ -137,41 +151,42 @@ def finish_first(storage: optuna.storages.BaseStorage, trial_id: int, state: Tri
             return False
 
 
-def keep_late_result(study: optuna.Study, original: FrozenTrial, result: FrozenTrial) -> FrozenTrial | None:
-    """`result` (COMPLETE or PRUNED) belongs to `original`, which another worker failed as stale meanwhile.
-    Store it in the place of original's re-queued copy; None when the copy's own result already counts."""
+def keep_late_result(study: optuna.Study, original: FrozenTrial, result: FrozenTrial, trials: int) -> int | None:
+    """`result` (COMPLETE or PRUNED) belongs to `original`, which another worker failed as stale meanwhile; the
+    study should hold `trials` finished trials. The number of the trial that now holds the result, or None."""
     storage = study._storage
     root = original.system_attrs.get("failed_trial", original.number)
     copies = [t for t in storage.get_all_trials(study._study_id, deepcopy=False)
               if t.system_attrs.get("failed_trial") == root and t.number > original.number]
     if any(t.state in FINISHED for t in copies):
-        _say(f"trial {original.number} finished after it was failed as stale; its re-run already counts, "
-             "so this result is not stored twice")
-        return None
-    superseded = []
-    for copy in copies:
-        if copy.state in OPEN:
-            try:
-                storage.set_trial_system_attr(copy._trial_id, SUPERSEDED_KEY, original.number)
-            except UpdateFinishedTrialError:
-                pass
-            if finish_first(storage, copy._trial_id, TrialState.FAIL):
-                superseded.append(copy.number)
-            elif storage.get_trial(copy._trial_id).state in FINISHED:
-                return keep_late_result(study, original, result)  # it finished in between: that one counts
-    if not superseded:
-        _say(f"trial {original.number} finished after it was failed as stale, and nothing was queued in its place "
-             "(retries exhausted); its slot went to another trial, so this result is not stored")
-        return None
-    late = optuna.trial.create_trial(
-        state=result.state, value=result.value if result.state == TrialState.COMPLETE else None,
-        params=result.params, distributions=result.distributions, user_attrs=result.user_attrs,
-        system_attrs={**result.system_attrs, LATE_KEY: original.number},
-        intermediate_values=result.intermediate_values)
-    study.add_trial(late)
-    _say(f"trial {original.number} finished after it was failed as stale: its result is kept as a new trial in "
-         f"the place of its re-queued copy (trial {', '.join(map(str, superseded))})")
-    return late
+        return _dropped(original, "its re-run already counts")
+    late_id = storage.create_new_trial(study._study_id, template_trial=optuna.trial.create_trial(
+        state=TrialState.RUNNING, params=result.params, distributions=result.distributions,
+        user_attrs=result.user_attrs, system_attrs={**result.system_attrs, LATE_KEY: original.number},
+        intermediate_values=result.intermediate_values))
+    for copy_trial in copies:
+        if copy_trial.state not in OPEN:
+            continue
+        try:
+            storage.set_trial_system_attr(copy_trial._trial_id, SUPERSEDED_KEY, original.number)
+        except UpdateFinishedTrialError:
+            pass
+        if not finish_first(storage, copy_trial._trial_id, TrialState.FAIL) and \
+                storage.get_trial(copy_trial._trial_id).state in FINISHED:
+            finish_first(storage, late_id, TrialState.FAIL)
+            return _dropped(original, f"its re-run (trial {copy_trial.number}) finished first")
+    if count(study, COUNTED) > trials:
+        finish_first(storage, late_id, TrialState.FAIL)
+        return _dropped(original, "its slot went to another trial meanwhile")
+    late_number = storage.get_trial_number_from_id(late_id)
+    study.tell(late_number, result.value if result.state == TrialState.COMPLETE else None, state=result.state)
+    _say(f"trial {original.number} finished after it was failed as stale: its result is kept as trial {late_number}")
+    return late_number
+
+
+def _dropped(original: FrozenTrial, why: str) -> None:
+    _say(f"trial {original.number} finished after it was failed as stale; {why}, so its result is not stored")
+    return None
 
 
 def _say(message: str) -> None:
@@ -180,6 +195,4 @@ def _say(message: str) -> None:
 
 def wait_a_moment(poll_seconds: float) -> None:
     """A pause before claiming again; random, so that two workers that collided do not collide again."""
-    import random
-
     time.sleep(poll_seconds * (0.5 + random.random()))

@@ -247,6 +247,21 @@ def unit_key(unit: dict) -> tuple[int, int, int]:
     return unit["trial"], unit["repeat"], unit["fold"]
 
 
+class DuplicateUnit(ValueError):
+    """The unit this trial would train already has a trial (a worker's re-queue raced another's): this one fails,
+    so only distinct units fill the companion's count."""
+
+
+def _twin(trial: optuna.Trial) -> int | None:
+    """Another trial of the same unit that keeps it: a complete one, or a running one queued earlier."""
+    key, done, running = unit_key(trial.user_attrs), optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING
+    for other in trial.study.get_trials(deepcopy=False, states=(done, running)):
+        if other.number != trial.number and unit_key(other.user_attrs) == key and (
+                other.state == done or other.number < trial.number):
+            return other.number
+    return None
+
+
 class UnitObjective:
     """One unit: a trial's design trained on one fold of a fresh partition (or on every search row, scored on the
     held-out rows); its value is that fold's AUC, and the scored rows' labels and scores are kept for blends."""
@@ -257,6 +272,8 @@ class UnitObjective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         unit = trial.user_attrs
+        if (twin := _twin(trial)) is not None:
+            raise DuplicateUnit(f"unit {unit_key(unit)} is trial {twin}'s already (queued twice by workers at once)")
         design = trial_design(self.study, self.study.trials[unit["trial"]])
         self.progress.trial_started(trial.number, f"confirm {design.fusion}")
         if unit["fold"] == HOLDOUT:

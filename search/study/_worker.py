@@ -22,13 +22,13 @@ from optuna.trial import TrialState
 
 from fusion_search.storage import (
     HEARTBEAT_SECONDS,
-    MAX_RETRIES,
     RECONNECT_SECONDS,
     is_transient,
     mark_unreachable,
     record_heartbeat,
     release_connections,
     retry_storage,
+    sqlite_claim_lock,
     storage_url,
 )
 from fusion_search.study._claim import (
@@ -39,6 +39,7 @@ from fusion_search.study._claim import (
     count,
     finish_first,
     keep_late_result,
+    requeue,
     wait_a_moment,
 )
 
@@ -89,7 +90,7 @@ def run_worker(study: optuna.Study, objective: Objective, settings: WorkerSettin
                 wait_a_moment(settings.poll_seconds)  # others are running the last trials; one may die
                 continue
             if sampler_for is not None:
-                study.sampler = sampler_for(storage.get_trial_number_from_id(trial_id))
+                study.sampler = sampler_for(retry_storage(lambda: storage.get_trial_number_from_id(trial_id), url))
             state = _run_trial(study, trial_id, objective, settings)
             ran += 1
             failures = failures + 1 if state == TrialState.FAIL else 0
@@ -100,15 +101,15 @@ def run_worker(study: optuna.Study, objective: Objective, settings: WorkerSettin
 def _run_trial(study: optuna.Study, trial_id: int, objective: Objective, settings: WorkerSettings) -> TrialState:
     url = storage_url(study._storage)
     own = _trial_study(study)
-    trial = retry_storage(lambda: optuna.Trial(own, trial_id), url)
-    value, state = None, TrialState.COMPLETE
+    trial, value, state = None, None, TrialState.COMPLETE
     with _heartbeat(study._storage, trial_id, settings.heartbeat):
         try:
+            trial = retry_storage(lambda: optuna.Trial(own, trial_id), url)
             value = objective(trial)
         except optuna.TrialPruned:
             state = TrialState.PRUNED
         except SupersededError:
-            print(f"trial {trial.number} stopped: a late result of the same design took its place",
+            print(f"trial {_number(trial, trial_id)} stopped: a late result of the same design took its place",
                   file=sys.stderr, flush=True)
             return TrialState.FAIL
         except (KeyboardInterrupt, WorkerStopped):
@@ -116,20 +117,39 @@ def _run_trial(study: optuna.Study, trial_id: int, objective: Objective, setting
                 _fail_and_requeue(study, trial_id)
             raise
         except Exception as error:
+            if _stopped:  # the interrupt, as the framework re-raised it
+                with suppress(Exception):
+                    _fail_and_requeue(study, trial_id)
+                raise _stopped[-1]() from error
             if not (is_transient(error) or isinstance(error, settings.catch)):
                 with suppress(Exception):
-                    study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+                    finish_first(study._storage, trial_id, TrialState.FAIL)
                 raise
             if is_transient(error):  # the database went away mid-trial: run it again later
                 retry_storage(lambda: _fail_and_requeue(study, trial_id), url)
                 return TrialState.FAIL
-            print(f"trial {trial.number} failed: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+            print(f"trial {_number(trial, trial_id)} failed: {type(error).__name__}: {error}", file=sys.stderr,
+                  flush=True)
+            if trial is None:
+                finish_first(study._storage, trial_id, TrialState.FAIL)
+                return TrialState.FAIL
             state = TrialState.FAIL
-        return retry_storage(lambda: _record(study, trial, value, state), url)
+        return retry_storage(lambda: _record(study, trial, value, state, settings.trials), url)
 
 
-def _record(study: optuna.Study, trial: optuna.Trial, value: float | None, state: TrialState) -> TrialState:
+def _number(trial: optuna.Trial | None, trial_id: int) -> str:
+    return str(trial.number) if trial is not None else f"(id {trial_id})"
+
+
+def _record(study: optuna.Study, trial: optuna.Trial, value: float | None, state: TrialState,
+            trials: int) -> TrialState:
     """Tell the result; when the trial was failed as stale meanwhile, keep it in its re-run's place."""
+    with sqlite_claim_lock(study._storage):  # on SQLite, telling and failing as stale must not both succeed
+        return _tell_or_keep(study, trial, value, state, trials)
+
+
+def _tell_or_keep(study: optuna.Study, trial: optuna.Trial, value: float | None, state: TrialState,
+                  trials: int) -> TrialState:
     storage, trial_id = study._storage, trial._trial_id
     try:
         return study.tell(trial, value if state == TrialState.COMPLETE else None, state=state).state
@@ -139,9 +159,8 @@ def _record(study: optuna.Study, trial: optuna.Trial, value: float | None, state
             raise  # neither: the value itself was refused
     if stored.state != TrialState.FAIL or state not in FINISHED or SUPERSEDED_KEY in stored.system_attrs:
         return stored.state  # a retried tell whose first try got through, or nothing worth keeping
-    result = _result_of(trial, state, value)
-    late = keep_late_result(study, stored, result)
-    return late.state if late is not None else TrialState.FAIL
+    late = keep_late_result(study, stored, _result_of(trial, state, value), trials)
+    return state if late is not None else TrialState.FAIL
 
 
 class SupersededError(BaseException):  # not an Exception: no objective's own handler may swallow it
@@ -201,9 +220,8 @@ class _TrialStorage:
 
 def _fail_and_requeue(study: optuna.Study, trial_id: int) -> None:
     """Interrupted, not wrong: fail it and queue the same parameters for the next worker."""
-    storage = study._storage
-    if finish_first(storage, trial_id, TrialState.FAIL):
-        optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)(study, storage.get_trial(trial_id))
+    if finish_first(study._storage, trial_id, TrialState.FAIL):
+        requeue(study, trial_id)
 
 
 @contextmanager
@@ -213,18 +231,20 @@ def _heartbeat(storage: optuna.storages.BaseStorage, trial_id: int, interval: fl
     stop = threading.Event()
 
     def beat() -> None:
-        wait = interval
+        wait, told = interval, False
         while not stop.wait(wait):
             try:
                 record_heartbeat(storage, trial_id)
                 wait = interval
             except UpdateFinishedTrialError:
                 wait = interval  # failed as stale meanwhile: the trial ends at its next write, or keeps its result
-            except Exception as error:
-                if not is_transient(error):
-                    raise
-                mark_unreachable()
-                wait = RECONNECT_SECONDS
+            except Exception as error:  # never let the beat die while the trial trains: it would be failed as stale
+                if is_transient(error):
+                    mark_unreachable()
+                elif not told:
+                    print(f"heartbeat of trial {trial_id}: {type(error).__name__}: {error}", file=sys.stderr,
+                          flush=True)
+                told, wait = True, RECONNECT_SECONDS
         release_connections(storage)
 
     thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
@@ -236,17 +256,27 @@ def _heartbeat(storage: optuna.storages.BaseStorage, trial_id: int, interval: fl
         thread.join()
 
 
+_stopped: list[type[BaseException]] = []  # the interrupt this process received (Ctrl-C or SIGTERM), if any
+
+
 @contextmanager
 def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C. Both are remembered: a framework may turn the interrupt into an error of its own
+    (a data-loading thread cut off mid-batch), and the trial must still be failed and re-queued, not lost."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def stop(signum, frame):
-        raise WorkerStopped()
+    def stop(kind: type[BaseException]):
+        def handler(signum, frame):
+            _stopped.append(kind)
+            raise kind()
+        return handler
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {number: signal.signal(number, stop(kind))
+                for number, kind in ((signal.SIGTERM, WorkerStopped), (signal.SIGINT, KeyboardInterrupt))}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)

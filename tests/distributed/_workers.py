@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -84,6 +85,36 @@ def database_outage(url: str, seconds: float):
         with admin.connect() as connection:
             connection.execute(sqlalchemy.text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true'))
         admin.dispose()
+
+
+def kill_a_worker_mid_trial(command: list[str], storage: str, pg_url: str, folder: Path) -> optuna.Study:
+    """One worker starts a trial and is SIGKILLed; a second worker finishes the study. The study as it ends."""
+    victim = start_worker(command, storage, folder / "victim.log")
+    assert wait_for(lambda: running(pg_url) == 1, timeout=90), "the first worker never started a trial"
+    survivor = start_worker(command, storage, folder / "survivor.log")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert survivor.wait(timeout=240) == 0, (folder / "survivor.log").read_text()[-3000:]
+    return load(pg_url)
+
+
+def ride_out_an_outage(command: list[str], storage: str, pg_url: str, folder: Path,
+                       seconds: float) -> tuple[optuna.Study, set[int], list[str]]:
+    """Two workers, both mid-trial when the database goes away for `seconds`: (the study as it ends, the trials
+    running when the outage began, the workers' logs)."""
+    workers = [start_worker(command, storage, folder / f"w{i}.log") for i in range(2)]
+    # Both workers past start-up: one that cannot reach its database at start stops with an error.
+    assert wait_for(lambda: running(pg_url) >= 2, timeout=120), "the two workers never ran trials at once"
+    cut_off = {t.number for t in load(pg_url).get_trials(deepcopy=False) if t.state.name == "RUNNING"}
+    with database_outage(pg_url, seconds):
+        pass
+    for i, worker in enumerate(workers):
+        assert worker.wait(timeout=300) == 0, (folder / f"w{i}.log").read_text()[-3000:]
+    return load(pg_url), cut_off, [(folder / f"w{i}.log").read_text() for i in range(2)]
+
+
+def complete_numbers(study: optuna.Study) -> set[int]:
+    return {t.number for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"}
 
 
 def load(url: str, name: str = "dist") -> optuna.Study:

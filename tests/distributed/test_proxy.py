@@ -7,30 +7,30 @@ import os
 import signal
 import subprocess
 import sys
-
-import pytest
-import sqlalchemy
-
 import threading
 import time
 
 import optuna
+import pytest
+import sqlalchemy
 from optuna.trial import TrialState
 
 from fusion_search import UserError
 from fusion_search.storage import HEARTBEAT_KEY, PROXY_CONNECTIONS, serve_storage_proxy
 from fusion_search.study import WorkerSettings, run_worker
-from tests.study.test_worker import new_study, quick, workers_in_threads
 from tests.distributed._workers import (
+    complete_numbers,
     free_port,
+    kill_a_worker_mid_trial,
     load,
-    running,
+    ride_out_an_outage,
     start_proxy,
     start_worker,
     states,
     wait_for,
     worker_command,
 )
+from tests.study.test_worker import new_study, quick, workers_in_threads
 
 pytestmark = pytest.mark.distributed
 
@@ -81,19 +81,18 @@ def test_workers_through_the_proxy_reach_the_exact_count_and_confirm(pg_url, pro
 
 def test_a_killed_workers_trial_is_retried_through_the_proxy(pg_url, proxy, tiny_manifest, fast_space, tmp_path):
     command = worker_command(tiny_manifest, fast_space, "dist", 5, "--confirm-repeats", "0")
-    victim = start_worker(command, proxy, tmp_path / "victim.log")
-    assert wait_for(lambda: running(pg_url) == 1, timeout=90), "the first worker never started a trial"
-    survivor = start_worker(command, proxy, tmp_path / "survivor.log")
-    victim.send_signal(signal.SIGKILL)
-    victim.wait()
-    assert survivor.wait(timeout=240) == 0, (tmp_path / "survivor.log").read_text()[-3000:]
-
-    study = load(pg_url)
-    counts = states(study)
+    counts = states(kill_a_worker_mid_trial(command, proxy, pg_url, tmp_path))
     assert counts["COMPLETE"] == 5 and counts.get("RUNNING", 0) == 0 and counts["FAIL"] == 1
-    killed = next(t for t in study.get_trials() if t.state.name == "FAIL")
-    rerun = [t for t in study.get_trials() if t.system_attrs.get("failed_trial") == killed.number]
-    assert len(rerun) == 1 and rerun[0].state.name == "COMPLETE"
+
+
+def test_workers_through_the_proxy_wait_out_a_database_outage(pg_url, proxy, tiny_manifest, fast_space, tmp_path):
+    """The database behind the proxy goes away for 20 s (longer than the 5 s grace): the workers wait, nothing is
+    failed as stale, and the study ends with exactly its trials."""
+    command = worker_command(tiny_manifest, fast_space, "dist", 6, "--confirm-repeats", "0")
+    study, cut_off, logs = ride_out_an_outage(command, proxy, pg_url, tmp_path, seconds=20)
+    counts = states(study)
+    assert counts["COMPLETE"] == 6 and "FAIL" not in counts and "RUNNING" not in counts
+    assert complete_numbers(study) >= cut_off and any("unreachable" in log for log in logs)
 
 
 @pytest.fixture

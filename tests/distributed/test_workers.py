@@ -9,9 +9,11 @@ import pytest
 
 from fusion_search.designs import baseline_fusions
 from tests.distributed._workers import (
-    database_outage,
+    complete_numbers,
+    kill_a_worker_mid_trial,
     load,
     param_sets,
+    ride_out_an_outage,
     running,
     sampled,
     start_worker,
@@ -60,15 +62,7 @@ def test_workers_that_finish_together_run_the_confirmation_once(pg_url, tiny_man
 
 
 def test_a_killed_workers_trial_is_failed_and_run_again(pg_url, tiny_manifest, fast_space, tmp_path):
-    command = worker_command(tiny_manifest, fast_space, "dist", 5)
-    victim = start_worker(command, pg_url, tmp_path / "victim.log")
-    assert wait_for(lambda: running(pg_url) == 1, timeout=90), "the first worker never started a trial"
-    survivor = start_worker(command, pg_url, tmp_path / "survivor.log")
-    victim.send_signal(signal.SIGKILL)
-    victim.wait()
-    assert survivor.wait(timeout=240) == 0, (tmp_path / "survivor.log").read_text()[-3000:]
-
-    study = load(pg_url)
+    study = kill_a_worker_mid_trial(worker_command(tiny_manifest, fast_space, "dist", 5), pg_url, pg_url, tmp_path)
     counts = states(study)
     assert counts["COMPLETE"] == 5 and counts["RUNNING"] == 0 and counts["FAIL"] == 1
     killed = next(t for t in study.get_trials() if t.state.name == "FAIL")
@@ -82,35 +76,20 @@ def test_a_killed_workers_trial_is_failed_and_run_again(pg_url, tiny_manifest, f
 
 def test_workers_wait_out_a_database_outage_and_finish(pg_url, tiny_manifest, fast_space, tmp_path):
     command = worker_command(tiny_manifest, fast_space, "dist", 5)
-    workers = [start_worker(command, pg_url, tmp_path / f"w{i}.log") for i in range(2)]
-    # Both workers past start-up: one that cannot reach its database at start stops with an error.
-    assert wait_for(lambda: running(pg_url) >= 2, timeout=120), "the two workers never ran trials at once"
-    with database_outage(pg_url, seconds=4):
-        pass
-    for i, worker in enumerate(workers):
-        assert worker.wait(timeout=240) == 0, (tmp_path / f"w{i}.log").read_text()[-3000:]
-
-    counts = states(load(pg_url))
+    study, _, logs = ride_out_an_outage(command, pg_url, pg_url, tmp_path, seconds=4)
+    counts = states(study)
     assert counts["COMPLETE"] == 5 and counts["RUNNING"] == 0
-    assert any("unreachable" in (tmp_path / f"w{i}.log").read_text() for i in range(2))  # it was felt
+    assert any("unreachable" in log for log in logs)  # it was felt
 
 
 def test_an_outage_longer_than_the_grace_loses_no_finished_result(pg_url, tiny_manifest, fast_space, tmp_path):
     """120 s without the database, against a stale grace of 3 x 1 s + 2 s: the trials running when it began
     finish during it, wait to be recorded, and are recorded; nobody fails them as stale afterwards."""
     command = worker_command(tiny_manifest, fast_space, "dist", 6)
-    workers = [start_worker(command, pg_url, tmp_path / f"w{i}.log") for i in range(2)]
-    assert wait_for(lambda: running(pg_url) >= 2, timeout=120), "the two workers never ran trials at once"
-    cut_off = {t.number for t in load(pg_url).get_trials(deepcopy=False) if t.state.name == "RUNNING"}
-    with database_outage(pg_url, seconds=120):
-        pass
-    for i, worker in enumerate(workers):
-        assert worker.wait(timeout=300) == 0, (tmp_path / f"w{i}.log").read_text()[-3000:]
-
-    study = load(pg_url)
+    study, cut_off, _ = ride_out_an_outage(command, pg_url, pg_url, tmp_path, seconds=120)
     counts = states(study)
     assert counts["COMPLETE"] == 6 and counts["RUNNING"] == 0 and "FAIL" not in counts
-    assert {t.number for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"} >= cut_off
+    assert complete_numbers(study) >= cut_off
 
 
 def test_ctrl_c_on_launch_stops_workers_and_leaves_no_running_trial(pg_url, tiny_manifest, fast_space, tmp_path):

@@ -82,3 +82,23 @@ def test_retry_storage_waits_out_lost_connections_but_not_other_errors():
     assert retry_storage(flaky, "sqlite://", first_delay=0.01) == "ok" and len(calls) == 3
     with pytest.raises(ValueError):
         retry_storage(lambda: (_ for _ in ()).throw(ValueError("bad")), "sqlite://", first_delay=0.01)
+
+
+def test_the_proxy_names_a_lost_database_so_that_workers_wait_for_it():
+    from fusion_search.storage._proxy import _NamedOutages
+
+    lost = sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    class Backend:
+        def get_all_trials(self, study_id):
+            raise optuna.exceptions.StorageInternalError("An exception is raised during the commit.") from lost
+
+        def get_trial(self, trial_id):
+            raise KeyError(trial_id)  # not an outage: passed on as it is
+
+    storage = _NamedOutages(Backend(), "postgresql+psycopg://fs:hunter2@db/fs")
+    with pytest.raises(ConnectionError) as outage:
+        storage.get_all_trials(0)
+    assert "OperationalError" in str(outage.value) and "server closed the connection" in str(outage.value)
+    with pytest.raises(KeyError):
+        storage.get_trial(3)

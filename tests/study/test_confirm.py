@@ -200,3 +200,17 @@ def test_the_default_repeats_cost_about_a_fifth_of_the_search():
     assert default_repeats(16, 4, 5, 10) == 1  # 0.2 x 16 x 5 / (4 x 10) = 0.4: never fewer than one
     assert default_repeats(200, 4, 5, 10) == 5
     assert default_repeats(200, 4, 5, 5) == 10
+
+
+def test_a_unit_queued_twice_by_racing_workers_is_trained_once(tmp_path):
+    from fusion_search.study._confirm import _twin
+
+    companion = optuna.create_study(storage=f"sqlite:///{tmp_path / 'c.db'}", direction="maximize")
+    unit = {"trial": 3, "repeat": 0, "fold": 1}
+    for queued in (unit, unit, {**unit, "fold": 2}):
+        companion.enqueue_trial({}, user_attrs=queued)
+    first, second, other = companion.ask(), companion.ask(), companion.ask()
+    assert _twin(first) is None and _twin(other) is None  # the earliest trial of a unit keeps it
+    assert _twin(second) == first.number  # the later copy fails (DuplicateUnit) instead of taking a slot
+    companion.tell(first, 0.7)
+    assert _twin(second) == first.number

@@ -10,8 +10,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from fusion_search.storage import open_storage
-from fusion_search.study._claim import LATE_KEY, SUPERSEDED_KEY, claim, fail_stale_trials
+from fusion_search.storage import HEARTBEAT_KEY, StaleWatch, open_storage, record_heartbeat
+from fusion_search.study._claim import LATE_KEY, SUPERSEDED_KEY, Claimer, claim, fail_stale_trials
 from fusion_search.study._worker import WorkerSettings, run_worker
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
@@ -75,53 +75,91 @@ def test_a_claim_that_would_overfill_the_study_is_handed_back(tmp_path):
     assert states(study) == {"RUNNING": 2, "WAITING": 1} and racer[0] != first
 
 
+class Clock:
+    """The judge's monotonic clock, moved by hand."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def judge(monkeypatch, reachable: float = 1e9) -> tuple[Clock, StaleWatch]:
+    """A stale-trial judge with a hand-moved clock, heartbeat interval 1 s: grace 3 x 1 s + 2 s = 5 s."""
+    monkeypatch.setattr("fusion_search.storage._liveness.reachable_for", lambda: reachable)
+    clock = Clock()
+    return clock, StaleWatch(1, clock)
+
+
 def test_a_silent_trial_is_failed_once_and_its_parameters_queued_again(tmp_path, monkeypatch):
     study = new_study(f"sqlite:///{tmp_path / 's.db'}")
     trial = study.ask()
     trial.suggest_float("x", 0, 1)
-    monkeypatch.setattr("fusion_search.study._claim.reachable_for", lambda: 1e9)
-    assert fail_stale_trials(study, heartbeat=1, now=time.time() + 4) == []  # 4 s of silence: within the grace
-    assert fail_stale_trials(study, heartbeat=1, now=time.time() + 60) == [trial.number]
-    assert fail_stale_trials(study, heartbeat=1, now=time.time() + 60) == []  # already failed: not again, not queued twice
+    clock, watch = judge(monkeypatch)
+    assert fail_stale_trials(study, watch) == []  # first sight
+    clock.now += 4
+    assert fail_stale_trials(study, watch) == []  # 4 s of silence: within the grace
+    clock.now += 2
+    assert fail_stale_trials(study, watch) == [trial.number]
+    assert fail_stale_trials(study, watch) == []  # already failed: not again, not queued twice
     copies = study.get_trials(states=(TrialState.WAITING,))
-    assert len(copies) == 1 and copies[0].params == trial.params
+    assert len(copies) == 1 and copies[0].params == trial.params and HEARTBEAT_KEY not in copies[0].system_attrs
+
+
+def test_a_trial_that_beats_is_never_stale_whatever_the_clocks_say(tmp_path, monkeypatch):
+    study = new_study(f"sqlite:///{tmp_path / 's.db'}")
+    trial = study.ask()
+    clock, watch = judge(monkeypatch)
+    for _ in range(10):  # 40 s on the judge's clock, a beat every 4 s: never 5 s of silence
+        assert fail_stale_trials(study, watch) == []
+        record_heartbeat(study._storage, trial._trial_id)
+        clock.now += 4
+    assert study.get_trials()[0].state == TrialState.RUNNING
 
 
 def test_no_trial_is_judged_stale_until_the_judge_has_reached_the_storage_for_a_whole_grace(tmp_path, monkeypatch):
     study = new_study(f"sqlite:///{tmp_path / 's.db'}")
     trial = study.ask()
-    monkeypatch.setattr("fusion_search.study._claim.reachable_for", lambda: 4.0)  # back from an outage 4 s ago
-    assert fail_stale_trials(study, heartbeat=1, now=time.time() + 60) == []  # grace 3 x 1 s + 2 s: wait
-    monkeypatch.setattr("fusion_search.study._claim.reachable_for", lambda: 6.0)
-    assert fail_stale_trials(study, heartbeat=1, now=time.time() + 60) == [trial.number]
+    clock, watch = judge(monkeypatch)
+    fail_stale_trials(study, watch)
+    clock.now += 60
+    monkeypatch.setattr("fusion_search.storage._liveness.reachable_for", lambda: 4.0)  # back from an outage 4 s ago
+    assert fail_stale_trials(study, watch) == []  # nobody could beat during the outage: wait a whole grace
+    monkeypatch.setattr("fusion_search.storage._liveness.reachable_for", lambda: 6.0)
+    assert fail_stale_trials(study, watch) == [trial.number]
 
 
-def cut_off_then_finish(study_url: str, monkeypatch, run_copy: bool):
-    """A worker whose trial is failed as stale by another worker mid-way (it was cut off, not dead), and which
-    then finishes: what the study ends up holding. With run_copy, the copy is taken and runs to its end first."""
-    monkeypatch.setattr("fusion_search.study._claim.reachable_for", lambda: 1e9)
-    judge = optuna.load_study(study_name="s", storage=open_storage(study_url))
+def cut_off_then_finish(study_url: str, monkeypatch, meanwhile) -> list[optuna.trial.FrozenTrial]:
+    """A worker whose trial is failed as stale by a judge mid-way (the worker was cut off, not dead), and which
+    then finishes (0.6); `meanwhile(judge_study, trial_number)` runs between. What the study ends up holding."""
+    clock, watch = judge(monkeypatch)
+    other = optuna.load_study(study_name="s", storage=open_storage(study_url))
 
     def objective(trial: optuna.Trial) -> float:
         x = trial.suggest_float("x", 0, 1)
         trial.report(0.5, step=0)
-        assert fail_stale_trials(judge, heartbeat=1, now=time.time() + 60) == [trial.number]
-        if run_copy:
-            copy = claim(judge, trials=1, heartbeat=1)
-            judge.tell(judge._storage.get_trial_number_from_id(copy), 0.7)
+        fail_stale_trials(other, watch)
+        clock.now += 60
+        assert fail_stale_trials(other, watch) == [trial.number]
+        meanwhile(other, watch)
         trial.report(0.8, step=1)  # refused by the storage now: kept in memory for the late result
         trial.set_user_attr("fold_aucs", [0.5, 0.8])
         return 0.6 + 0 * x
 
     study = optuna.load_study(study_name="s", storage=open_storage(study_url))
-    run_worker(study, objective, WorkerSettings(trials=1, poll_seconds=0.05, heartbeat=1))
+    run_worker(study, objective, WorkerSettings(trials=1, poll_seconds=0.05, heartbeat=30))
     return study.get_trials()
+
+
+def finished(trials) -> int:
+    return sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
 
 
 def test_a_late_result_takes_the_place_of_its_queued_copy_and_the_count_stays_exact(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 's.db'}"
     new_study(url)
-    original, copy, late = cut_off_then_finish(url, monkeypatch, run_copy=False)
+    original, copy, late = cut_off_then_finish(url, monkeypatch, lambda other, watch: None)
     assert original.state == TrialState.FAIL
     assert copy.state == TrialState.FAIL and copy.system_attrs[SUPERSEDED_KEY] == original.number
     assert late.state == TrialState.COMPLETE and late.value == 0.6 and late.system_attrs[LATE_KEY] == original.number
@@ -129,12 +167,41 @@ def test_a_late_result_takes_the_place_of_its_queued_copy_and_the_count_stays_ex
     assert late.user_attrs["fold_aucs"] == [0.5, 0.8]
 
 
+def test_a_late_result_replaces_a_copy_the_judge_took_and_still_counts_once(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    new_study(url)
+    taken = []
+
+    def judge_claims(other, watch):
+        taken.append(Claimer(other, trials=1, heartbeat=1, watch=watch)())  # the judge takes the queued copy
+
+    trials = cut_off_then_finish(url, monkeypatch, judge_claims)
+    copy = next(t for t in trials if t._trial_id == taken[0])
+    assert copy.system_attrs.get("failed_trial") == 0 and copy.state == TrialState.FAIL  # stopped, superseded
+    assert finished(trials) == 1 and trials[-1].system_attrs[LATE_KEY] == 0
+
+
 def test_a_late_result_is_not_counted_twice_when_its_copy_already_finished(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 's.db'}"
     new_study(url)
-    trials = cut_off_then_finish(url, monkeypatch, run_copy=True)
-    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.COMPLETE]
-    assert trials[1].value == 0.7 and trials[1].params == trials[0].params  # the copy's own result counts
+
+    def copy_runs_first(other, watch):
+        other.tell(other._storage.get_trial_number_from_id(claim(other, trials=1, heartbeat=1)), 0.7)
+
+    trials = cut_off_then_finish(url, monkeypatch, copy_runs_first)
+    assert finished(trials) == 1 and trials[1].value == 0.7 and trials[1].params == trials[0].params
+
+
+def test_a_late_result_is_dropped_when_its_slot_went_to_another_trial(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    new_study(url)
+
+    def another_trial_takes_the_slot(other, watch):
+        other._storage.create_new_trial(other._study_id)  # a claim that got there first (RUNNING)
+
+    trials = cut_off_then_finish(url, monkeypatch, another_trial_takes_the_slot)
+    running_or_done = [t for t in trials if t.state in (TrialState.RUNNING, TrialState.COMPLETE)]
+    assert len(running_or_done) == 1 and running_or_done[0].state == TrialState.RUNNING  # never 2 in a 1-trial study
 
 
 def test_a_copy_replaced_by_a_late_result_stops_at_its_next_report(tmp_path):
