@@ -32,6 +32,7 @@ import sqlalchemy
 from bench.distributed import fresh_database
 from fusion_search.storage import PROXY_CONNECTIONS, WORKER_CONNECTIONS, open_storage
 from fusion_search.study import WorkerSettings, run_worker
+from tests.distributed._workers import free_port
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TRIAL_SECONDS = 1.0
@@ -97,14 +98,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a running process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def simulate(server: str, workers: int, via_proxy: bool, folder: Path, per_worker: int = TRIALS_PER_WORKER) -> dict:

@@ -16,6 +16,8 @@ from pathlib import Path
 import optuna
 from sqlalchemy.engine import make_url
 
+from fusion_search.storage._storage import rdb_backend
+
 
 _held = threading.local()  # lock files this thread holds: taking one again inside is a no-op
 
@@ -40,8 +42,8 @@ def sqlite_claim_lock(storage: optuna.storages.BaseStorage) -> Iterator[None]:
 
 
 def _sqlite_file(storage: optuna.storages.BaseStorage) -> Path | None:
-    backend = getattr(storage, "_backend", storage)
-    if not isinstance(backend, optuna.storages.RDBStorage) or not backend.url.startswith("sqlite"):
+    backend = rdb_backend(storage)
+    if backend is None or not backend.url.startswith("sqlite"):
         return None
     database = make_url(backend.url).database
     return Path(database).resolve() if database and database != ":memory:" else None

@@ -64,19 +64,23 @@ def _open_proxy(url: str) -> optuna.storages.BaseStorage:
     return proxy
 
 
+def rdb_backend(storage: optuna.storages.BaseStorage) -> optuna.storages.RDBStorage | None:
+    """The database storage under Optuna's per-process cache; None for the gRPC proxy's client."""
+    backend = getattr(storage, "_backend", storage)
+    return backend if isinstance(backend, optuna.storages.RDBStorage) else None
+
+
 def storage_url(storage: optuna.storages.BaseStorage) -> str:
     """The URL a storage was opened from (for messages and retries; masked wherever it is shown)."""
-    backend = getattr(storage, "_backend", storage)  # under Optuna's per-process cache
-    if isinstance(backend, optuna.storages.RDBStorage):
+    if (backend := rdb_backend(storage)) is not None:
         return backend.url
-    host, port = getattr(backend, "_host", "?"), getattr(backend, "_port", "?")
+    host, port = getattr(storage, "_host", "?"), getattr(storage, "_port", "?")
     return f"grpc://{host}:{port}"
 
 
 def release_connections(storage: optuna.storages.BaseStorage) -> None:
     """Give this thread's database connection back to the pool (a no-op through the proxy)."""
-    backend = getattr(storage, "_backend", storage)
-    if isinstance(backend, optuna.storages.RDBStorage):
+    if (backend := rdb_backend(storage)) is not None:
         backend.remove_session()
 
 

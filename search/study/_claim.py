@@ -98,12 +98,6 @@ class Claimer:
         return None
 
 
-def claim(study: optuna.Study, trials: int, heartbeat: float, create: bool = True,
-          before_claim: BeforeClaim | None = None) -> int | None:
-    """One claim by a worker that keeps no memory between claims."""
-    return Claimer(study, trials, heartbeat, create, before_claim)()
-
-
 def pop_waiting(study: optuna.Study, trials: list[FrozenTrial]) -> int | None:
     """The oldest queued trial among `trials`, now RUNNING and ours; None when none could be taken."""
     storage = study._storage

@@ -113,13 +113,11 @@ def _run_trial(study: optuna.Study, trial_id: int, objective: Objective, setting
                   file=sys.stderr, flush=True)
             return TrialState.FAIL
         except (KeyboardInterrupt, WorkerStopped):
-            with suppress(Exception):  # a dead database cannot be told; the heartbeat retry covers it
-                _fail_and_requeue(study, trial_id)
+            _requeue_before_stopping(study, trial_id)
             raise
         except Exception as error:
             if _stopped:  # the interrupt, as the framework re-raised it
-                with suppress(Exception):
-                    _fail_and_requeue(study, trial_id)
+                _requeue_before_stopping(study, trial_id)
                 raise _stopped[-1]() from error
             if not (is_transient(error) or isinstance(error, settings.catch)):
                 with suppress(Exception):
@@ -216,6 +214,11 @@ class _TrialStorage:
 
     def set_trial_system_attr(self, trial_id, key, value):
         self._tolerate(trial_id, lambda: self._storage.set_trial_system_attr(trial_id, key, value), key, value)
+
+
+def _requeue_before_stopping(study: optuna.Study, trial_id: int) -> None:
+    with suppress(Exception):  # a dead database cannot be told; the heartbeat retry covers it
+        _fail_and_requeue(study, trial_id)
 
 
 def _fail_and_requeue(study: optuna.Study, trial_id: int) -> None:

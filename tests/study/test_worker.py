@@ -11,7 +11,7 @@ import pytest
 from optuna.trial import TrialState
 
 from fusion_search.storage import HEARTBEAT_KEY, StaleWatch, open_storage, record_heartbeat
-from fusion_search.study._claim import LATE_KEY, SUPERSEDED_KEY, Claimer, claim, fail_stale_trials
+from fusion_search.study._claim import LATE_KEY, SUPERSEDED_KEY, Claimer, fail_stale_trials
 from fusion_search.study._worker import WorkerSettings, run_worker
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
@@ -66,12 +66,12 @@ def test_racing_workers_end_with_exactly_the_requested_trials(tmp_path):
 
 def test_a_claim_that_would_overfill_the_study_is_handed_back(tmp_path):
     study = new_study(f"sqlite:///{tmp_path / 's.db'}")
-    first = claim(study, trials=1, heartbeat=1)
-    assert first is not None and claim(study, trials=1, heartbeat=1) is None  # full: no second trial started
+    first = Claimer(study, trials=1, heartbeat=1)()
+    assert first is not None and Claimer(study, trials=1, heartbeat=1)() is None  # full: no second trial started
     # Another worker claims the last slot between this claim's first count and its own trial: hand it back.
     racer = []
     racing = lambda s, now: racer.append(s._storage.create_new_trial(s._study_id)) or False  # noqa: E731
-    assert claim(study, trials=2, heartbeat=1, before_claim=racing) is None
+    assert Claimer(study, trials=2, heartbeat=1, before_claim=racing)() is None
     assert states(study) == {"RUNNING": 2, "WAITING": 1} and racer[0] != first
 
 
@@ -186,7 +186,7 @@ def test_a_late_result_is_not_counted_twice_when_its_copy_already_finished(tmp_p
     new_study(url)
 
     def copy_runs_first(other, watch):
-        other.tell(other._storage.get_trial_number_from_id(claim(other, trials=1, heartbeat=1)), 0.7)
+        other.tell(other._storage.get_trial_number_from_id(Claimer(other, trials=1, heartbeat=1)()), 0.7)
 
     trials = cut_off_then_finish(url, monkeypatch, copy_runs_first)
     assert finished(trials) == 1 and trials[1].value == 0.7 and trials[1].params == trials[0].params
