@@ -27,7 +27,7 @@ from fusion_search.study._oof import oof_labels, oof_scores
 from fusion_search.study._summary import completed
 
 ROUNDS = 25  # picks (with replacement); the best-scoring prefix is kept
-CANDIDATES = 20  # the trials with the best out-of-fold AUC that may be picked
+CANDIDATES = 20  # per side: the side's trials with the best out-of-fold AUC that may be picked
 EDGE = 1e-6  # probabilities are clipped to [EDGE, 1 - EDGE] before their logits are taken
 
 
@@ -90,10 +90,10 @@ def study_ensembles(study: optuna.Study) -> list[Ensemble]:
         return []
     searched = labels >= 0
     pool = [t for t in sorted(completed(study), key=lambda t: -t.user_attrs.get("oof_auc", 0))
-            if (s := oof_scores(t)) is not None and np.all(np.isfinite(s[searched]))][:CANDIDATES]
+            if (s := oof_scores(t)) is not None and np.all(np.isfinite(s[searched]))]
     found = []
     for side in ("image", "numeric", "fusion"):
-        candidates = [t for t in pool if side == "fusion" or side_of({t.user_attrs["fusion"]}) == side]
+        candidates = side_candidates(pool, side)
         if len(candidates) < 2:
             continue
         scores = np.array([oof_scores(t)[searched] for t in candidates])
@@ -103,6 +103,14 @@ def study_ensembles(study: optuna.Study) -> list[Ensemble]:
         if len(members) > 1 and actual == side:  # one member is that trial, and a mixed pick must really mix
             found.append(Ensemble(side, members, round(auc, 6)))
     return found
+
+
+def side_candidates(ranked: list[optuna.trial.FrozenTrial], side: str) -> list[optuna.trial.FrozenTrial]:
+    """The CANDIDATES best trials (ranked best first) of one side's own pool: its single-modality trials for
+    "image" and "numeric", every trial for "fusion". Each side draws from its own trials, not from the overall
+    top few: otherwise a study whose best trials all use both inputs has a fusion ensemble but no image-only one
+    to judge it against."""
+    return [t for t in ranked if side == "fusion" or side_of({t.user_attrs["fusion"]}) == side][:CANDIDATES]
 
 
 def study_ensemble(study: optuna.Study, side: str) -> Ensemble:

@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 from fusion_search.study import is_baseline_role, roles
-from fusion_search.study._ensemble import blend, greedy_selection, side_of, study_ensembles
+from fusion_search.study._ensemble import CANDIDATES, blend, greedy_selection, side_of, study_ensembles
 from fusion_search.study._oof import LABELS_KEY, SCORES_KEY
 
 LABELS = np.array([0, 0, 0, 0, 1, 1, 1, 1])
@@ -72,3 +72,12 @@ def test_a_fusion_ensemble_that_beats_the_best_fusion_design_is_the_candidate_an
     assert wanted["fusion"] == {0: 1, 1: 1} and wanted["fusion:design"] == {2: 1}
     assert wanted["image_only"] == {0: 1} and wanted["numeric_only"] == {1: 1}
     assert sorted(role for role in wanted if is_baseline_role(role)) == ["image_only", "numeric_only"]
+
+
+def test_each_side_draws_its_ensemble_from_its_own_trials_not_from_the_overall_top():
+    """More perfect concat trials than CANDIDATES fill the overall top; the two image-only trials below them still
+    make the image side's ensemble, so the fusion side never stands without its single-modality counterpart."""
+    perfect = [0.1, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9, 0.9]
+    study = made_study([("concat", perfect)] * (CANDIDATES + 1) + [("image_only", A), ("image_only", B)])
+    found = {e.side: e for e in study_ensembles(study)}
+    assert found["image"].members == {CANDIDATES + 1: 1, CANDIDATES + 2: 1} and found["image"].oof_auc == 1.0
