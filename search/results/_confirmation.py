@@ -1,5 +1,5 @@
 """The confirmation's evidence: the best fusion design against the best baseline on fresh folds (corrected
-repeated k-fold t-test) and, with held-out rows, once on rows no trial saw (DeLong's test)."""
+repeated k-fold t-test) and, with held-out rows, once on rows no trial saw (DeLong's test, one-sided)."""
 
 from __future__ import annotations
 
@@ -35,8 +35,10 @@ class Confirmed:
 
     @property
     def holdout_agrees(self) -> bool:
-        """No held-out rows, or the fusion design also scores higher on them."""
-        return self.holdout is None or self.holdout.difference > 0
+        """No held-out rows, or the fusion design is also better on them: DeLong's test, one-sided, at the 5% level
+        (merely scoring higher would be a coin flip when fusion adds nothing)."""
+        held = self.holdout
+        return held is None or (math.isfinite(held.p_greater) and held.p_greater < LEVEL and held.difference > 0)
 
 
 def confirmed(study: optuna.Study) -> Confirmed | None:
@@ -84,7 +86,8 @@ def confirmation_in_words(confirmed: Confirmed) -> str:
     if confirmed.holdout is not None:
         held = confirmed.holdout
         parts.append(f"On the {held.rows} held-out rows, which no trial saw, both were trained on every search row "
-                     f"once: AUC {held.auc_a:.3f} against {held.auc_b:.3f}, DeLong's test {p_text(held.p)}.")
+                     f"once: AUC {held.auc_a:.3f} against {held.auc_b:.3f}, DeLong's test one-sided "
+                     f"{p_text(held.p_greater)}, two-sided {p_text(held.p)}.")
     return " ".join(parts)
 
 

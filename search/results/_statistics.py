@@ -57,13 +57,14 @@ def corrected_ttest(a: list[float], b: list[float], test_train_ratio: float) -> 
 
 @dataclass(frozen=True)
 class DeLongTest:
-    """Two ROC AUCs on the same rows and DeLong's test of their difference (two-sided)."""
+    """Two ROC AUCs on the same rows and DeLong's test of their difference."""
 
     auc_a: float
     auc_b: float
     z: float  # NaN when the two scores rank the rows identically
-    p: float
+    p: float  # two-sided
     rows: int
+    p_greater: float = math.nan  # one-sided, against the alternative that a's AUC is higher than b's
 
     @property
     def difference(self) -> float:
@@ -91,4 +92,5 @@ def delong_test(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray) 
     if variance <= 0:
         return DeLongTest(float(aucs[0]), float(aucs[1]), math.nan, math.nan, len(labels))
     z = float((aucs[0] - aucs[1]) / math.sqrt(variance))
-    return DeLongTest(float(aucs[0]), float(aucs[1]), z, float(2.0 * stats.norm.sf(abs(z))), len(labels))
+    return DeLongTest(float(aucs[0]), float(aucs[1]), z, float(2.0 * stats.norm.sf(abs(z))), len(labels),
+                      float(stats.norm.sf(z)))

@@ -135,7 +135,7 @@ def headline(comparison: Comparison) -> str:
     if done.holdout is not None:
         held = done.holdout
         sentence += (f" On the {held.rows} held-out rows: AUC {held.auc_a:.3f} against {held.auc_b:.3f} "
-                     f"(DeLong {p_text(held.p)}).")
+                     f"(DeLong, one-sided {p_text(held.p_greater)}).")
     return sentence
 
 

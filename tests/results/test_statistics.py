@@ -32,12 +32,14 @@ def test_delong_matches_proc_on_the_asah_worked_example():
     assert result.auc_b == pytest.approx(0.731368563685637, abs=1e-12)
     assert result.z == pytest.approx(2.20898359144091, rel=1e-9)
     assert result.p == pytest.approx(0.0271757822291882, rel=1e-9)
+    assert result.p_greater == pytest.approx(0.0271757822291882 / 2, rel=1e-9)  # one-sided: wfns is the higher
 
 
 def test_delong_is_antisymmetric_and_its_aucs_are_scikit_learns():
     outcome, wfns, s100b = asah()
     forward, backward = delong_test(outcome, wfns, s100b), delong_test(outcome, s100b, wfns)
     assert backward.z == pytest.approx(-forward.z) and backward.p == pytest.approx(forward.p)
+    assert backward.p_greater == pytest.approx(1 - forward.p_greater)
     assert forward.auc_a == pytest.approx(roc_auc_score(outcome, wfns))  # ties (wfns has 5 levels) count 1/2
 
 
