@@ -3,22 +3,33 @@
 
 A column the user names with --categorical-columns or --numeric-columns is that kind. Any other feature column
 is numeric when most of its filled cells are numbers (a stray word there is then an error naming the cell:
-usually a typo) and categorical otherwise. A categorical column with a different value on almost every row
-is an identifier, not a feature, and is refused.
+usually a typo) and categorical otherwise. A column with a different value on almost every row is an identifier,
+not a feature, and is refused: text, or whole numbers (a numeric patient_id sorted by class would score AUC 1.0);
+a number the user names with --numeric-columns is kept.
+
+Every cell is read through ``cell_text``, one canonical text form, so a category means the same whether the table
+came from a CSV, from a DataFrame of any dtype, or is being scored by ``predict``: every missing marker (None, NaN,
+pandas.NA, NaT, and the texts pandas reads as missing: NA, N/A, NaN, null, None, <NA>) is blank, and a number is
+written as Python writes its float, a whole one as an integer (1, 1.0, "1.0" and "01" are all "1"; image paths are
+read as they are).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from fusion_search._errors import UserError
 from fusion_search.data._table import Table
 
-ID_SHARE = 0.9  # distinct values per filled row above which a string column is an identifier
+ID_SHARE = 0.9  # distinct values per filled row above which a text or whole-number column is an identifier
 ID_MIN_DISTINCT = 20  # ... once it has more distinct values than this (small tables cannot tell)
+MISSING = frozenset({"", "na", "n/a", "#n/a", "#na", "<na>", "nan", "-nan", "null", "none", "nat"})  # lower-cased
+_INTEGER = re.compile(r"[+-]?\d+")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -49,17 +60,37 @@ def feature_columns(table: Table, reserved: set[str], numeric: tuple[str, ...] |
     kinds = {c: "categorical" if c in (categorical or ()) else "numeric" if c in (numeric or ()) else
              _guess(table.column(c)) for c in features}
     for column in features:
-        if kinds[column] == "categorical":
-            _require_not_an_id(table, column)
+        if kinds[column] == "categorical" or (column not in (numeric or ()) and _whole_numbers(table.column(column))):
+            _require_not_an_id(table, column, number=kinds[column] == "numeric")
     return Columns(tuple(c for c in features if kinds[c] == "numeric"),
                    tuple(c for c in features if kinds[c] == "categorical"))
 
 
 def cell_text(value: Any) -> str:
-    """A cell as text: CSV cells are already text; a DataFrame's None or NaN is empty."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """A cell in its canonical text form (see the module's docstring): CSV text stripped, a missing marker blank, a
+    number as Python writes the float (a whole one as an integer: 1, 1.0, "1.0", "01" and "1e0" are all "1")."""
+    if _missing(value):
         return ""
-    return str(value).strip()
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return str(int(value)) if isinstance(value, numbers.Integral) else _number_text(float(value))
+    text = str(value).strip()
+    if text.lower() in MISSING:
+        return ""
+    if _INTEGER.fullmatch(text):  # exactly, however long (an ID of 20 digits has no float of its own)
+        return str(int(text))
+    return _number_text(float(text)) if _NUMBER.fullmatch(text) else text
+
+
+def _number_text(number: float) -> str:
+    return str(int(number)) if number.is_integer() else str(number)
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return math.isnan(value)
+    return type(value).__name__ in {"NAType", "NaTType"}  # pandas.NA, pandas.NaT (pandas is not imported here)
 
 
 def is_number(value: Any) -> bool:
@@ -73,7 +104,7 @@ def is_number(value: Any) -> bool:
 
 
 def is_blank(value: Any) -> bool:
-    return cell_text(value).lower() in {"", "nan", "na", "null"}
+    return cell_text(value) == ""
 
 
 def _guess(values) -> str:
@@ -82,10 +113,18 @@ def _guess(values) -> str:
     return "numeric" if not filled or numeric > len(filled) / 2 else "categorical"
 
 
-def _require_not_an_id(table: Table, column: str) -> None:
+def _whole_numbers(values) -> bool:
+    """Every filled cell is a whole number (an integer ID looks like this; a measurement rarely does)."""
+    filled = [cell_text(v) for v in values if not is_blank(v)]
+    return bool(filled) and all(_INTEGER.fullmatch(text) for text in filled)
+
+
+def _require_not_an_id(table: Table, column: str, number: bool = False) -> None:
     filled = [cell_text(v) for v in table.column(column) if cell_text(v)]
     distinct = len(set(filled))
     if distinct > ID_MIN_DISTINCT and distinct >= ID_SHARE * len(filled):
+        keep = (f"; a number that truly is a feature is kept when --numeric-columns names it (with the other "
+                f"features)" if number else "")
         raise UserError(f"column '{column}' has a different value on almost every row ({distinct} distinct in "
                         f"{len(filled)} rows): an identifier is not a feature; give it as --group-column if its rows "
-                        f"belong together, or leave it out with --ignore-columns {column}")
+                        f"belong together, or leave it out with --ignore-columns {column}{keep}")

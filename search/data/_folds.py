@@ -37,15 +37,30 @@ def holdout_mask(labels: np.ndarray, fraction: float, seed: int, groups: np.ndar
         return mask
     if not 0 < fraction < 0.5:
         raise UserError(f"--holdout must be a fraction between 0 and 0.5, got {fraction}")
-    if groups is not None:  # the first of round(1/fraction) stratified group folds
-        splitter = StratifiedGroupKFold(n_splits=max(2, round(1 / fraction)), shuffle=True, random_state=seed)
-        held = next(splitter.split(np.zeros(len(labels)), labels, groups))[1]
+    if groups is not None:
+        held = _whole_groups(labels, fraction, seed, groups)
     else:
         held = train_test_split(np.arange(len(labels)), test_size=fraction, random_state=seed, stratify=labels)[1]
     mask[held] = True
     if len(np.unique(labels[mask])) < 2:
         raise UserError(f"--holdout {fraction} leaves only one class in the held-out rows: use a larger fraction")
     return mask
+
+
+def _whole_groups(labels: np.ndarray, fraction: float, seed: int, groups: np.ndarray) -> np.ndarray:
+    """Rows of whole groups holding out about ``fraction`` of each class: the groups in a seeded random order, each
+    taken when it brings the held-out count of both classes nearer its share (stratified, and as near the asked
+    share as the group sizes allow; folds of round(1/fraction) would hold out 0.5 for 0.4)."""
+    names, group_of = np.unique(groups, return_inverse=True)
+    per_group = np.zeros((len(names), 2))
+    np.add.at(per_group, (group_of, labels.astype(int)), 1)
+    target, held = fraction * per_group.sum(axis=0), np.zeros(2)
+    taken = np.zeros(len(names), dtype=bool)
+    for group in np.random.default_rng(seed).permutation(len(names)):
+        if np.abs(held + per_group[group] - target).sum() < np.abs(held - target).sum():
+            held += per_group[group]
+            taken[group] = True
+    return np.flatnonzero(taken[group_of])
 
 
 def inner_folds(labels: np.ndarray, rows: np.ndarray, n: int, seed: int,

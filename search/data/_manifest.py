@@ -96,7 +96,7 @@ def _labels(spec: ManifestSpec, column) -> np.ndarray:
         raise UserError(
             f"label column '{spec.label_column}' must have exactly two distinct values, found {len(distinct)}: {shown}"
         )
-    positive = spec.positive if spec.positive is not None else _default_positive(spec, distinct)
+    positive = cell_text(spec.positive) if spec.positive is not None else _default_positive(spec, distinct)
     if positive not in distinct:
         raise UserError(f"--positive {positive!r} is not a value of label column '{spec.label_column}' "
                         f"({', '.join(distinct)})")
@@ -154,7 +154,7 @@ def image_paths(table: Table, column: str) -> tuple[Path, ...]:
                         f"columns are: {', '.join(table.header)}")
     paths = []
     for value in table.column(column):
-        path = Path(cell_text(value))
+        path = Path("" if value is None else str(value).strip())  # as written: not a number's canonical text
         paths.append(path if path.is_absolute() else table.base / path)
     return tuple(paths)
 

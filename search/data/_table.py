@@ -49,21 +49,46 @@ def read_table(data: Any, base: Path | None = None) -> Table:
 
 
 def read_csv_table(path: Path) -> Table:
-    """Every cell as the CSV's text; UserError for a missing, unreadable or empty file."""
+    """Every cell as the CSV's text; UserError for a missing, unreadable or empty file, or a header naming a column
+    twice. Commas separate the cells unless the header has none: then csv.Sniffer finds the separator (; or tab)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"manifest not found: {path}")
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            rows = [dict(row) for row in reader]
-            header = list(reader.fieldnames or [])
+            reader = csv.reader(handle, delimiter=_separator(handle))
+            header = [name.strip() for name in next(reader, [])]
+            rows = [row for row in reader if row]  # (a blank line is no row)
     except (UnicodeDecodeError, csv.Error) as error:
         raise UserError(f"manifest {path} is not a readable CSV file: {error}") from None
     if not header or not rows:
         raise UserError(f"manifest {path} has no rows")
-    columns = {name: [row.get(name) for row in rows] for name in header}
+    _require_unique(header, f"manifest {path}")
+    columns = {name: [row[j] if j < len(row) else None for row in rows] for j, name in enumerate(header)}
     return Table(columns, f"manifest {path}", path.resolve().parent)
+
+
+SEPARATORS = ";\t|"  # tried, in the header line, when it holds no comma
+
+
+def _separator(handle) -> str:
+    """The file's cell separator: a comma, unless the header line has none and csv.Sniffer finds another."""
+    first = handle.readline()
+    handle.seek(0)
+    if "," in first:
+        return ","
+    try:
+        return csv.Sniffer().sniff(first, delimiters=SEPARATORS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _require_unique(header: list[str], source: str) -> None:
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise UserError(f"{source} names column '{name}' more than once: rename or drop one of them")
+        seen.add(name)
 
 
 def frame_table(frame: Any, base: Path | None = None) -> Table:
@@ -72,8 +97,6 @@ def frame_table(frame: Any, base: Path | None = None) -> Table:
 
     if len(frame) == 0 or len(frame.columns) == 0:
         raise UserError("the DataFrame has no rows")
-    names = [str(name) for name in frame.columns]
-    if len(set(names)) != len(names):
-        raise UserError("the DataFrame has duplicate column names")
+    _require_unique([str(name) for name in frame.columns], "the DataFrame")
     columns = {str(name): frame[name].tolist() for name in frame.columns}
     return Table(columns, "the DataFrame", Path(base or Path.cwd()).resolve())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fusion_search import UserError
-from fusion_search.data import assign_folds, fold_indices
+from fusion_search.data import assign_folds, fold_indices, holdout_mask
 
 
 def test_folds_are_stratified():
@@ -52,3 +52,15 @@ def test_fewer_groups_of_a_class_than_folds_is_refused():
     groups = np.array([0] * 10 + list(range(1, 11)))
     with pytest.raises(UserError, match="only 1 positive groups for 3 folds"):
         assign_folds(labels, 3, seed=0, groups=groups)
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.25, 0.4, 0.45])
+def test_a_grouped_holdout_holds_out_about_the_share_asked_in_whole_groups(fraction):
+    rng = np.random.default_rng(4)
+    groups = rng.integers(0, 150, 600)  # about 4 rows a group
+    labels = (rng.random(600) < 0.3).astype(int)
+    held = holdout_mask(labels, fraction, seed=0, groups=groups)
+    assert abs(held.mean() - fraction) < 0.02, held.mean()
+    assert abs(labels[held].mean() - labels.mean()) < 0.03  # stratified
+    assert not set(groups[held]) & set(groups[~held])  # whole groups
+    assert np.array_equal(held, holdout_mask(labels, fraction, seed=0, groups=groups))

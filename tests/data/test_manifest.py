@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from fusion_search import UserError
@@ -84,3 +86,27 @@ def test_missing_and_unreadable_images_are_named_by_row(tmp_path):
         decode_images(read_manifest(path).image_paths, 8)
     text = str(raised.value)
     assert "2 image(s)" in text and "row 4 (2.png: missing)" in text and "row 7 (5.png: not an image)" in text
+
+
+def test_a_header_naming_a_column_twice_is_refused_naming_it(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("image,label,x0,x0\nimg/0.png,0,1,2\nimg/1.png,1,3,4\n")
+    with pytest.raises(UserError, match=r"^manifest \S+ names column 'x0' more than once: rename or drop one of them$"):
+        read_manifest(path)
+    frame = pd.DataFrame([["img/0.png", 0, 1, 2]], columns=["image", "label", "x0", "x0"])
+    with pytest.raises(UserError, match="the DataFrame names column 'x0' more than once"):
+        read_manifest(frame)
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_semicolon_or_tab_separated_file_reads_like_its_comma_twin(tmp_path, separator):
+    rows = [["image", "label", "x0", "site"]] + [[f"img/{i}.png", i % 2, f"{i * 1.5}", "a,b" if i % 3 else "c"]
+                                                for i in range(6)]
+    comma, other = tmp_path / "comma.csv", tmp_path / "other.csv"
+    with comma.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    with other.open("w", newline="") as handle:
+        csv.writer(handle, delimiter=separator).writerows(rows)
+    first, second = read_manifest(comma), read_manifest(other)
+    assert second.numeric_columns == ("x0",) and second.categorical_columns == ("site",)
+    assert np.array_equal(first.numeric, second.numeric) and first.categorical.tolist() == second.categorical.tolist()
