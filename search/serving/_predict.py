@@ -10,7 +10,8 @@ take missing numbers as they are (they learned where NaN goes). Handling of inpu
 - empty or NaN numeric values: imputed with the training median (as in the search);
   non-numeric or infinite values: error naming column and row;
 - a missing or unreadable image: error naming the rows (up to five), nothing written;
-- a label column (optional): when it holds two classes, the AUC is printed.
+- a label column (optional): when it holds two classes, the AUC is printed;
+- a category the training rows never had: scored as the unknown category, and counted per column in one line.
 """
 
 from __future__ import annotations
@@ -119,6 +120,27 @@ def table_inputs(model: keras.Model | HybridModel, contract: ModelContract, tabl
         inputs["categorical"] = strings if isinstance(model, HybridModel) else np.array(
             _layer(model, CategoricalVocabulary).encode(strings), dtype=np.int32)
     return inputs
+
+
+def unseen_categories(model: keras.Model | HybridModel | EnsembleModel, table: Table) -> dict[str, int]:
+    """Per categorical column the model reads, how many of the table's rows hold a category its training rows never
+    had (scored as the unknown category); for an ensemble, the most any member saw unknown."""
+    if isinstance(model, EnsembleModel):
+        counts: dict[str, int] = {}
+        for _, member, _ in model.members:
+            for column, unseen in unseen_categories(member, table).items():
+                counts[column] = max(counts.get(column, 0), unseen)
+        return counts
+    if isinstance(model, HybridModel):
+        columns, known = model.categorical_columns, model.category_codes
+    else:
+        columns = model_contract(model).categorical_columns
+        known = _layer(model, CategoricalVocabulary).codes if columns else []
+    if not columns or any(c not in table.columns for c in columns):
+        return {}
+    strings = category_matrix(table, columns)
+    return {column: int(sum(value not in codes for value in strings[:, j]))
+            for j, (column, codes) in enumerate(zip(columns, known))}
 
 
 def _scores(model: keras.Model | HybridModel, inputs: dict[str, np.ndarray]) -> np.ndarray:

@@ -8,12 +8,17 @@ import csv
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from fusion_search.cli import main
-from fusion_search.data import read_table
-from fusion_search.serving import load_exported_model, retrain, save_model, score_table, study_rows
+from fusion_search.data import ManifestSpec, read_manifest, read_table
+from fusion_search.designs import Design
+from fusion_search.serving import (
+    load_exported_model, retrain, save_model, score_table, study_rows, unseen_categories,
+)
+from fusion_search.serving._export_hybrid import train_hybrid
 from fusion_search.study import best_per_fusion
 from tests.conftest import TINY_SPACE, write_manifest
 
@@ -62,7 +67,7 @@ def test_the_study_records_the_categorical_column(searched):
 
 @pytest.mark.parametrize("design, suffix", [("numeric_only", ".keras"), ("gbdt_only", ".fusion")])
 def test_an_export_predicts_what_the_in_memory_model_does_unseen_categories_included(searched, sites, tmp_path,
-                                                                                    design, suffix):
+                                                                                    design, suffix, capsys):
     storage, with_site, _ = searched
     study = optuna.load_study(study_name="with", storage=storage)
     trial = with_site[design]
@@ -77,7 +82,29 @@ def test_an_export_predicts_what_the_in_memory_model_does_unseen_categories_incl
     assert np.array_equal(score_table(load_exported_model(tmp_path / f"m{suffix}"), read_table(new)), in_memory)
     assert main(["predict", "--model", str(tmp_path / f"m{suffix}"), "--data", str(new), "--output",
                  str(tmp_path / "p.csv")]) == 0
+    assert ("rows with a category the training rows never had (scored as unknown): site 1 of 150"
+            in capsys.readouterr().out)  # atlantis; the blank written with spaces is the blank category
     predicted = np.array([float(r["score"]) for r in csv.DictReader((tmp_path / "p.csv").open())])
     np.testing.assert_allclose(predicted, in_memory, atol=1e-6)
     risky = np.array([r["site"].strip() in RISKY for r in rows])
     assert roc_auc_score(risky, predicted) > 0.9  # the category drives the ranking
+
+
+def test_a_code_column_scores_the_same_from_a_csv_and_from_dataframes_of_any_dtype(tmp_path):
+    """A clinic code with one blank: pandas holds it as float (1.0), Int64 or string; training read the CSV."""
+    rng = np.random.default_rng(0)
+    clinic = [None if i == 3 else i % 4 + 1 for i in range(80)]
+    frame = pd.DataFrame({"image": [f"i/{i}.png" for i in range(80)], "x": rng.normal(size=80),
+                          "label": [int(rng.random() < (0.8 if c in (1, 2) else 0.2)) for c in clinic],
+                          "clinic": clinic})
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    model = train_hybrid(Design(fusion="gbdt_only"), read_manifest(tmp_path / "m.csv",
+                                                                   ManifestSpec(categorical_columns=("clinic",))),
+                         None, seed=0)
+    assert model.category_codes == ({"": 1, "1": 2, "2": 3, "3": 4, "4": 5},)
+    expected = score_table(model, read_table(tmp_path / "m.csv"))
+    for dtype in ("object", "float", "Int64", "string"):
+        typed = read_table(frame.assign(clinic=frame["clinic"].astype(dtype)))
+        assert np.array_equal(score_table(model, typed), expected), dtype
+        assert unseen_categories(model, typed) == {"clinic": 0}
+    assert unseen_categories(model, read_table(frame.assign(clinic=[7.0] * 3 + clinic[3:]))) == {"clinic": 3}
