@@ -123,13 +123,18 @@ def report(args: argparse.Namespace) -> int:
 
 
 def predict(args: argparse.Namespace) -> int:
-    from fusion_search.serving import load_exported_model, score_table, table_labels, write_predictions
+    from fusion_search.serving import (
+        load_exported_model, score_table, table_labels, unseen_categories, write_predictions,
+    )
 
     model = load_exported_model(args.model)
     table = read_table(args.data)
     scores = score_table(model, table, args.image_column)
     write_predictions(args.output, table, scores)
     print(f"scored {table.rows} rows of {args.data}; wrote {args.output}")
+    if unseen := unseen_categories(model, table):
+        print("rows with a category the training rows never had (scored as unknown): "
+              + ", ".join(f"{column} {count} of {table.rows}" for column, count in unseen.items()))
     labels = table_labels(table, args.label_column, args.positive)
     if labels is not None:
         print(f"ROC AUC against column '{args.label_column}': {roc_auc_score(labels, scores):.4f}")

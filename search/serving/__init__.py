@@ -11,10 +11,11 @@ from fusion_search.serving._predict import (
     model_contract,
     score_table,
     table_labels,
+    unseen_categories,
     write_predictions,
 )
 
 __all__ = [
     "EnsembleModel", "export_ensemble", "load_ensemble", "HybridModel", "ModelContract", "export_model", "load_exported_model", "load_hybrid", "model_contract",
-    "retrain", "save_model", "score_table", "study_rows", "table_labels", "write_predictions",
+    "retrain", "save_model", "score_table", "study_rows", "table_labels", "unseen_categories", "write_predictions",
 ]
