@@ -75,7 +75,7 @@ def run_worker(study: optuna.Study, objective: Objective, settings: WorkerSettin
     storage, url = study._storage, storage_url(study._storage)
     started, ran, failures = time.monotonic(), 0, 0
     claim = Claimer(study, settings.trials, settings.heartbeat, settings.create, settings.before_claim)
-    with _sigterm_unwinds():
+    with _sigterm_unwinds() as stopped:
         while failures < settings.trials:
             if settings.timeout is not None and time.monotonic() - started >= settings.timeout:
                 break
@@ -91,14 +91,15 @@ def run_worker(study: optuna.Study, objective: Objective, settings: WorkerSettin
                 continue
             if sampler_for is not None:
                 study.sampler = sampler_for(retry_storage(lambda: storage.get_trial_number_from_id(trial_id), url))
-            state = _run_trial(study, trial_id, objective, settings)
+            state = _run_trial(study, trial_id, objective, settings, stopped)
             ran += 1
             failures = failures + 1 if state == TrialState.FAIL else 0
     release_connections(storage)
     return ran
 
 
-def _run_trial(study: optuna.Study, trial_id: int, objective: Objective, settings: WorkerSettings) -> TrialState:
+def _run_trial(study: optuna.Study, trial_id: int, objective: Objective, settings: WorkerSettings,
+               stopped: list[type[BaseException]]) -> TrialState:
     url = storage_url(study._storage)
     own = _trial_study(study)
     trial, value, state = None, None, TrialState.COMPLETE
@@ -116,9 +117,9 @@ def _run_trial(study: optuna.Study, trial_id: int, objective: Objective, setting
             _requeue_before_stopping(study, trial_id)
             raise
         except Exception as error:
-            if _stopped:  # the interrupt, as the framework re-raised it
+            if stopped:  # the interrupt, as the framework re-raised it
                 _requeue_before_stopping(study, trial_id)
-                raise _stopped[-1]() from error
+                raise stopped[-1]() from error
             if not (is_transient(error) or isinstance(error, settings.catch)):
                 with suppress(Exception):
                     finish_first(study._storage, trial_id, TrialState.FAIL)
@@ -259,27 +260,27 @@ def _heartbeat(storage: optuna.storages.BaseStorage, trial_id: int, interval: fl
         thread.join()
 
 
-_stopped: list[type[BaseException]] = []  # the interrupt this process received (Ctrl-C or SIGTERM), if any
-
-
 @contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C. Both are remembered: a framework may turn the interrupt into an error of its own
-    (a data-loading thread cut off mid-batch), and the trial must still be failed and re-queued, not lost."""
+def _sigterm_unwinds() -> Iterator[list[type[BaseException]]]:
+    """SIGTERM unwinds like Ctrl-C. Both are remembered, in the list this yields: a framework may turn the interrupt
+    into an error of its own (a data-loading thread cut off mid-batch), and the trial must still be failed and
+    re-queued, not lost. The list is this run's own: a later run in the same process (a notebook after a Ctrl-C)
+    starts with none, so its ordinary trial errors stay errors."""
+    stopped: list[type[BaseException]] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stopped
         return
 
     def stop(kind: type[BaseException]):
         def handler(signum, frame):
-            _stopped.append(kind)
+            stopped.append(kind)
             raise kind()
         return handler
 
     previous = {number: signal.signal(number, stop(kind))
                 for number, kind in ((signal.SIGTERM, WorkerStopped), (signal.SIGINT, KeyboardInterrupt))}
     try:
-        yield
+        yield stopped
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

@@ -3,6 +3,8 @@ kept in their re-run's place (through the gRPC storage proxy: tests/distributed/
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 
@@ -220,3 +222,29 @@ def test_a_copy_replaced_by_a_late_result_stops_at_its_next_report(tmp_path):
 
     run_worker(study, objective, WorkerSettings(trials=1, poll_seconds=0.05, heartbeat=1, timeout=2))
     assert reports == [0] and study.get_trials()[0].state == TrialState.FAIL
+
+
+def test_an_interrupt_does_not_poison_the_next_run_in_the_same_process(tmp_path):
+    """A notebook: the first search is stopped with Ctrl-C (which the framework re-raised as its own error), the
+    next one's ordinary trial error stays an error: its trial FAILs, no KeyboardInterrupt, nothing re-queued."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+
+    def interrupted(trial: optuna.Trial) -> float:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler raises here
+        except KeyboardInterrupt as error:
+            raise RuntimeError("data loader cut off") from error  # as a framework re-raises it
+        return 0.5
+
+    first = new_study(url, "first")
+    with pytest.raises(KeyboardInterrupt):
+        run_worker(first, interrupted, WorkerSettings(trials=1, poll_seconds=0.05, heartbeat=1))
+    assert states(first) == {"FAIL": 1, "WAITING": 1}  # failed and re-queued
+
+    def wrong(trial: optuna.Trial) -> float:
+        raise ValueError("a bad design")
+
+    second = new_study(url, "second")
+    assert run_worker(second, wrong, WorkerSettings(trials=1, poll_seconds=0.05, heartbeat=1)) == 1
+    assert states(second) == {"FAIL": 1}
