@@ -22,12 +22,12 @@ from fusion_search._errors import UserError
 from fusion_search._progress import RichProgress
 from fusion_search.data import ManifestSpec, Table, prepare_data, read_table
 from fusion_search.designs import Design, baseline_fusions
-from fusion_search.results import Comparison, compare, ensemble_record, export_record, record_text
+from fusion_search.results import Comparison, ExportChoice, choice_record, compare, export_choice, record_text
 from fusion_search.spaces import Space, load_space
 from fusion_search.storage import resolve_storage_url, write_text_atomically
 from fusion_search.study import (
     RunSettings, SilentProgress, best_per_fusion, chosen_trial, chosen_trials, confirmation_setup,
-    load_existing_study, require_confirmation_flags, run_search, study_ensemble, trial_design,
+    load_existing_study, require_confirmation_flags, run_search, trial_design,
 )
 from fusion_search.study import confirm as confirm_study
 
@@ -80,29 +80,34 @@ class SearchResult:
         return compare(self.study)
 
     def export(self, path: str | Path, trial: int | None = None, ensemble: str | None = None) -> dict:
-        """Write the best (or a chosen) trial, or the study's ensemble of a side ("fusion", "image", "numeric"):
-        a record (.json, .yaml), or retrained on all rows (.keras; a .fusion folder for tree and stacking designs;
-        a .ensemble folder for an ensemble). Returns what was written."""
+        """Write what the verdict stands behind (``choice``), or a chosen trial, or the study's ensemble of a side
+        ("fusion", "image", "numeric"): a record (.json, .yaml), or retrained on all rows (.keras; a .fusion folder
+        for tree and stacking designs; a .ensemble folder for an ensemble); "chosen" says what and why. Returns what
+        was written."""
         path = Path(path)
+        choice = export_choice(self.study, trial, ensemble)
         if path.suffix in RECORD_SUFFIXES:
-            chosen = study_ensemble(self.study, ensemble) if ensemble else None
-            record = ensemble_record(self.study, chosen) if chosen else export_record(self.study, trial)
+            record = choice_record(self.study, choice)
             write_text_atomically(path, record_text(record, RECORD_SUFFIXES[path.suffix]))
             return record
         from fusion_search import serving  # Keras loads only when a model is exported
 
-        if ensemble:
-            return serving.export_ensemble(self.study, study_ensemble(self.study, ensemble), self.table, path, self.spec)
-        return serving.export_model(self.study, trial, self.table, path, self.spec)
+        written = serving.export_chosen(self.study, choice, self.table, path, self.spec)
+        return {**written, "chosen": choice.record()}
+
+    @property
+    def choice(self) -> ExportChoice:
+        """What the verdict stands behind, and why: the confirmed fusion candidate when fusion helped, else the
+        single modality that scored best on the fresh folds (before the confirmation: the search's best trial)."""
+        return export_choice(self.study)
 
     def predict(self, data: Any, base_dir: str | Path | None = None) -> np.ndarray:
-        """Scores of new rows (a DataFrame or a manifest path) by the best design retrained on all searched rows.
+        """Scores of new rows (a DataFrame or a manifest path) by ``choice`` retrained on all searched rows.
         A DataFrame's relative image paths start at base_dir, by default where the searched rows' did."""
-        from fusion_search.serving import retrain, score_table, study_rows
+        from fusion_search.serving import retrain_chosen, score_table, study_rows
 
         if self._model is None:
-            self._model = retrain(self.study, chosen_trial(self.study, None), study_rows(self.study, self.table,
-                                                                                         self.spec))
+            self._model = retrain_chosen(self.study, self.choice, study_rows(self.study, self.table, self.spec))
         table = read_table(data, Path(base_dir) if base_dir is not None else self.table.base)
         return score_table(self._model, table, self.spec.image_column)
 

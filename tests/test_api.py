@@ -71,10 +71,14 @@ def test_the_result_names_the_best_design_the_baselines_and_the_verdict(tiny):
 
 
 def test_predict_gives_the_scores_of_the_exported_model(tiny, demo_manifest, tmp_path):
+    """Both follow the verdict (result.choice): an ensemble, or one trial saved as its kind is saved."""
     result, frame, _ = tiny
-    model = tmp_path / ("best.keras" if get_kind(result.best.fusion).neural else "best.fusion")
+    choice = result.choice
+    suffix = ".ensemble" if choice.ensemble else ".keras" if get_kind(
+        result.study.trials[choice.trial].user_attrs["fusion"]).neural else ".fusion"
+    model = tmp_path / f"best{suffix}"
     summary = result.export(model)
-    assert summary["trial"] == result.best.trial and model.exists()
+    assert summary["chosen"] == choice.record() and model.exists()
     assert main(["predict", "--model", str(model), "--data", str(demo_manifest), "--output",
                  str(tmp_path / "p.csv")]) == 0
     with (tmp_path / "p.csv").open() as handle:
@@ -87,7 +91,7 @@ def test_predict_gives_the_scores_of_the_exported_model(tiny, demo_manifest, tmp
 def test_export_writes_a_record_as_json_or_yaml(tiny, tmp_path):
     result, _, _ = tiny
     record = result.export(tmp_path / "best.yaml")
-    assert record["trial"] == result.best.trial
+    assert record["chosen"] == result.choice.record()
     assert (tmp_path / "best.yaml").read_text().startswith("study: api\n")
 
 

@@ -127,8 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--data", type=Path, required=True, help="manifest CSV to score (label column optional)")
     predict.add_argument("--output", type=Path, default=Path("predictions.csv"), help="CSV to write (%(default)s)")
     predict.add_argument("--image-column", default="image", help="column with image paths (%(default)s)")
-    predict.add_argument("--label-column", default="label", help="column with labels, if any (%(default)s)")
-    predict.add_argument("--positive", default=None, help="label value of the positive class (default: 1 of 0/1)")
+    predict.add_argument("--label-column", default=None, help=(
+        "column with labels, if any (default: the one the model was trained on, recorded at export; else label)"))
+    predict.add_argument("--positive", default=None, help=(
+        "label value of the positive class (default: the model's, recorded at export; else 1 of 0/1)"))
     predict.set_defaults(handler="predict")
 
     spaces = sub.add_parser("spaces", help="list the shipped search spaces, or show one resolved")

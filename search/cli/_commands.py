@@ -17,11 +17,11 @@ from fusion_search._api import search
 from fusion_search._errors import UserError
 from fusion_search.data import ManifestSpec, make_demo_dataset, read_table
 from fusion_search.results import (
-    compare, ensemble_record, export_record, headline, print_status, record_text, serve_dashboard, write_report,
+    choice_record, compare, export_choice, headline, print_status, record_text, serve_dashboard, write_report,
 )
 from fusion_search.spaces import describe_space, list_spaces, load_space
 from fusion_search.storage import refuse_password_flag, write_text_atomically
-from fusion_search.study import WorkerStopped, load_existing_study, require_confirmation_flags, study_ensemble
+from fusion_search.study import WorkerStopped, load_existing_study, require_confirmation_flags
 
 optuna.logging.set_verbosity(logging.WARNING)
 
@@ -93,23 +93,20 @@ def export(args: argparse.Namespace) -> int:
     if not output.parent.is_dir():
         raise UserError(f"output folder does not exist: {output.parent}")
     study = load_existing_study(args.study, args.storage)
-    if args.ensemble and args.trial is not None:
-        raise UserError("give --trial or --ensemble, not both")
-    chosen = study_ensemble(study, args.ensemble) if args.ensemble else None
-    record = ensemble_record(study, chosen) if chosen else export_record(study, args.trial)
+    choice = export_choice(study, args.trial, args.ensemble)
+    record = choice_record(study, choice)
     if args.model is not None:  # train and save first: a failed retrain leaves no record behind either
         if args.data is None:
             raise UserError("export --model retrains on the study's data: give the manifest with --data")
         from fusion_search import serving  # Keras loads only when a model is exported
 
-        if chosen:
-            record["model"] = serving.export_ensemble(study, chosen, args.data, args.model, manifest_spec(args))
-        else:
-            record["model"] = serving.export_model(study, args.trial, args.data, args.model, manifest_spec(args))
+        record["model"] = serving.export_chosen(study, choice, args.data, args.model, manifest_spec(args))
         Console(stderr=True).print(f"wrote {args.model}")
     text = record_text(record, args.format)
     write_text_atomically(output, text)
-    print(text, end="")
+    if args.output is None:  # no file named: the record is shown too; with --output it is only written
+        print(text, end="")
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"exported {choice.record()['what']}: {choice.reason}")
     Console(stderr=True).print(f"wrote {output}")
     return 0
 
@@ -124,10 +121,11 @@ def report(args: argparse.Namespace) -> int:
 
 def predict(args: argparse.Namespace) -> int:
     from fusion_search.serving import (
-        load_exported_model, score_table, table_labels, unseen_categories, write_predictions,
+        load_exported_model, read_provenance, score_table, table_labels, unseen_categories, write_predictions,
     )
 
     model = load_exported_model(args.model)
+    about = read_provenance(args.model) or {}  # the label, its positive class and the training rows, as exported
     table = read_table(args.data)
     scores = score_table(model, table, args.image_column)
     write_predictions(args.output, table, scores)
@@ -135,10 +133,25 @@ def predict(args: argparse.Namespace) -> int:
     if unseen := unseen_categories(model, table):
         print("rows with a category the training rows never had (scored as unknown): "
               + ", ".join(f"{column} {count} of {table.rows}" for column, count in unseen.items()))
-    labels = table_labels(table, args.label_column, args.positive)
+    label_column = args.label_column or about.get("label_column", "label")
+    labels = table_labels(table, label_column, args.positive or about.get("positive"))
     if labels is not None:
-        print(f"ROC AUC against column '{args.label_column}': {roc_auc_score(labels, scores):.4f}")
+        print(f"ROC AUC against column '{label_column}': {roc_auc_score(labels, scores):.4f}")
+        _warn_in_sample(about, table, args.image_column)
     return 0
+
+
+def _warn_in_sample(about: dict, table, image_column: str) -> None:
+    """An AUC on the rows the model was trained on says nothing about new rows: say so when they are among them."""
+    from fusion_search.data import image_paths
+    from fusion_search.serving import training_rows_among
+
+    if image_column not in table.columns:
+        return
+    seen = training_rows_among(about, image_paths(table, image_column))
+    if seen:
+        print(f"warning: {seen} of {table.rows} rows are rows the model was trained on (same image path), so this AUC "
+              "is in-sample: it says how well the model fits them, not how it does on new rows", file=sys.stderr)
 
 
 def dashboard(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """Results: the verdict (does fusion beat the best single modality?), the leaderboard, the report page,
 the export record and the dashboard. No model framework here (serving retrains and scores)."""
 
+from fusion_search.results._choice import ExportChoice, choice_record, export_choice
 from fusion_search.results._dashboard import serve_dashboard
 from fusion_search.results._leaderboard import leaderboard_table, print_status
 from fusion_search.results._record import ensemble_record, export_record, package_versions, record_text
@@ -9,7 +10,7 @@ from fusion_search.results._statistics import CorrectedTTest, DeLongTest, correc
 from fusion_search.results._verdict import Comparison, PairedTest, compare, headline, paired_test, paired_test_in_words
 
 __all__ = [
-    "Comparison", "CorrectedTTest", "DeLongTest", "PairedTest", "compare", "corrected_ttest", "delong_test",
+    "Comparison", "CorrectedTTest", "ExportChoice", "choice_record", "export_choice", "DeLongTest", "PairedTest", "compare", "corrected_ttest", "delong_test",
     "ensemble_record", "export_record", "headline", "leaderboard_table", "package_versions",
     "paired_test", "paired_test_in_words", "print_status", "record_text", "report_html", "serve_dashboard", "write_report",
 ]

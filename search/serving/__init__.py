@@ -2,6 +2,7 @@
 stacking designs), opened again without running stored code, and used to score new rows. Importing this
 package imports Keras."""
 
+from fusion_search.serving._chosen import export_chosen, retrain_chosen
 from fusion_search.serving._export import export_model, retrain, save_model, study_rows
 from fusion_search.serving._export_ensemble import EnsembleModel, export_ensemble, load_ensemble
 from fusion_search.serving._export_hybrid import HybridModel, load_hybrid
@@ -14,8 +15,10 @@ from fusion_search.serving._predict import (
     unseen_categories,
     write_predictions,
 )
+from fusion_search.serving._provenance import read_provenance, training_rows_among
 
 __all__ = [
     "EnsembleModel", "export_ensemble", "load_ensemble", "HybridModel", "ModelContract", "export_model", "load_exported_model", "load_hybrid", "model_contract",
-    "retrain", "save_model", "score_table", "study_rows", "table_labels", "unseen_categories", "write_predictions",
+    "export_chosen", "read_provenance", "retrain", "retrain_chosen", "save_model", "training_rows_among",
+    "score_table", "study_rows", "table_labels", "unseen_categories", "write_predictions",
 ]

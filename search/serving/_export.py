@@ -14,6 +14,7 @@ from fusion_search.data import Manifest, ManifestSpec, manifest_images, read_man
 from fusion_search.designs import get_kind
 from fusion_search.serving._export_hybrid import FOLDER_SUFFIX, HybridModel, save_hybrid, train_hybrid
 from fusion_search.serving._export_model import final_design, save_atomically, train_final_model
+from fusion_search.serving._provenance import KEY, provenance
 from fusion_search.study import chosen_trial, trial_design
 
 KERAS_SUFFIX = ".keras"
@@ -27,7 +28,7 @@ def export_model(study: optuna.Study, trial_number: int | None, data: Any, path:
     _require_model_path(path, trial)
     manifest = study_rows(study, data, spec)
     model = retrain(study, trial, manifest)
-    save_model(model, path, study, trial)
+    save_model(model, path, study, trial, provenance(manifest, data, spec))
     if isinstance(model, HybridModel):
         return {"path": str(path), "trial": trial.number, "rows": manifest.rows, "format": "folder",
                 "parts": sorted(p.name for p in path.iterdir()), "numeric_columns": list(manifest.numeric_columns),
@@ -51,12 +52,15 @@ def retrain(study: optuna.Study, trial: optuna.trial.FrozenTrial, manifest: Mani
     return train_final_model(design, manifest, images, seed, name=f"fusion_search_{design.fusion}_trial{trial.number}")
 
 
-def save_model(model, path: Path, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-    """A retrained model saved whole or not at all: a .fusion folder for a HybridModel, else a .keras file."""
+def save_model(model, path: Path, study: optuna.Study, trial: optuna.trial.FrozenTrial,
+               about_rows: dict | None = None) -> None:
+    """A retrained model saved whole or not at all: a .fusion folder for a HybridModel, else a .keras file;
+    about_rows: its provenance (label, positive class, training rows) for `predict`."""
     if isinstance(model, HybridModel):
-        save_hybrid(model, Path(path), {"study": study.study_name, "trial": trial.number})
+        save_hybrid(model, Path(path), {"study": study.study_name, "trial": trial.number,
+                                        **({KEY: about_rows} if about_rows else {})})
     else:
-        save_atomically(model, Path(path))
+        save_atomically(model, Path(path), about_rows)
 
 
 def study_rows(study: optuna.Study, data: Any, spec: ManifestSpec = ManifestSpec()) -> Manifest:

@@ -25,6 +25,7 @@ from fusion_search._errors import UserError
 from fusion_search.data import DESCRIPTOR_VERSION, Manifest, chunked_descriptors
 from fusion_search.designs import DESCRIPTORS, NEURAL, Design
 from fusion_search.models import keras, with_preprocessing
+from fusion_search.serving._provenance import add_to_keras_file
 from fusion_search.study import trial_design
 from fusion_search.trainers import FoldData, get_trainer
 
@@ -52,13 +53,16 @@ def train_final_model(design: Design, manifest: Manifest, images: np.ndarray | N
                               (design.decode_size, DESCRIPTOR_VERSION) if described else None)
 
 
-def save_atomically(model: keras.Model, path: Path) -> None:
-    """Save into a hidden folder beside the target, then rename: a failure never leaves half a model."""
+def save_atomically(model: keras.Model, path: Path, provenance: dict | None = None) -> None:
+    """Save into a hidden folder beside the target, then rename: a failure never leaves half a model. The
+    provenance (_provenance.py) goes into the archive before the rename."""
     partial = path.parent / f".{path.name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
     try:
         model.save(partial / path.name)
+        if provenance is not None:
+            add_to_keras_file(partial / path.name, provenance)
         (partial / path.name).replace(path)
     finally:
         shutil.rmtree(partial, ignore_errors=True)

@@ -12,6 +12,7 @@ import optuna
 import pytest
 
 from fusion_search.cli import main
+from fusion_search.results import export_choice
 from tests.conftest import TINY_SPACE, write_manifest
 
 EXPORT_KEYS = {"study", "trial", "mean_auc", "std_auc", "fold_aucs", "params", "baselines", "data", "versions"}
@@ -66,18 +67,40 @@ def test_resuming_with_more_trials_adds_only_the_difference(finished_study, clin
     assert len(optuna.load_study(study_name="clinic", storage=finished_study).trials) == 5
 
 
-def test_export_writes_the_best_trial_as_json(finished_study, tmp_path, capsys):
+def test_export_writes_the_verdicts_choice_as_json_and_says_which_in_one_line(finished_study, tmp_path, capsys):
     output = tmp_path / "best.json"
     assert main(["export", "--study", "clinic", "--storage", finished_study, "--output", str(output)]) == 0
     record = json.loads(output.read_text())
-    assert EXPORT_KEYS <= set(record)
+    assert EXPORT_KEYS - {"trial", "mean_auc", "std_auc", "fold_aucs", "params"} <= set(record)
     study = optuna.load_study(study_name="clinic", storage=finished_study)
-    assert record["trial"] == study.best_trial.number and record["mean_auc"] == pytest.approx(study.best_value)
+    choice = export_choice(study)
+    assert record["chosen"] == choice.record() and choice.by == "verdict"  # the study was confirmed
+    if choice.trial is not None:
+        assert EXPORT_KEYS <= set(record) and record["trial"] == choice.trial
+    out, err = capsys.readouterr()
+    assert out == ""  # --output FILE: the record is written there, not printed too
+    assert f"exported {choice.record()['what']}: {choice.reason}\n" in err  # one line
     assert set(record["baselines"]) == {"image_only", "numeric_only", "gbdt_only"}
     assert all(isinstance(v, float) for v in record["baselines"].values())
     assert record["data"]["rows"] == 72 and len(record["data"]["fingerprint"]) == 16
     assert "keras" in record["versions"] and "optuna" in record["versions"]
-    assert json.loads(capsys.readouterr().out)["trial"] == record["trial"]
+
+
+def test_predict_reads_the_label_and_positive_class_from_the_model_and_warns_on_training_rows(
+        finished_study, clinic_manifest, tmp_path, capsys):
+    """The study's labels are pos/neg (--positive pos at the search); predict needs neither flag again, and scoring
+    the training manifest says that its AUC is in-sample."""
+    model = tmp_path / "m.keras"
+    assert main(["export", "--study", "clinic", "--storage", finished_study, "--trial", "0", "--output",
+                 str(tmp_path / "m.json"), "--model", str(model), "--data", str(clinic_manifest),
+                 "--image-column", "scan", "--label-column", "diagnosis", "--positive", "pos",
+                 "--group-column", "clinic", "--numeric-columns", "age,bmi"]) == 0
+    capsys.readouterr()
+    assert main(["predict", "--model", str(model), "--data", str(clinic_manifest), "--image-column", "scan",
+                 "--output", str(tmp_path / "p.csv")]) == 0
+    out, err = capsys.readouterr()
+    assert "ROC AUC against column 'diagnosis': " in out
+    assert "warning: 72 of 72 rows are rows the model was trained on" in err and "in-sample" in err
 
 
 def test_status_shows_counts_and_both_baselines(finished_study, capsys):
@@ -161,3 +184,24 @@ def test_help_lists_every_command(capsys):
     out = capsys.readouterr().out
     for command in ("demo", "run", "status", "export", "spaces"):
         assert command in out
+
+
+def test_an_offline_run_of_the_default_space_leaves_no_study_and_the_retry_with_quick_works(clinic_manifest, tmp_path,
+                                                                                           capsys, monkeypatch):
+    from keras.src.utils import file_utils
+
+    def offline(*args, **kwargs):
+        raise OSError("URL fetch failure: no internet")  # what Keras's download raises on a machine without one
+
+    monkeypatch.setattr(file_utils, "get_file", offline)
+    db = tmp_path / "offline.db"
+    args = _run_args(clinic_manifest, f"sqlite:///{db}", "default", study="offline") + ["--trials", "1",
+                                                                                        "--confirm-repeats", "0"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "could not get imagenet weights for 'vgg16'" in err and len(err.splitlines()) == 1
+    assert not db.exists()  # the checks ran before any study was made
+    assert main([*args, "--space", "quick"]) == 0
+    study = optuna.load_study(study_name="offline", storage=f"sqlite:///{db}")
+    assert study.user_attrs["space"] == "quick"
+    assert len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) == 1
