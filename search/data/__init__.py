@@ -8,6 +8,7 @@ from fusion_search.data._images import decode_images, image_chunks
 from fusion_search.data._manifest import (
     Manifest, ManifestSpec, category_matrix, image_paths, numeric_matrix, parse_number, read_manifest,
 )
+from fusion_search.data._prefetch import prefetched
 from fusion_search.data._preprocess import CategoryEncoder, NumericScaler
 from fusion_search.data._synthetic import disc_image, make_demo_dataset
 from fusion_search.data._table import Table, read_table
@@ -16,6 +17,7 @@ __all__ = [
     "DESCRIPTOR_NAMES", "DESCRIPTOR_VERSION", "CategoryEncoder", "Manifest", "ManifestSpec", "NumericScaler", "SearchData", "Table", "assign_folds",
     "chunked_descriptors", "manifest_images",
     "category_matrix", "decode_images", "disc_image", "fold_indices", "holdout_mask", "image_chunks", "image_descriptors", "image_paths", "inner_folds",
-    "make_demo_dataset", "numeric_matrix", "parse_number", "prepare_data", "read_manifest", "read_table", "row_chunks",
+    "make_demo_dataset", "numeric_matrix", "parse_number", "prefetched", "prepare_data", "read_manifest", "read_table",
+    "row_chunks",
     "stopping_split",
 ]
