@@ -23,12 +23,13 @@ from fusion_search._progress import RichProgress
 from fusion_search.data import ManifestSpec, Table, prepare_data, read_table
 from fusion_search.designs import Design, baseline_fusions
 from fusion_search.results import Comparison, ExportChoice, choice_record, compare, export_choice, record_text
-from fusion_search.spaces import Space, load_space
+from fusion_search.spaces import Space
 from fusion_search.storage import resolve_storage_url, write_text_atomically
 from fusion_search.study import (
     RunSettings, SilentProgress, best_per_fusion, chosen_trial, chosen_trials, confirmation_setup,
     load_existing_study, require_confirmation_flags, run_search, trial_design,
 )
+from fusion_search.study import chosen_space, study_heartbeat
 from fusion_search.study import confirm as confirm_study
 
 RECORD_SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
@@ -117,9 +118,9 @@ Columns = list[str] | tuple[str, ...] | None
 
 def search(data: Any, *, image_column: str = "image", label_column: str = "label", numeric_columns: Columns = None,
            group_column: str | None = None, positive: str | None = None, categorical_columns: Columns = None,
-           ignore_columns: Columns = None, space: str | Path | Space = "default", trials: int = 20,
+           ignore_columns: Columns = None, space: str | Path | Space = "auto", trials: int = 20,
            study: str | None = None, storage: str | None = None, folds: int = 5, seed: int = 0,
-           prune_p: float = 0.3, timeout: float | None = None, existing: bool = False, heartbeat: int = 30,
+           prune_p: float = 0.3, timeout: float | None = None, existing: bool = False, heartbeat: int | None = None,
            baseline_trials: int | None = None, confirm_repeats: int | None = None, confirm_folds: int | None = None,
            holdout: float = 0.0,
            base_dir: str | Path | None = None, progress: bool | SilentProgress = False) -> SearchResult:
@@ -134,7 +135,7 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
     table = read_table(data, Path(base_dir) if base_dir is not None else None)
     spec = _spec(image_column, label_column, numeric_columns, group_column, positive, categorical_columns,
                  ignore_columns)
-    space = space if isinstance(space, Space) else load_space(str(space))
+    space = chosen_space(space, study, storage)  # auto: the study's own space, else default on a GPU, balanced on a CPU
     prepared = prepare_data(table, folds, seed, image_sizes=space.image_sizes, spec=spec, holdout=holdout)
     settings = RunSettings(study=study or f"search-{prepared.manifest.fingerprint[:8]}",
                            storage=resolve_storage_url(storage), trials=trials, timeout=timeout, seed=seed,
@@ -168,7 +169,7 @@ def confirm(study: str, data: Any, *, image_column: str = "image", label_column:
         raise UserError(f"study '{study}' has no fusion design and no baseline scored on every fold to confirm yet")
     repeats, folds = confirmation_setup(found, prepared, repeats, folds)
     with _watcher(progress, repeats) as watcher:
-        confirm_study(found, prepared, repeats, int(attrs.get("seed", 0)), watcher, folds)
+        confirm_study(found, prepared, repeats, int(attrs.get("seed", 0)), watcher, folds, study_heartbeat(found))
     return SearchResult(found, table, spec)
 
 

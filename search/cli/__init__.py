@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--study", required=True, help="study name")
     run.add_argument("--trials", type=int, default=20, help="trials in the study in total, baselines included (%(default)s)")
     _manifest_flags(run)
-    _common_run_flags(run, space_default="default", folds_default=5)
+    _common_run_flags(run, space_default="auto", folds_default=5)
     _worker_flags(run)
     run.set_defaults(handler="run")
 
@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     launch.add_argument("--study", required=True, help="study name")
     launch.add_argument("--trials", type=int, default=20, help="trials in the study in total, over all workers (%(default)s)")
     _manifest_flags(launch)
-    _common_run_flags(launch, space_default="default", folds_default=5)
+    _common_run_flags(launch, space_default="auto", folds_default=5)
     _worker_flags(launch)
     launch.set_defaults(handler="launch")
 
@@ -147,7 +147,9 @@ def _storage_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def _common_run_flags(parser: argparse.ArgumentParser, space_default: str, folds_default: int) -> None:
-    parser.add_argument("--space", default=space_default, help="space name or YAML path (%(default)s)")
+    parser.add_argument("--space", default=space_default, help=(
+        "space name or YAML path (%(default)s; auto: the study's own space when it exists, else default on a GPU, "
+        "balanced on a CPU)"))
     parser.add_argument("--folds", type=int, default=folds_default, help="k of k-fold cross-validation (%(default)s)")
     parser.add_argument("--timeout", type=float, default=None, help="stop starting trials after this many seconds")
     parser.add_argument("--seed", type=int, default=0, help="seed of folds, sampler and training (%(default)s)")
@@ -172,9 +174,10 @@ def _common_run_flags(parser: argparse.ArgumentParser, space_default: str, folds
 
 def _worker_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--existing", action="store_true", help="join an existing study; never create it")
-    parser.add_argument("--heartbeat", type=int, default=30, help=(
-        "seconds between a running trial's heartbeats; a trial silent for 3 beats + 2 s is failed and re-run "
-        "(%(default)s)"))
+    parser.add_argument("--heartbeat", type=int, default=None, help=(
+        "seconds between a running trial's heartbeats; a trial silent for 3 beats + 2 s is failed and re-run. "
+        "Stored in the study: every worker beats and judges by the study's value, and one asking for another is "
+        "refused (default: the study's; 30 for a new study)"))
 
 
 def _manifest_flags(parser: argparse.ArgumentParser) -> None:

@@ -47,7 +47,7 @@ def _search(args: argparse.Namespace, data: Path, spec: ManifestSpec) -> int:
     try:
         result = search(data, **asdict(spec), space=args.space, trials=args.trials, study=args.study,
                         storage=args.storage, folds=args.folds, seed=args.seed, prune_p=args.prune_p, timeout=args.timeout,
-                        existing=getattr(args, "existing", False), heartbeat=getattr(args, "heartbeat", 30),
+                        existing=getattr(args, "existing", False), heartbeat=getattr(args, "heartbeat", None),
                         baseline_trials=args.baseline_trials, confirm_repeats=args.confirm_repeats,
                         confirm_folds=args.confirm_folds,
                         holdout=args.holdout, progress=not args.quiet)

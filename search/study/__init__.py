@@ -11,9 +11,11 @@ from fusion_search.study._confirm_summary import holdout_scores
 from fusion_search.study._ensemble import Ensemble, blend, study_ensemble, study_ensembles
 from fusion_search.study._objective import CrossValidatedObjective, fold_order, fold_seed, require_baselines_fit
 from fusion_search.study._oof import MAX_OOF_ROWS, oof_labels, oof_scores
+from fusion_search.study._preflight import AUTO, chosen_space
 from fusion_search.study._progress import SilentProgress
 from fusion_search.study._study import (
     METRIC_NAME, RunSettings, load_existing_study, make_pruner, make_sampler, open_or_create_study, run_search,
+    study_heartbeat,
 )
 from fusion_search.study._summary import (
     baselines, best_baseline, best_per_fusion, chosen_trial, completed, design_label, diverged, pruned, skipped, state_counts,
@@ -29,5 +31,6 @@ __all__ = [
     "confirmation_setup", "default_repeats", "fresh_partition", "require_confirmation_flags", "diverged", "is_baseline_role", "fold_order", "fold_seed",
     "holdout_scores", "load_existing_study", "make_pruner", "make_sampler", "oof_labels", "oof_scores",
     "open_or_create_study", "pruned", "require_baselines_fit", "roles", "run_search", "run_worker",
+    "AUTO", "chosen_space", "study_heartbeat",
     "searched_trials", "skipped", "state_counts", "study_ensemble", "study_ensembles", "trial_counts", "trial_design", "design_label",
 ]

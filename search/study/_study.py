@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from contextlib import suppress
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,11 +13,14 @@ import optuna
 from fusion_search._errors import UserError
 from fusion_search.data import SearchData
 from fusion_search.spaces import Space, baseline_params, first_difference
-from fusion_search.storage import mask_url, open_storage, resolve_storage_url, retry_storage, storage_url
+from fusion_search.storage import (
+    HEARTBEAT_SECONDS, mask_url, open_storage, resolve_storage_url, retry_storage, storage_url,
+)
 from fusion_search.study._budget import baseline_quota, top_up_baselines
 from fusion_search.study._confirm import confirm
 from fusion_search.study._objective import CrossValidatedObjective, require_baselines_fit, require_splittable
 from fusion_search.study._oof import save_oof_labels
+from fusion_search.study._preflight import require_weights, say_holdout
 from fusion_search.study._progress import SilentProgress
 from fusion_search.study._worker import WorkerSettings, run_worker
 
@@ -24,6 +28,7 @@ warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning
 METRIC_NAME = "mean ROC AUC"  # what the dashboard calls the objective
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+HEARTBEAT_ATTR = "heartbeat_seconds"  # the study's heartbeat interval: every worker beats and judges by it
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,7 @@ class RunSettings:
     timeout: float | None = None  # seconds for this process
     seed: int = 0
     create: bool = True  # False: a worker that only joins an existing study
-    heartbeat: int = 30  # seconds between a running trial's heartbeats (stale after 3 missed)
+    heartbeat: int | None = None  # seconds between heartbeats (stale after 3 missed); None: the study's (new: 30)
     prune_p: float = 0.3  # WilcoxonPruner p-value threshold over folds; 0 = never prune
     baseline_trials: int | None = None  # trials each baseline gets at least; None: max(3, 10% of trials)
     confirm_repeats: int | None = None  # R of the confirmation on fresh folds; None: about 20% of the search; 0: none
@@ -80,28 +85,48 @@ def study_attrs(data: SearchData, space: Space, seed: int) -> dict:
 
 def open_or_create_study(settings: RunSettings, data: SearchData, space: Space) -> optuna.Study:
     """Create the study (and enqueue baselines) exactly once; later callers load and check it."""
+    return _open_or_create(settings, data, space)[0]
+
+
+def _open_or_create(settings: RunSettings, data: SearchData, space: Space) -> tuple[optuna.Study, bool]:
+    """(the study, whether this call created it)."""
     storage = open_storage(settings.storage)
     attrs = study_attrs(data, space, settings.seed)
     sampler, pruner = make_sampler(settings.seed), make_pruner(settings.prune_p)
     if not settings.create:
         study = _load_or_explain(settings.study, storage, sampler, pruner)
         _require_same_setup(_wait_until_ready(study), attrs)
-        return study
+        study_heartbeat(study, settings.heartbeat)
+        return study, False
     try:
         study = optuna.create_study(storage=storage, study_name=settings.study, direction="maximize", sampler=sampler,
                                     pruner=pruner)
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(storage=storage, study_name=settings.study, sampler=sampler, pruner=pruner)
         _require_same_setup(_wait_until_ready(study), attrs)
-        return study
+        study_heartbeat(study, settings.heartbeat)
+        return study, False
     study.set_metric_names([METRIC_NAME])
-    for key, value in attrs.items():
+    for key, value in {**attrs, HEARTBEAT_ATTR: settings.heartbeat or HEARTBEAT_SECONDS}.items():
         study.set_user_attr(key, value)
     save_oof_labels(study, np.where(data.folds >= 0, data.manifest.labels, -1))  # -1: held out
     for params in baseline_params(space):
         study.enqueue_trial(params, user_attrs={"role": "baseline"})
     study.set_user_attr("ready", True)  # workers that loaded the study meanwhile wait for this
-    return study
+    return study, True
+
+
+def study_heartbeat(study: optuna.Study, asked: float | None = None) -> float:
+    """The study's heartbeat interval, by which every worker beats and judges others stale (with its own, a worker
+    would fail live trials or wait on dead ones); UserError when ``asked`` differs. A study from before the interval
+    was stored: ``asked``, else the default."""
+    stored = study.user_attrs.get(HEARTBEAT_ATTR)
+    if stored is None:
+        return asked or HEARTBEAT_SECONDS
+    if asked is not None and asked != stored:
+        raise UserError(f"study '{study.study_name}' beats every {stored:g} s and its workers judge stale trials by "
+                        f"that; this worker asks for --heartbeat {asked:g}: leave the flag out, or give {stored:g}")
+    return stored
 
 
 def _wait_until_ready(study: optuna.Study, patience: float = 60.0) -> optuna.Study:
@@ -134,22 +159,42 @@ def _load_or_explain(name: str, storage: optuna.storages.BaseStorage,
 def run_search(settings: RunSettings, data: SearchData, space: Space,
                progress: SilentProgress | None = None) -> optuna.Study:
     """Run trials in this process until the study holds settings.trials finished trials, then confirm the
-    winners on fresh folds (joining other workers' confirmation, or resuming it)."""
+    winners on fresh folds (joining other workers' confirmation, or resuming it). Every check that can fail runs
+    before the study exists; a study this call made is removed again when the run fails before any trial ended."""
     require_splittable(data, space)
     require_baselines_fit(data, space)
-    study = open_or_create_study(settings, data, space)  # an unreachable database here is a user error
-    url = resolve_storage_url(settings.storage)
+    require_weights(space)
+    say_holdout(data)
+    study, created = _open_or_create(settings, data, space)  # an unreachable database here is a user error
+    try:
+        _search_then_confirm(study, settings, data, space, progress)
+    except Exception:
+        if created:
+            _remove_if_unstarted(study)
+        raise
+    return study
+
+
+def _search_then_confirm(study: optuna.Study, settings: RunSettings, data: SearchData, space: Space,
+                         progress: SilentProgress | None) -> None:
+    url, heartbeat = resolve_storage_url(settings.storage), study_heartbeat(study)
     if retry_storage(lambda: _finished(study), url) < settings.trials:
         objective = CrossValidatedObjective(data, space, settings.seed, progress)
         quota = baseline_quota(settings.trials, settings.baseline_trials)
-        worker = WorkerSettings(trials=settings.trials, timeout=settings.timeout, heartbeat=settings.heartbeat,
+        worker = WorkerSettings(trials=settings.trials, timeout=settings.timeout, heartbeat=heartbeat,
                                 before_claim=lambda s, now: top_up_baselines(s, settings.trials, quota, now))
         run_worker(study, objective, worker,
                    sampler_for=lambda number: make_sampler(trial_seed(settings.seed, number)))
     if settings.confirm_repeats != 0 and retry_storage(lambda: _finished(study), url) >= settings.trials:
-        confirm(study, data, settings.confirm_repeats, settings.seed, progress, settings.confirm_folds,
-                settings.heartbeat)
-    return study
+        confirm(study, data, settings.confirm_repeats, settings.seed, progress, settings.confirm_folds, heartbeat)
+
+
+def _remove_if_unstarted(study: optuna.Study) -> None:
+    """Delete a study no trial finished or runs in (a run that failed on its first trial, a baseline that could
+    not train): the retry, with another space say, starts afresh instead of being refused by a half-made study."""
+    with suppress(Exception):  # the error that got here is the one to report
+        if not study.get_trials(deepcopy=False, states=(*FINISHED, optuna.trial.TrialState.RUNNING)):
+            optuna.delete_study(study_name=study.study_name, storage=study._storage)
 
 
 def trial_seed(seed: int, trial_number: int) -> int:

@@ -1,0 +1,54 @@
+"""Creating and joining a study: the heartbeat interval is the study's, a run that fails before any trial ended
+leaves no study behind, and `auto` picks the space the study was made with, else the one for this machine."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from fusion_search import UserError
+from fusion_search.data import prepare_data
+from fusion_search.spaces import load_space
+from fusion_search.study import RunSettings, chosen_space, open_or_create_study, run_search, study_heartbeat
+
+
+@pytest.fixture
+def setup(tmp_path, demo_manifest, tiny_space):
+    return f"sqlite:///{tmp_path / 's.db'}", prepare_data(demo_manifest, 3, 0, image_sizes=(16,)), load_space(
+        str(tiny_space))
+
+
+def test_the_heartbeat_interval_is_the_studys_and_a_worker_asking_for_another_is_refused(setup):
+    storage, data, space = setup
+    study = open_or_create_study(RunSettings(study="s", storage=storage, heartbeat=5), data, space)
+    assert study_heartbeat(study) == 5
+    joined = open_or_create_study(RunSettings(study="s", storage=storage, create=False), data, space)
+    assert study_heartbeat(joined) == 5  # a worker that does not ask takes the study's
+    with pytest.raises(UserError) as refused:
+        open_or_create_study(RunSettings(study="s", storage=storage, create=False, heartbeat=30), data, space)
+    assert str(refused.value) == ("study 's' beats every 5 s and its workers judge stale trials by that; this worker "
+                                  "asks for --heartbeat 30: leave the flag out, or give 5")
+    fresh = open_or_create_study(RunSettings(study="fresh", storage=storage), data, space)
+    assert study_heartbeat(fresh) == 30  # the default, stored
+
+
+def test_a_run_that_fails_before_any_trial_ended_leaves_no_study(setup, monkeypatch):
+    storage, data, space = setup
+
+    def cannot_train(*args, **kwargs):
+        raise UserError("this trial cannot train here")
+
+    monkeypatch.setattr("fusion_search.study._objective.train_fold", cannot_train)
+    with pytest.raises(UserError, match="cannot train here"):
+        run_search(RunSettings(study="half", storage=storage, trials=4), data, space)
+    assert "half" not in [s.study_name for s in optuna.get_all_study_summaries(storage)]
+
+
+def test_auto_is_the_space_the_study_was_made_with_else_the_machines(setup, capsys):
+    storage, data, space = setup
+    made = open_or_create_study(RunSettings(study="q", storage=storage), data, load_space("quick"))
+    assert chosen_space("auto", made.study_name, storage).name == "quick"
+    assert "space auto: quick (the space study 'q' was made with)" in capsys.readouterr().err
+    assert chosen_space("auto", "new", storage).name == "balanced"  # the tests train on a CPU
+    assert "space auto: balanced (this machine trains on a CPU)" in capsys.readouterr().err
+    assert chosen_space("quick").name == "quick" and chosen_space(space) is space
