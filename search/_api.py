@@ -10,6 +10,7 @@ The CLI's run, demo, export and predict call the same functions.
 
 from __future__ import annotations
 
+import html
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,10 @@ from fusion_search._errors import UserError
 from fusion_search._progress import RichProgress
 from fusion_search.data import ManifestSpec, Table, prepare_data, read_table
 from fusion_search.designs import Design, baseline_fusions
-from fusion_search.results import Comparison, ExportChoice, choice_record, compare, export_choice, record_text
+from fusion_search.results import (
+    Comparison, ExportChoice, choice_record, compare, export_choice, leaderboard_html, leaderboard_rows, record_text,
+    state_line,
+)
 from fusion_search.spaces import Space
 from fusion_search.storage import resolve_storage_url, write_text_atomically
 from fusion_search.study import (
@@ -54,6 +58,15 @@ class DesignScore:
                    trial.user_attrs.get("std_auc", statistics.pstdev(done) if done else float("nan")), aucs,
                    trial_design(study, trial))
 
+    def __repr__(self) -> str:
+        return (f"<DesignScore {self.fusion}, trial {self.trial}: AUC {self.mean_auc:.3f} ± {self.std_auc:.3f} over "
+                f"{sum(a is not None for a in self.fold_aucs)} folds>")
+
+    def _repr_html_(self) -> str:
+        folds = " ".join("-" if a is None else f"{a:.3f}" for a in self.fold_aucs)
+        return (f"<p><b>{html.escape(self.fusion)}</b>, trial {self.trial}: mean AUC {self.mean_auc:.3f} ± "
+                f"{self.std_auc:.3f}; fold AUCs {folds}</p>")
+
 
 @dataclass
 class SearchResult:
@@ -63,6 +76,19 @@ class SearchResult:
     table: Table
     spec: ManifestSpec
     _model: Any = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        verdict = self.verdict.headline.split(":")[0]  # the headline's first words: "Fusion helped on this data"
+        return f"<SearchResult study '{self.study.study_name}' ({state_line(self.study)}): {verdict}>"
+
+    def _repr_html_(self) -> str:
+        """The study's state, the leaderboard and the headline, as `fusion-search status` shows them."""
+        return leaderboard_html(self.study)
+
+    def leaderboard(self) -> list[dict]:
+        """The leaderboard as rows, numbers as numbers (``pandas.DataFrame(result.leaderboard())``): each design's
+        best trial, the ensembles and the designs whose every trial was pruned."""
+        return leaderboard_rows(self.study)
 
     @property
     def best(self) -> DesignScore:
@@ -125,11 +151,45 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
            holdout: float = 0.0,
            base_dir: str | Path | None = None, progress: bool | SilentProgress = False) -> SearchResult:
     """Search fusion designs on a pandas DataFrame or a manifest CSV path, then confirm the winners on fresh
-    folds; resumes a study of the same name.
+    folds; resumes a study of the same name. The keywords are the CLI's `run` flags.
 
-    ``base_dir``: where a DataFrame's relative image paths start (default: the working directory).
-    ``study``: default ``search-`` + the data's fingerprint. ``storage``: default $FUSION_SEARCH_STORAGE,
-    else sqlite:///fusion-search.db. The other arguments are the CLI's `run` flags."""
+    What the table is:
+        data: a pandas DataFrame, or the path of a manifest CSV (one row per sample).
+        image_column: the column of image paths ("image").
+        label_column: the column of the binary label ("label").
+        positive: the label value of the positive class (default: 1 of 0/1, True of False/True).
+        numeric_columns: the numeric features; given, the features are these and ``categorical_columns`` (default:
+            every other column, numeric when most of its cells are numbers, else categorical).
+        categorical_columns: columns that are categories even if they hold numbers (e.g. site codes).
+        ignore_columns: columns that are no features.
+        group_column: samples of one group (e.g. a patient) are never split across folds.
+        base_dir: where a DataFrame's relative image paths start (default: the working directory).
+
+    How hard to search:
+        space: a shipped space's name, a YAML path or a Space; "auto" (default): the study's own space when it
+            exists, else "default" on a GPU and "balanced" on a CPU.
+        trials: trials in the study in total, baselines included (20).
+        folds: k of the k-fold cross-validation every trial is scored by (5).
+        seed: seed of the folds, the sampler and training (0).
+        prune_p: fold pruning stops a trial when a Wilcoxon test over its folds so far says it is worse than the
+            best, at this p-value (0.3; 0: never).
+        timeout: stop starting trials after this many seconds (default: none).
+        baseline_trials: trials each single-modality baseline gets at least (default: max(3, 10% of trials)).
+        confirm_repeats: fresh partitions the winners are trained on again once the study is full (default: about
+            20% of the search's cost; 0: no confirmation, and no verdict).
+        confirm_folds: folds of each fresh partition (default 10, fewer where the rows do not allow it).
+        holdout: share of rows (stratified, whole groups) no trial sees, scored once by the confirmation (0.0).
+
+    Where the study lives:
+        study: its name (default: ``search-`` + the data's fingerprint); a study of that name is resumed.
+        storage: its URL (default: $FUSION_SEARCH_STORAGE, else sqlite:///fusion-search.db).
+        existing: join an existing study only, never create one (False).
+        heartbeat: seconds between a running trial's heartbeats, stored in the study (default: the study's; 30
+            for a new study).
+        progress: True for progress bars, or a SilentProgress that receives the events (False: silent).
+
+    Returns a SearchResult: ``.verdict.headline``, ``.leaderboard()``, ``.choice``, ``.export(path)``,
+    ``.predict(rows)``."""
     _require_positive("trials", trials)
     require_confirmation_flags(confirm_repeats, confirm_folds)
     table = read_table(data, Path(base_dir) if base_dir is not None else None)

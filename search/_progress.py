@@ -41,6 +41,11 @@ class RichProgress(SilentProgress):
         shown = "failed" if value is None else f"mean AUC {value:.3f}"
         self.console.print(f"trial {number:>3}  {label:<14} {shown}")
 
+    def unit_ended(self, done: int, total: int, fusion: str, where: str, auc: float | None) -> None:
+        self.bars.advance(self.trials)
+        shown = "failed" if auc is None else f"AUC {auc:.3f}"
+        self.console.print(f"confirm {f'{done}/{total}':>7}  {fusion:<14} {where:<16} {shown}")
+
     def trial_skipped(self, number: int, label: str, reason: str) -> None:
         self.bars.advance(self.trials)
         self.console.print(f"trial {number:>3}  {label:<14} skipped: {reason}")

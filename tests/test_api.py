@@ -4,6 +4,7 @@ export and predict from a result give the CLI's numbers; bad input is a UserErro
 from __future__ import annotations
 
 import csv
+import inspect
 import re
 import subprocess
 import sys
@@ -68,6 +69,24 @@ def test_the_result_names_the_best_design_the_baselines_and_the_verdict(tiny):
     assert set(result.baselines) == {"image_only", "numeric_only", "gbdt_only"}
     assert all(b is None or len(b.fold_aucs) == 3 for b in result.baselines.values())
     assert result.verdict.headline.startswith(("Fusion", "Cannot tell"))
+
+
+def test_the_result_the_verdict_and_a_trial_print_short_and_draw_the_leaderboard_in_a_notebook(tiny):
+    result, _, _ = tiny
+    for shown in (result, result.verdict, result.best):
+        assert len(repr(shown)) < 200 and "\n" not in repr(shown)
+    assert repr(result).startswith("<SearchResult study 'api' (") and f"trial {result.best.trial}:" in repr(result.best)
+    page = result._repr_html_()
+    assert "<table>" in page and result.verdict.headline.split(":")[0] in page
+    assert page.count("<tr>") == 1 + len(result.leaderboard())
+    assert {row["design"] for row in result.leaderboard()} >= {"image_only (baseline)", "numeric_only (baseline)"}
+    assert result.best._repr_html_().startswith(f"<p><b>{result.best.fusion}</b>")
+
+
+def test_help_on_search_documents_every_parameter():
+    text = fusion_search.search.__doc__
+    missing = [name for name in inspect.signature(fusion_search.search).parameters if f"{name}:" not in text]
+    assert missing == []
 
 
 def test_predict_gives_the_scores_of_the_exported_model(tiny, demo_manifest, tmp_path):

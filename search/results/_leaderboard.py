@@ -1,7 +1,8 @@
-"""Terminal tables: the leaderboard (best design per fusion type vs the baselines) and trial counts."""
+"""The leaderboard (best trial per design, the ensembles, designs only pruned) as rows, a terminal table and HTML."""
 
 from __future__ import annotations
 
+import html
 import sys
 
 import optuna
@@ -16,27 +17,70 @@ from fusion_search.study import (
 )
 
 
-def leaderboard_table(study: optuna.Study) -> Table:
+WIDTH = 120  # of the status output when it is not a terminal (a log, a pipe): the table fits it
+
+
+def leaderboard_rows(study: optuna.Study) -> list[dict]:
+    """The leaderboard as rows (what `status` shows, numbers as numbers): each design's best trial scored on every
+    fold, the study's ensembles, and the designs whose every trial fold pruning stopped (``complete_trials`` 0)."""
     reference, counts = best_baseline(study), trial_counts(study)
     confirmed = {d["trial"]: d["mean_auc"] for d in study.user_attrs.get("confirmation", {}).get("designs", {}).values()
                  if d.get("trial") is not None}
-    title = f"study {study.study_name}: best trial per fusion type (mean ROC AUC over folds ± std)"
-    table = Table(title=title, title_justify="left")
-    for column in ("fusion", "trials", "best", "AUC ± std", "OOF AUC", "Δ baseline", "fresh folds", "fold AUCs"):
-        table.add_column(column, justify="left" if column == "fusion" else "right")
+    rows = []
     for fusion, trial in best_per_fusion(study).items():
-        delta = "-" if reference is None or fusion in baseline_fusions() else f"{trial.value - reference[1]:+.3f}"
         name = f"{design_label(trial)} (baseline)" if fusion in baseline_fusions() else design_label(trial)
-        fresh = f"{confirmed[trial.number]:.3f}" if trial.number in confirmed else "-"
-        table.add_row(name, str(counts.get(fusion, 0)), *_cells(trial, delta, fresh))
+        delta = None if reference is None or fusion in baseline_fusions() else round(trial.value - reference[1], 6)
+        rows.append(_trial_row(name, "design", counts.get(fusion, 0), trial, delta, confirmed.get(trial.number)))
     for row in ensemble_rows(study):
-        fresh = "-" if row["fresh"] is None else f"{row['fresh']:.3f}"
-        table.add_row(row["name"], "-", "-", "-", f"{row['oof_auc']:.3f}", "-", fresh, row["members"])
+        rows.append({"design": row["name"], "kind": "ensemble", "complete_trials": None, "best_trial": None,
+                     "mean_auc": None, "std_auc": None, "oof_auc": row["oof_auc"], "delta_baseline": None,
+                     "fresh_folds": row["fresh"], "fold_aucs": None, "members": row["members"]})
     for fusion, trial in only_pruned(study).items():
-        done = trial.user_attrs.get("folds_done")
-        table.add_row(f"{fusion} (pruned)", "0",
-                      *_cells(trial, f"{done}/{len(trial.user_attrs['fold_aucs'])} folds", "-"), style="dim")
+        rows.append({**_trial_row(f"{fusion} (pruned)", "pruned", 0, trial, None, None),
+                     "folds_done": trial.user_attrs.get("folds_done")})
+    return rows
+
+
+def _trial_row(name: str, kind: str, complete: int, trial: optuna.trial.FrozenTrial, delta: float | None,
+               fresh: float | None) -> dict:
+    attrs = trial.user_attrs
+    return {"design": name, "kind": kind, "complete_trials": complete, "best_trial": trial.number,
+            "mean_auc": trial.value, "std_auc": attrs.get("std_auc"), "oof_auc": attrs.get("oof_auc"),
+            "delta_baseline": delta, "fresh_folds": fresh, "fold_aucs": list(attrs.get("fold_aucs", [])),
+            "members": None}
+
+
+COLUMNS = ("design", "trials", "best", "AUC ± std", "OOF AUC", "Δ baseline", "fresh folds", "fold AUCs / members")
+
+
+def leaderboard_table(study: optuna.Study) -> Table:
+    """leaderboard_rows drawn for a terminal: at 120 columns the fold AUCs (or an ensemble's members) wrap within
+    their own column, the other columns never wrap."""
+    title = f"study {study.study_name}: best trial per design (mean ROC AUC over folds ± std)"
+    table = Table(title=title, title_justify="left")
+    for column in COLUMNS:
+        wraps = column in {"design", COLUMNS[-1]}
+        table.add_column(column, justify="left" if wraps else "right", no_wrap=not wraps, min_width=14 if wraps else None,
+                         overflow="fold" if wraps else "ellipsis", ratio=1 if column == COLUMNS[-1] else None)
+    for row in leaderboard_rows(study):
+        table.add_row(*row_cells(row), style="dim" if row["kind"] == "pruned" else None)
     return table
+
+
+def row_cells(row: dict) -> tuple[str, ...]:
+    """One leaderboard row as the table's text cells."""
+    def number(value: float | None, form: str = ".3f") -> str:
+        return "-" if value is None else format(value, form)
+
+    if row["kind"] == "ensemble":
+        return row["design"], "-", "-", "-", number(row["oof_auc"]), "-", number(row["fresh_folds"]), row["members"]
+    trials = "0 complete" if row["kind"] == "pruned" else str(row["complete_trials"])
+    delta = (f"{row['folds_done']}/{len(row['fold_aucs'])} folds" if row["kind"] == "pruned"
+             else number(row["delta_baseline"], "+.3f"))
+    spread = f"{number(row['mean_auc'])} ± {number(row['std_auc'])}"
+    folds = " ".join("-" if a is None else f"{a:.2f}" for a in row["fold_aucs"])
+    return (row["design"], trials, str(row["best_trial"]), spread, number(row["oof_auc"]), delta,
+            number(row["fresh_folds"]), folds)
 
 
 def only_pruned(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
@@ -50,17 +94,24 @@ def only_pruned(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
     return dict(sorted(best.items(), key=lambda item: -item[1].value))
 
 
-def _cells(trial: optuna.trial.FrozenTrial, delta: str, fresh: str) -> tuple[str, ...]:
-    attrs = trial.user_attrs
-    return (str(trial.number), f"{trial.value:.3f} ± {attrs.get('std_auc', float('nan')):.3f}",
-            f"{attrs.get('oof_auc', float('nan')):.3f}", delta, fresh,
-            " ".join("-" if a is None else f"{a:.2f}" for a in attrs.get("fold_aucs", [])))
+def leaderboard_html(study: optuna.Study) -> str:
+    """The study's state, the leaderboard and the headline as `status` shows them, as HTML for a notebook."""
+    cells = "".join(f"<tr>{''.join(f'<td>{html.escape(c)}</td>' for c in row_cells(row))}</tr>"
+                    for row in leaderboard_rows(study))
+    header = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
+    return (f"<p><b>study {html.escape(study.study_name)}</b>: {html.escape(state_line(study))}</p>"
+            f"<table><thead><tr>{header}</tr></thead><tbody>{cells}</tbody></table>"
+            f"<p>{html.escape(compare(study).headline)}</p>")
+
+
+def state_line(study: optuna.Study) -> str:
+    """'5 complete, 1 fail', or 'no trials'."""
+    return ", ".join(f"{n} {s.lower()}" for s, n in state_counts(study).items()) or "no trials"
 
 
 def print_status(study: optuna.Study, console: Console | None = None) -> None:
-    console = console or Console(width=None if sys.stdout.isatty() else 140)
-    counts = state_counts(study)
-    console.print(f"study {study.study_name}: " + (", ".join(f"{n} {s.lower()}" for s, n in counts.items()) or "no trials"))
+    console = console or Console(width=None if sys.stdout.isatty() else WIDTH)
+    console.print(f"study {study.study_name}: {state_line(study)}")
     console.print(leaderboard_table(study))
     if too_large := skipped(study):
         console.print(f"{len(too_large)} trial(s) skipped, too large for device memory; "

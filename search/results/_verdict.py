@@ -11,6 +11,7 @@ Wilcoxon's signed-rank test, which with k folds cannot go below 2 / 2**k, and th
 
 from __future__ import annotations
 
+import html
 import math
 import warnings
 from dataclasses import dataclass
@@ -71,6 +72,13 @@ class Comparison:
     def headline(self) -> str:
         """One sentence: did fusion help on this data?"""
         return headline(self)
+
+    def __repr__(self) -> str:  # short: the two trials' full records are .fusion and .baseline
+        sides = [f"{_name(t)} (trial {t.number})" if t else "none" for t in (self.fusion, self.baseline)]
+        return f"<Comparison {sides[0]} against {sides[1]}: {self.headline.split(':')[0]}>"
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(self.headline)}</p>"
 
 
 def compare(study: optuna.Study) -> Comparison:

@@ -286,7 +286,7 @@ class UnitObjective:
         trial.storage.set_trial_system_attr(trial._trial_id, SCORES_KEY, {"labels": labels,
                                                                           "scores": [float(s) for s in result.scores]})
         trial.set_user_attr("epochs", result.epochs)
-        self.progress.trial_ended(trial.number, f"confirm {design.fusion}", result.auc)
+        self.progress.unit_ended(*units_done(trial), design.fusion, unit_place(unit), result.auc)
         return result.auc
 
     def partition(self, repeat: int) -> np.ndarray:
@@ -294,6 +294,18 @@ class UnitObjective:
         if repeat not in self.partitions:
             self.partitions[repeat] = fresh_partition(self.data, self.folds, repeat)
         return self.partitions[repeat]
+
+
+def unit_place(unit: dict) -> str:
+    """'repeat 1 fold 3' (counted from 1), or 'held-out rows'."""
+    return "held-out rows" if unit["fold"] == HOLDOUT else f"repeat {unit['repeat'] + 1} fold {unit['fold'] + 1}"
+
+
+def units_done(trial: optuna.Trial) -> tuple[int, int]:
+    """(units complete with this one, units planned) of the confirmation this unit belongs to."""
+    companion = trial.study
+    done = len(companion.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+    return done + 1, len(companion.user_attrs.get("plan", {}).get("units", [])) or done + 1
 
 
 def confirmation_progress(study: optuna.Study) -> tuple[int, int] | None:

@@ -22,3 +22,7 @@ class SilentProgress:
     def trial_ended(self, number: int, label: str, value: float | None) -> None: ...
 
     def trial_skipped(self, number: int, label: str, reason: str) -> None: ...
+
+    def unit_ended(self, done: int, total: int, fusion: str, where: str, auc: float | None) -> None:
+        """A confirmation training ended: the done-th of total, a design, on which fresh fold (or the held-out
+        rows), and that one fold's AUC."""
