@@ -82,7 +82,15 @@ def _require_columns(table: Table, spec: ManifestSpec) -> None:
     for flag, column in named.items():
         if column not in table.columns:
             raise UserError(f"{table.source} has no column '{column}' ({flag}); "
-                            f"columns are: {', '.join(table.header)}")
+                            f"columns are: {', '.join(table.header)}{_separator_hint(table)}")
+
+
+def _separator_hint(table: Table) -> str:
+    """A header read with the wrong separator (a ';' file whose header also holds a comma) shows it in its names."""
+    for separator, name in ((";", ";"), ("\t", "tab")):
+        if any(separator in column for column in table.header):
+            return f" (the file looks {name}-separated: write it with commas)"
+    return ""
 
 
 def _labels(spec: ManifestSpec, column) -> np.ndarray:

@@ -110,3 +110,10 @@ def test_a_semicolon_or_tab_separated_file_reads_like_its_comma_twin(tmp_path, s
     first, second = read_manifest(comma), read_manifest(other)
     assert second.numeric_columns == ("x0",) and second.categorical_columns == ("site",)
     assert np.array_equal(first.numeric, second.numeric) and first.categorical.tolist() == second.categorical.tolist()
+
+
+def test_a_semicolon_file_the_sniffer_cannot_read_is_named_as_such(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("image;label;weight,kg\nimg/0.png;0;1,5\nimg/1.png;1;2,5\n")  # a decimal comma in the header
+    with pytest.raises(UserError, match=r"has no column 'image' .* \(the file looks ;-separated: write it with commas\)$"):
+        read_manifest(path)
