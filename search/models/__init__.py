@@ -4,10 +4,10 @@ modules of the layers above that need Keras itself take it from here (``from fus
 keras``), so no module of ours can be the first to import it loudly."""
 
 from fusion_search.models import _runtime  # noqa: F401,I001  (first: backend settings, TensorFlow loaded quietly)
-from fusion_search.models._backbones import backbone_blocks, build_backbone, registered_backbones
+from fusion_search.models._backbones import backbone_blocks, build_backbone, registered_backbones, standardises_pixels
 from fusion_search.models._batches import RowBatches
 from fusion_search.models._build import (
-    LEARNING_RATE_GROUPS, SCORING_BATCH, build_model, feature_extractor, loss_spec, make_optimizer, model_inputs, predict_scores,
+    LEARNING_RATE_GROUPS, SCORING_BATCH, TrainingRowStats, build_model, feature_extractor, loss_spec, make_optimizer, model_inputs, predict_scores,
     training_targets,
 )
 from fusion_search.models._runtime import (
@@ -20,7 +20,7 @@ from fusion_search.models.fusion import Fusion, get_fusion, register_fusion, reg
 __all__ = [
     "CategoricalEncoding", "CategoricalVocabulary", "Fusion", "ImageDescriptors", "LEARNING_RATE_GROUPS", "NumericPreprocess", "backbone_blocks", "backend_name", "build_backbone",
     "build_model", "configure_precision", "device_name", "feature_extractor", "get_fusion", "gpu_memory", "keras", "loss_spec",
-    "RowBatches", "SCORING_BATCH", "make_deterministic", "make_optimizer", "model_inputs", "predict_scores", "register_fusion",
-    "registered_backbones", "registered_fusions", "training_targets", "unregister_fusion", "use_jit",
+    "RowBatches", "SCORING_BATCH", "TrainingRowStats", "make_deterministic", "make_optimizer", "model_inputs", "predict_scores", "register_fusion",
+    "registered_backbones", "registered_fusions", "standardises_pixels", "training_targets", "unregister_fusion", "use_jit",
     "with_preprocessing",
 ]

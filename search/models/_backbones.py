@@ -30,13 +30,37 @@ class CaffePreprocess(layers.Layer):
         return bgr - ops.convert_to_tensor([103.939, 116.779, 123.68], dtype=self.compute_dtype)
 
 
+@keras.saving.register_keras_serializable(package="fusion_search")
+class PixelStandardize(layers.Layer):
+    """(pixel - mean) / std per channel, the statistics learned on a fold's training rows, for backbones trained
+    from scratch. Written here rather than keras.layers.Normalization: that layer copies adapted statistics
+    into constants when it is built, so a compiled model reused for the next fold would keep the first fold's."""
+
+    def __init__(self, mean=(0.0, 0.0, 0.0), std=(255.0, 255.0, 255.0), **kwargs):
+        super().__init__(**kwargs)
+        self.initial_mean, self.initial_std = [float(m) for m in mean], [float(s) for s in std]
+
+    def build(self, input_shape):
+        self.mean = self.add_weight(shape=(3,), initializer=keras.initializers.Constant(self.initial_mean),
+                                    trainable=False, name="mean")
+        self.std = self.add_weight(shape=(3,), initializer=keras.initializers.Constant(self.initial_std),
+                                   trainable=False, name="std")
+
+    def call(self, images):
+        images = ops.cast(images, self.compute_dtype)
+        return (images - ops.cast(self.mean, self.compute_dtype)) / ops.cast(self.std, self.compute_dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "mean": self.initial_mean, "std": self.initial_std}
+
+
 @dataclass(frozen=True)
 class BackboneSpec:
     """How to build one backbone and preprocess its input."""
 
     build: Callable[[int, str | None], keras.Model]  # (image size, keras weights arg) -> feature-map model
     preprocess: Callable[[], layers.Layer]
-    imagenet: bool  # whether weights="imagenet" exists for it
+    imagenet: bool  # whether weights="imagenet" exists for it (pretrained backbones keep their own preprocessing)
     blocks: str = r"^(block\d+)_"  # a regex whose group 1, matched on a layer's name, names its block
 
 
@@ -79,18 +103,31 @@ BACKBONES: dict[str, BackboneSpec] = {
                                      _as_float, imagenet=True, blocks=r"^(expanded_conv(?:_\d+)?|conv(?:_\d+)?)(?:_|$)"),
     "convnexttiny": BackboneSpec(_application(keras.applications.ConvNeXtTiny, include_preprocessing=True),
                                  _as_float, imagenet=True, blocks=r"^backbone_(stem|stage_\d|downsampling_block_\d)"),
-    "small_cnn": BackboneSpec(_small_cnn((16, 32, 64)), lambda: layers.Rescaling(1.0 / 255.0), imagenet=False),
-    "small_cnn_deep": BackboneSpec(_small_cnn((16, 32, 64, 96, 128), convs=2), lambda: layers.Rescaling(1.0 / 255.0),
-                                   imagenet=False),
+    # trained from scratch: standardised pixels (build_backbone's pixel_stats, the training rows' statistics)
+    "small_cnn": BackboneSpec(_small_cnn((16, 32, 64)), PixelStandardize, imagenet=False),
+    "small_cnn_deep": BackboneSpec(_small_cnn((16, 32, 64, 96, 128), convs=2), PixelStandardize, imagenet=False),
 }
 
 
-def build_backbone(name: str, size: int, weights: str, trainable_blocks: int) -> tuple[layers.Layer, keras.Model]:
-    """(input preprocessing layer, feature-map model with only its top `trainable_blocks` blocks trainable)."""
+def build_backbone(name: str, size: int, weights: str, trainable_blocks: int,
+                   pixel_stats: tuple | None = None) -> tuple[layers.Layer, keras.Model]:
+    """(input preprocessing layer, feature-map model with only its top `trainable_blocks` blocks trainable).
+    pixel_stats ((mean, std) per channel of the training rows) standardise the input of a backbone trained from
+    scratch (without them: pixels / 255); a pretrained backbone keeps its own preprocessing (small CNN weights
+    from a file: pixels / 255)."""
     spec = _spec(name)
     model = _with_weights(spec, name, size, weights)
     _freeze_below(model, trainable_blocks, spec.blocks)
+    if spec.preprocess is PixelStandardize:  # weights from a file keep the 0..1 scaling they were trained on
+        return PixelStandardize(*(pixel_stats if standardises_pixels(name, weights) and pixel_stats else ()),
+                                name="pixel_standardize"), model
     return spec.preprocess(), model
+
+
+def standardises_pixels(name: str, weights: str) -> bool:
+    """Whether the backbone is trained from scratch (weights none) on standardised pixels (build_backbone's
+    pixel_stats). Pretrained weights, ImageNet's or a file's, keep the preprocessing they were trained with."""
+    return name in BACKBONES and BACKBONES[name].preprocess is PixelStandardize and weights == "none"
 
 
 def backbone_blocks(model: keras.Model, pattern: str = BackboneSpec.blocks) -> list[list[layers.Layer]]:

@@ -1,10 +1,19 @@
 """Design -> Keras model: image branch, numeric branch, fusion, head, one sigmoid unit.
 
+The model starts where its training rows are (``TrainingRowStats``): the output unit's bias at their log-odds, so
+the first steps need not move every score toward the class prior, and a from-scratch backbone's pixels
+standardised with their per-channel statistics (Karpathy, "A recipe for training neural networks", 2019: "init
+well"; the usual input standardisation). Without the first, a small network learned the prior fastest by scoring
+bright images low, and early stopping kept that inverted model (AUC 0.28 where a logistic regression on the pixels
+scored 0.74).
+
 Layer names carry their group (``block*`` backbone, ``image_*``, ``numeric_*``, the rest
 fusion/head) so that each group gets its own learning rate through MultiOptimizer.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -14,21 +23,35 @@ from fusion_search.designs import Design
 from fusion_search.models._augment import augment
 from fusion_search.models._backbones import build_backbone
 from fusion_search.models._categories import with_categories
-from fusion_search.models.fusion import get_fusion
+from fusion_search.models.fusion import get_fusion, output_logit
 
 NORMS = {"none": None, "batch": layers.BatchNormalization, "layer": layers.LayerNormalization}
 
 LEARNING_RATE_GROUPS = {"lr_backbone": "block.*", "lr_image": "image_.*", "lr_numeric": "numeric_.*"}
 
 
+@dataclass(frozen=True)
+class TrainingRowStats:
+    """What a fold's training rows set before training starts. The defaults are a model built without them."""
+
+    log_odds: float = 0.0  # log(p / (1 - p)), p the (class-weighted) share of positive training rows
+    pixel_mean: tuple[float, float, float] | None = None  # per channel, 0..255 scale (from-scratch backbones)
+    pixel_std: tuple[float, float, float] | None = None
+
+    @property
+    def pixel_stats(self) -> tuple | None:
+        return None if self.pixel_mean is None else (self.pixel_mean, self.pixel_std)
+
+
 def build_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None = None,
-                category_sizes: tuple[int, ...] = ()) -> keras.Model:
+                category_sizes: tuple[int, ...] = (), stats: TrainingRowStats = TrainingRowStats()) -> keras.Model:
     """The fused classifier of one design. Inputs are named ``image`` (uint8), ``numeric`` (float32, standardised)
     and ``categorical`` (int32 codes, one column per categorical column, category_sizes[j] codes each).
 
     With ``feature_shape`` the frozen backbone's output is an input (``image_features``, from the
-    feature cache) and the model holds only what trains: heads, fusion, numeric branch."""
-    fusion = get_fusion(design.fusion)(design)
+    feature cache) and the model holds only what trains: heads, fusion, numeric branch. ``stats``: every output
+    unit's bias starts at the training rows' log-odds, a from-scratch backbone sees their standardised pixels."""
+    fusion = get_fusion(design.fusion)(design, output_bias=stats.log_odds)
     kind = fusion.kind
     inputs: dict[str, keras.KerasTensor] = {}
     v = t = None
@@ -47,17 +70,18 @@ def build_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] |
     if kind.uses_image:  # after the numeric branch: a fusion may condition the feature map on t (FiLM/DAFT)
         pixels_or_features = inputs.get("image", inputs.get("image_features"))
         v = image_branch(pixels_or_features, design, lambda feature_map: fusion.on_feature_map(feature_map, t),
-                         from_features=feature_shape is not None)
+                         from_features=feature_shape is not None, pixel_stats=stats.pixel_stats)
     fused = fusion.fuse(v, t)
-    logit = fused if kind.outputs_logit else head(fused, design)
+    logit = fused if kind.outputs_logit else head(fused, design, stats.log_odds)
     score = layers.Activation("sigmoid", dtype="float32", name="score")(logit)
     auxiliary = {name: layers.Activation("sigmoid", dtype="float32", name=name)(aux_logit)
                  for name, aux_logit in fusion.auxiliary_logits().items()}
     return keras.Model(inputs, {"score": score, **auxiliary} if auxiliary else score, name=f"fusion_{design.fusion}")
 
 
-def image_branch(images, design: Design, on_feature_map=None, from_features: bool = False):
-    features = images if from_features else backbone_features(images, design)
+def image_branch(images, design: Design, on_feature_map=None, from_features: bool = False,
+                 pixel_stats: tuple | None = None):
+    features = images if from_features else backbone_features(images, design, pixel_stats)
     _reseed_after_backbone()
     if len(features.shape) == 2:  # a vector per image (the descriptors): no map to condition or pool
         pooled = features
@@ -76,19 +100,20 @@ def _reseed_after_backbone() -> None:
     keras.utils.set_random_seed(int(np.random.randint(2**31 - 1)))
 
 
-def backbone_features(images, design: Design):
+def backbone_features(images, design: Design, pixel_stats: tuple | None = None):
     """Augmentation (training only) + preprocess + backbone: the image feature map (what the feature cache stores
     for frozen backbones without augmentation)."""
-    preprocess, backbone = build_backbone(design.backbone, design.image_size, design.weights, design.trainable_blocks)
+    preprocess, backbone = build_backbone(design.backbone, design.image_size, design.weights, design.trainable_blocks,
+                                          pixel_stats)
     pixels = augment(images, design.augmentation)
     # A frozen backbone runs in inference mode (matters for backbones with BatchNorm).
     return backbone(preprocess(pixels), training=False if design.trainable_blocks == 0 else None)
 
 
-def feature_extractor(design: Design) -> keras.Model:
-    """uint8 images -> backbone feature maps, for filling the feature cache."""
+def feature_extractor(design: Design, pixel_stats: tuple | None = None) -> keras.Model:
+    """uint8 images -> backbone feature maps, for filling the feature cache (pixel_stats: as build_backbone's)."""
     images = keras.Input((design.image_size, design.image_size, 3), dtype="uint8", name="image")
-    return keras.Model(images, backbone_features(images, design), name="feature_extractor")
+    return keras.Model(images, backbone_features(images, design, pixel_stats), name="feature_extractor")
 
 
 def numeric_branch(numbers, design: Design):
@@ -99,13 +124,14 @@ def numeric_branch(numbers, design: Design):
                          design.numeric_dropout)
 
 
-def head(fused, design: Design):
+def head(fused, design: Design, output_bias: float = 0.0):
     x = fused
     for index in range(design.head_layers):
         x = layers.Dense(design.head_units, activation="relu", name=f"head_hidden{index}")(x)
     if design.head_dropout:
         x = layers.Dropout(design.head_dropout, name="head_dropout")(x)
-    return layers.Dense(1, name="head_logit")(x)
+    return output_logit(x, "head_logit", output_bias)
+
 
 
 def _output_block(x, prefix: str, units: int, activation: str, norm: str, dropout: float):

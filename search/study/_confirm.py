@@ -25,12 +25,14 @@ from fusion_search._errors import UserError
 from fusion_search.data import SearchData, assign_folds, fold_indices
 from fusion_search.designs import baseline_fusions
 from fusion_search.storage import HEARTBEAT_SECONDS
-from fusion_search.study._confirm_summary import HOLDOUT, SCORES_KEY, summarize
+from fusion_search.study._confirm_summary import (
+    CHANCE_AUC, FAILED_KEY, HOLDOUT, RETRIED_KEY, SCORES_KEY, is_baseline_role, summarize,
+)
 from fusion_search.study._ensemble import study_ensembles
 from fusion_search.study._progress import SilentProgress
 from fusion_search.study._summary import best_per_fusion, trial_design
 from fusion_search.study._worker import WorkerSettings, run_worker
-from fusion_search.trainers import fold_data, train_fold
+from fusion_search.trainers import Diverged, fold_data, is_out_of_memory, train_fold
 
 SUFFIX = ":confirm"
 FUSION, FUSION_DESIGN = "fusion", "fusion:design"  # the candidate; the best single fusion design behind an ensemble
@@ -40,6 +42,7 @@ SHARE = 0.20  # of the search's fold trainings that the default confirmation may
 CONFIRM_FOLDS = 10
 MIN_CLASS_ROWS = 10  # of each class in each fresh fold, or a fold's AUC is too coarse to test: fewer folds then
 SEED_STEP = 1_000_003  # repeat r's partition seed: the study's fold seed + (r + 1) * SEED_STEP
+RETRY_SEED_STEP = 7_777_777  # a failed unit's second attempt trains with its seed + this
 
 
 def default_repeats(trials: int, designs: int, search_folds: int = CONFIRM_FOLDS,
@@ -144,12 +147,6 @@ def roles(study: optuna.Study) -> dict[str, dict[int, int]]:
         elif FUSION in chosen and ensemble.oof_auc > chosen[FUSION].user_attrs.get("oof_auc", 0.0):
             out[FUSION], out[FUSION_DESIGN] = ensemble.members, out[FUSION]
     return out
-
-
-def is_baseline_role(role: str) -> bool:
-    """A role the fusion candidate is compared with: a baseline design's best trial or a single-modality
-    ensemble."""
-    return role in baseline_fusions() or role in {f"ensemble:{side}" for side in ("image", "numeric")}
 
 
 def plan(study: optuna.Study, data: SearchData, repeats: int, folds: int = CONFIRM_FOLDS) -> dict | None:
@@ -281,13 +278,33 @@ class UnitObjective:
         else:
             train_idx, val_idx = fold_indices(self.partition(unit["repeat"]), unit["fold"])
         seed = (self.seed * 7919 + (unit["repeat"] + 2) * 101 + unit["fold"] + 2) % (2**31 - 1)  # holdout: -1, -1
-        result = train_fold(design, fold_data(self.data, design), train_idx, val_idx, seed=seed)
+        result, failures = self._train(design, train_idx, val_idx, seed)
         labels = [int(v) for v in self.data.manifest.labels[val_idx]]
-        trial.storage.set_trial_system_attr(trial._trial_id, SCORES_KEY, {"labels": labels,
-                                                                          "scores": [float(s) for s in result.scores]})
-        trial.set_user_attr("epochs", result.epochs)
-        self.progress.unit_ended(*units_done(trial), design.fusion, unit_place(unit), result.auc)
-        return result.auc
+        scores = None if result is None else [float(s) for s in result.scores]
+        trial.storage.set_trial_system_attr(trial._trial_id, SCORES_KEY, {"labels": labels, "scores": scores})
+        if failures:
+            trial.set_user_attr(FAILED_KEY if result is None else RETRIED_KEY, "; ".join(failures))
+        if result is not None:
+            trial.set_user_attr("epochs", result.epochs)
+        value = CHANCE_AUC if result is None else result.auc
+        self.progress.unit_ended(*units_done(trial), design.fusion, unit_place(unit), value)
+        return value
+
+    def _train(self, design, train_idx: np.ndarray, val_idx: np.ndarray, seed: int):
+        """(the fold's result, or None when it failed twice; why each failed attempt failed). A unit whose training
+        diverges or runs out of memory is retried once with a new seed; a rerun never replays a failed unit, since
+        the failure itself is the unit's recorded result (summarize says how it counts)."""
+        failures: list[str] = []
+        for attempt_seed in (seed, (seed + RETRY_SEED_STEP) % (2**31 - 1)):
+            try:
+                return train_fold(design, fold_data(self.data, design), train_idx, val_idx, seed=attempt_seed), failures
+            except Diverged as error:
+                failures.append(f"diverged with seed {attempt_seed}: {error}")
+            except Exception as error:
+                if not is_out_of_memory(error):
+                    raise
+                failures.append(f"ran out of device memory with seed {attempt_seed} ({type(error).__name__})")
+        return None, failures
 
     def partition(self, repeat: int) -> np.ndarray:
         """Fresh folds of the search rows: the plan's number of folds, new seeds, held-out rows still out."""

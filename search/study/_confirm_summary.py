@@ -1,11 +1,17 @@
 """The confirmation's scores per role, from its units: a single trial's fold AUC is its unit's; an ensemble's is the
-AUC of its members' blended scores on the same fresh fold. Written into the study when every unit is complete."""
+AUC of its members' blended scores on the same fresh fold. Written into the study when every unit is complete.
+
+A unit that failed twice (diverged or out of memory, UnitObjective) counts so that it can only make "fusion helped"
+harder to claim: in a fusion candidate it scores chance (0.5: every row the same score, a member of a blend adds
+logit 0); in a baseline role its fold has no AUC and is left out of every comparison with that baseline (fewer
+paired folds, less power), and a failed held-out unit leaves no held-out test, which the verdict then cannot pass."""
 
 from __future__ import annotations
 
 import numpy as np
 import optuna
 
+from fusion_search.designs import baseline_fusions
 from fusion_search.storage import retry_storage, storage_url
 from fusion_search.study._ensemble import blend
 from fusion_search.study._summary import design_label
@@ -14,39 +20,66 @@ from fusion_search.trainers import fold_auc
 SCORES_KEY = "fusion_search:unit_scores"  # unit trial system attr: {"labels": [...], "scores": [...]}
 HOLDOUT_KEY = "fusion_search:holdout_scores"  # study system attr per role (and "labels"): held-out rows' scores
 HOLDOUT = -1  # repeat and fold of a unit that trains on every search row and scores the held-out rows
+FAILED_KEY, RETRIED_KEY = "failed", "retried"  # unit trial user attrs: why it failed twice / once, then trained
+CHANCE_AUC = 0.5  # a failed unit's trial value, and its fold's AUC in a fusion candidate
+
+
+def is_baseline_role(role: str) -> bool:
+    """A role the fusion candidate is compared with: a baseline design's best trial or a single-modality
+    ensemble."""
+    return role in baseline_fusions() or role in {f"ensemble:{side}" for side in ("image", "numeric")}
 
 
 def summarize(study: optuna.Study, companion: optuna.Study) -> dict | None:
     """When every unit is complete: the confirmation scores, written into the study (idempotent)."""
     wanted = companion.user_attrs["plan"]
-    done = {(t.user_attrs["trial"], t.user_attrs["repeat"], t.user_attrs["fold"]): t.system_attrs[SCORES_KEY]
-            for t in companion.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))}
-    if len(done) < len(wanted["units"]):
+    units = {(t.user_attrs["trial"], t.user_attrs["repeat"], t.user_attrs["fold"]): t
+             for t in companion.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))}
+    if len(units) < len(wanted["units"]):
         return None
+    done = {key: unit.system_attrs[SCORES_KEY] for key, unit in units.items()}
     summary = {"repeats": wanted["repeats"], "folds": wanted["folds"], "search_trials": wanted["search_trials"],
-               "designs": {}}
+               "designs": {}, "failed_units": _unit_notes(units, FAILED_KEY),
+               "retried_units": _unit_notes(units, RETRIED_KEY)}
     for role, weights in wanted["roles"].items():
         members = {int(number): weight for number, weight in weights.items()}
-        aucs = [_blend_auc(done, members, repeat, fold)[0]
+        baseline = is_baseline_role(role)
+        aucs = [_blend_auc(done, members, repeat, fold, baseline)[0]
                 for repeat in range(wanted["repeats"]) for fold in range(wanted["folds"])]
-        holdout = _blend_auc(done, members, HOLDOUT, HOLDOUT) if (next(iter(members)), HOLDOUT, HOLDOUT) in done else None
+        scored = [a for a in aucs if a is not None]
+        holdout = _blend_auc(done, members, HOLDOUT, HOLDOUT, baseline) \
+            if (next(iter(members)), HOLDOUT, HOLDOUT) in done else None
         summary["designs"][role] = {
             "trial": next(iter(members)) if len(members) == 1 else None, "members": members,
-            "fusion": _name(study, members), "aucs": [round(a, 6) for a in aucs],
-            "mean_auc": round(float(np.mean(aucs)), 6), "holdout_auc": round(holdout[0], 6) if holdout else None}
-        if holdout:
+            "fusion": _name(study, members), "aucs": [None if a is None else round(a, 6) for a in aucs],
+            "mean_auc": round(float(np.mean(scored)), 6) if scored else None,
+            "holdout_auc": round(holdout[0], 6) if holdout and holdout[0] is not None else None}
+        if holdout and holdout[0] is not None:
             _save(study, role, holdout[2])
             _save(study, "labels", holdout[1])
+        elif holdout:
+            summary["designs"][role]["holdout_failed"] = True
     retry_storage(lambda: study.set_user_attr("confirmation", summary), storage_url(study._storage))
     return summary
 
 
-def _blend_auc(done: dict, members: dict[int, int], repeat: int, fold: int) -> tuple[float, list, list]:
-    """(AUC, labels, scores) of the members' blend on one fresh fold (the members scored the same rows)."""
+def _unit_notes(units: dict, key: str) -> list[dict]:
+    """The units with that user attr (failed / retried): which trial, repeat and fold, and why."""
+    return [{"trial": trial, "repeat": repeat, "fold": fold, "why": unit.user_attrs[key]}
+            for (trial, repeat, fold), unit in sorted(units.items()) if key in unit.user_attrs]
+
+
+def _blend_auc(done: dict, members: dict[int, int], repeat: int, fold: int,
+               baseline: bool = False) -> tuple[float | None, list, list | None]:
+    """(AUC, labels, scores) of the members' blend on one fresh fold (the members scored the same rows). A member
+    whose unit failed scores chance in a fusion candidate; in a baseline role the fold has no AUC (None)."""
     parts = [done[(number, repeat, fold)] for number in members]
     labels = np.asarray(parts[0]["labels"])
-    scores = blend(np.array([p["scores"] for p in parts]), np.array(list(members.values()))) if len(parts) > 1 \
-        else np.asarray(parts[0]["scores"])
+    if baseline and any(p["scores"] is None for p in parts):
+        return None, labels.tolist(), None
+    member_scores = np.array([p["scores"] if p["scores"] is not None else [CHANCE_AUC] * len(labels)
+                              for p in parts], dtype=float)
+    scores = blend(member_scores, np.array(list(members.values()))) if len(parts) > 1 else member_scores[0]
     return fold_auc(labels, scores), labels.tolist(), [float(s) for s in scores]
 
 

@@ -23,6 +23,7 @@ from sklearn.metrics import roc_auc_score
 
 from fusion_search._errors import UserError
 from fusion_search.designs import get_kind
+from fusion_search.study._chance import is_below_chance
 from fusion_search.study._oof import oof_labels, oof_scores
 from fusion_search.study._summary import completed
 
@@ -90,7 +91,7 @@ def study_ensembles(study: optuna.Study) -> list[Ensemble]:
         return []
     searched = labels >= 0
     pool = [t for t in sorted(completed(study), key=lambda t: -t.user_attrs.get("oof_auc", 0))
-            if (s := oof_scores(t)) is not None and np.all(np.isfinite(s[searched]))]
+            if (s := oof_scores(t)) is not None and np.all(np.isfinite(s[searched])) and not is_below_chance(t)]
     found = []
     for side in ("image", "numeric", "fusion"):
         candidates = side_candidates(pool, side)

@@ -15,6 +15,7 @@ from fusion_search.designs import Design, get_kind
 from fusion_search.models import (
     SCORING_BATCH,
     RowBatches,
+    TrainingRowStats,
     backend_name,
     build_model,
     configure_precision,
@@ -25,8 +26,10 @@ from fusion_search.models import (
     make_optimizer,
     model_inputs,
     predict_scores,
+    standardises_pixels,
     use_jit,
 )
+from fusion_search.storage import read_rows
 from fusion_search.trainers._features import image_features
 from fusion_search.trainers._fold import EARLY_STOPPING_SHARE, Diverged, FoldData, FoldResult, fold_auc
 from fusion_search.trainers._memory import feature_shape_of, too_large
@@ -83,8 +86,9 @@ class FittedModel:
 
 def fit_model(design: Design, data: FoldData, train_idx: np.ndarray, seed: int,
               on_epoch: Callable[[int, int], None] | None = None, reuse: bool = True) -> FittedModel:
-    """The one way a design is trained: seeded, numeric preprocessing fit on train_idx only, early
-    stopping (patience > 0) on a stratified slice of train_idx. CV folds, export and stacking all call it.
+    """The one way a design is trained: seeded, numeric preprocessing fit on train_idx only, the model started at
+    the training rows' statistics (TrainingRowStats), early stopping (patience > 0) on the ROC AUC of a stratified
+    slice of train_idx when the slice can measure one. CV folds, export and stacking all call it.
     reuse=False gives a model of its own (one that outlives the next call)."""
     make_deterministic()
     configure_precision()
@@ -92,27 +96,75 @@ def fit_model(design: Design, data: FoldData, train_idx: np.ndarray, seed: int,
     scaler = NumericScaler.fit(data.numeric[train_idx])  # training rows only: no validation leakage
     categories = CategoryEncoder.fit(data.categorical[train_idx] if data.categorical is not None else None)
     fit_idx, stop_idx = _early_stopping_split(design, data, train_idx, seed)
+    weights = _row_weights(design, data.labels, fit_idx)
     feature_shape = data.image_features.shape[1:] if data.image_features is not None else None
     model = (fresh_compiled_model if reuse else new_compiled_model)(design, data.numeric.shape[1], feature_shape,
-                                                                    categories.sizes)
-    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=design.patience, restore_best_weights=True)
-    callbacks = ([stopper] if len(stop_idx) else []) + [keras.callbacks.TerminateOnNaN()] + _progress(design, on_epoch)
-    weights = _row_weights(design, data.labels, fit_idx)
+                                                                    categories.sizes,
+                                                                    training_row_stats(design, data, fit_idx, weights))
+    stopper = SliceAucStopping(fold_batches(model, data, stop_idx, scaler, categories), data.labels[stop_idx],
+                               design.patience) if len(stop_idx) else None
+    callbacks = ([stopper] if stopper else []) + [keras.callbacks.TerminateOnNaN()] + _progress(design, on_epoch)
     history = model.fit(  # each epoch a fresh order of fit_idx, drawn from the seed (RowBatches)
         fold_batches(model, data, fit_idx, scaler, categories, design.batch_size, weights, seed),
-        validation_data=fold_batches(model, data, stop_idx, scaler, categories, design.batch_size, labelled=True)
-        if len(stop_idx) else None,
         epochs=design.epochs, shuffle=False, verbose=0, callbacks=callbacks,
     )
     if not np.all(np.isfinite(history.history.get("loss", []))):
         raise Diverged(f"the training loss became NaN or infinite in epoch {len(history.history['loss'])}")
-    epochs = stopper.best_epoch + 1 if len(stop_idx) else len(history.history.get("loss", []))
+    epochs = stopper.best_epoch + 1 if stopper else len(history.history.get("loss", []))
     return FittedModel(model, scaler, epochs, categories)
 
 
+class SliceAucStopping(keras.callbacks.EarlyStopping):
+    """Early stopping on the trial's own objective: the ROC AUC (scikit-learn, whole slice) of the early-stopping
+    slice after each epoch, the best epoch's weights restored. Not the slice's loss: the loss also falls when a
+    model only moves its scores toward the class prior, and on small data the epoch with the lowest loss was one
+    whose ranking was inverted (AUC 0.28)."""
+
+    def __init__(self, batches: RowBatches, labels: np.ndarray, patience: int):
+        super().__init__(monitor="val_auc", mode="max", patience=patience, restore_best_weights=True)
+        self.batches, self.labels = batches, labels
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["val_auc"] = fold_auc(self.labels, predict_scores(self.model, self.batches))
+        super().on_epoch_end(epoch, logs)
+
+
+def training_row_stats(design: Design, data: FoldData, fit_idx: np.ndarray,
+                       weights: np.ndarray | None) -> TrainingRowStats:
+    """The fit rows' (class-weighted) log-odds, and their per-channel pixel mean and spread for a backbone trained
+    from scratch on pixels."""
+    labels = data.labels[fit_idx].astype(np.float64)
+    row_weights = weights[fit_idx] if weights is not None else np.ones(len(fit_idx))
+    positive = float(np.clip(np.sum(row_weights * labels) / np.sum(row_weights), 1e-3, 1 - 1e-3))
+    log_odds = float(np.log(positive / (1.0 - positive)))
+    if data.images is None or data.image_features is not None or not standardises_pixels(design.backbone, design.weights) \
+            or not get_kind(design.fusion).uses_image:
+        return TrainingRowStats(log_odds)
+    return TrainingRowStats(log_odds, *pixel_statistics(data.images, fit_idx))
+
+
+PIXEL_STATS_ROWS = 4096  # images read for the pixel statistics: plenty for 3 means and spreads, bounded cost
+
+
+def pixel_statistics(images: np.ndarray, rows: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(mean, std) per channel over the given rows' pixels (at most PIXEL_STATS_ROWS of them, evenly spaced),
+    read a chunk at a time from the (memory-mapped) images."""
+    rows = np.sort(rows)
+    if len(rows) > PIXEL_STATS_ROWS:
+        rows = rows[np.linspace(0, len(rows) - 1, PIXEL_STATS_ROWS).astype(int)]
+    total, squares, count = np.zeros(3), np.zeros(3), 0
+    for start in range(0, len(rows), 256):
+        chunk = read_rows(images, rows[start:start + 256]).reshape(-1, 3).astype(np.float64)
+        total, squares, count = total + chunk.sum(0), squares + (chunk ** 2).sum(0), count + len(chunk)
+    mean = total / max(count, 1)
+    std = np.sqrt(np.maximum(squares / max(count, 1) - mean ** 2, 0.0))
+    return tuple(map(float, mean)), tuple(float(max(s, 1.0)) for s in std)  # >= 1 grey level: a flat channel stays finite
+
+
 def new_compiled_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None,
-                       category_sizes: tuple[int, ...] = ()) -> keras.Model:
-    model = build_model(design, n_numeric, feature_shape, category_sizes)
+                       category_sizes: tuple[int, ...] = (), stats: TrainingRowStats = TrainingRowStats()) -> keras.Model:
+    model = build_model(design, n_numeric, feature_shape, category_sizes, stats)
     model.compile(optimizer=make_optimizer(design, model), jit_compile=use_jit(), **loss_spec(model, design))
     return model
 
@@ -121,8 +173,8 @@ _REUSED: dict[tuple, tuple[keras.Model, list[np.ndarray]]] = {}
 
 
 def fresh_compiled_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None,
-                         category_sizes: tuple[int, ...] = ()) -> keras.Model:
-    """A compiled model in the state of a new one built under the current seed.
+                         category_sizes: tuple[int, ...] = (), stats: TrainingRowStats = TrainingRowStats()) -> keras.Model:
+    """A compiled model in the state of a new one built under the current seed and the fold's stats.
 
     Tracing a new model's train and predict steps costs about a second, more than training the heads
     of a frozen-backbone design takes. So the last compiled model is kept: each fold builds an
@@ -130,14 +182,14 @@ def fresh_compiled_model(design: Design, n_numeric: int, feature_shape: tuple[in
     optimizer back to its just-built state. Results equal those of a new model per fold."""
     key = (design, n_numeric, feature_shape, category_sizes)
     if key not in _REUSED:
-        initial = new_compiled_model(design, n_numeric, feature_shape, category_sizes)
+        initial = new_compiled_model(design, n_numeric, feature_shape, category_sizes, stats)
         initial.optimizer.build(initial.trainable_variables)
         _REUSED.clear()  # one at a time: memory stays that of one model
         _REUSED[key] = (initial, [np.array(v) for v in initial.optimizer.variables])
         return initial
-    initial = build_model(design, n_numeric, feature_shape, category_sizes)
+    initial = build_model(design, n_numeric, feature_shape, category_sizes, stats)
     model, optimizer_state = _REUSED[key]
-    for variable, value in zip(model.variables, initial.variables):  # weights and dropout seed states
+    for variable, value in zip(model.variables, initial.variables):  # weights (stats too) and dropout seed states
         variable.assign(value)
     for variable, value in zip(model.optimizer.variables, optimizer_state):
         variable.assign(value)
@@ -176,10 +228,20 @@ def fold_batches(model: keras.Model, data: FoldData, idx: np.ndarray, scaler: Nu
                       outputs, seed)
 
 
+MIN_STOPPING_CLASS_ROWS = 10  # of each class in the early-stopping slice, or its AUC cannot choose an epoch
+
+
 def _early_stopping_split(design: Design, data: FoldData, train_idx: np.ndarray, seed: int):
+    """(fit rows, early-stopping slice). No slice, so a fixed budget of design.epochs on every training row, when
+    patience is 0 or when the slice would hold fewer than MIN_STOPPING_CLASS_ROWS rows of a class: an AUC of a
+    handful of rows picks an epoch by chance, and the rows are worth more to the fit."""
+    none = np.array([], dtype=train_idx.dtype)
     if design.patience <= 0:
-        return train_idx, np.array([], dtype=train_idx.dtype)
-    return stopping_split(data.labels, train_idx, EARLY_STOPPING_SHARE, seed, data.groups)
+        return train_idx, none
+    fit_idx, stop_idx = stopping_split(data.labels, train_idx, EARLY_STOPPING_SHARE, seed, data.groups)
+    if np.bincount(data.labels[stop_idx], minlength=2).min() < MIN_STOPPING_CLASS_ROWS:
+        return train_idx, none
+    return fit_idx, stop_idx
 
 
 def _progress(design: Design, on_epoch) -> list[keras.callbacks.Callback]:

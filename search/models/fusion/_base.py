@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 from typing import ClassVar
 
+import keras
 from keras import layers
 
 from fusion_search._errors import UserError
@@ -25,9 +26,10 @@ class Fusion:
 
     name: ClassVar[str]
 
-    def __init__(self, design: Design):
+    def __init__(self, design: Design, output_bias: float = 0.0):
         self.design = design
         self.kind: DesignKind = get_kind(self.name)
+        self.output_bias = output_bias  # where a fusion's own output units start (the training rows' log-odds)
 
     def fuse(self, v, t):
         raise NotImplementedError
@@ -51,6 +53,11 @@ class Fusion:
     def project(self, x, activation: str, name: str):
         """The shared adapter: a dense map of one branch to the common width d = fusion_units."""
         return layers.Dense(self.design.fusion_units, activation=activation, name=name)(x)
+
+
+def output_logit(x, name: str, bias: float = 0.0):
+    """One output unit's logit, its bias starting at ``bias`` (the training rows' log-odds)."""
+    return layers.Dense(1, bias_initializer=keras.initializers.Constant(float(bias)), name=name)(x)
 
 
 def register_fusion(cls: type[Fusion]) -> type[Fusion]:

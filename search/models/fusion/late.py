@@ -1,7 +1,7 @@
 import keras
 from keras import layers, ops
 
-from fusion_search.models.fusion._base import Fusion, register_fusion
+from fusion_search.models.fusion._base import Fusion, output_logit, register_fusion
 
 
 @keras.saving.register_keras_serializable(package="fusion_search")
@@ -36,8 +36,9 @@ class Late(Fusion):
     name = "late"
 
     def fuse(self, v, t):
-        self._logits = {"fusion_image_score": layers.Dense(1, name="fusion_image_logit")(v),
-                        "fusion_numeric_score": layers.Dense(1, name="fusion_numeric_logit")(t)}
+        # both branch logits start at the prior's log-odds b, so the mix starts there too: α·b + (1 − α)·b = b
+        self._logits = {"fusion_image_score": output_logit(v, "fusion_image_logit", self.output_bias),
+                        "fusion_numeric_score": output_logit(t, "fusion_numeric_logit", self.output_bias)}
         return LearnedMix(name="fusion_mix")(list(self._logits.values()))
 
     def auxiliary_logits(self) -> dict:

@@ -1,0 +1,79 @@
+"""Networks start where their training rows are: the output bias at the training rows' log-odds, a from-scratch
+backbone's pixels standardised with the training rows' statistics (never the validation rows'), and early stopping
+that cannot keep a prior-fitting epoch on data too small to judge one."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from fusion_search.designs import Design
+from fusion_search.models import TrainingRowStats, build_model
+from fusion_search.trainers import FoldData
+from fusion_search.trainers._neural import _early_stopping_split, fit_model, training_row_stats
+
+SMALL = dict(backbone="small_cnn", weights="none", image_size=8, trainable_blocks=3, image_units=4,
+             numeric_units=4, fusion_units=4, head_units=4, numeric_width=4, epochs=1, batch_size=8)
+
+
+def fold_data(rows: int = 40, positives: int = 10, seed: int = 0) -> FoldData:
+    rng = np.random.default_rng(seed)
+    labels = np.array([1] * positives + [0] * (rows - positives))
+    images = rng.integers(0, 256, size=(rows, 8, 8, 3), dtype=np.uint8)
+    return FoldData(images, rng.normal(size=(rows, 2)).astype(np.float32), labels)
+
+
+@pytest.mark.parametrize("fusion", ["image_only", "concat", "late"])
+def test_every_output_unit_starts_at_the_given_log_odds(fusion):
+    model = build_model(Design(fusion=fusion, late_aux_weight=0.1, **SMALL), 2, stats=TrainingRowStats(log_odds=-1.25))
+    output_units = [layer for layer in model.layers if layer.name.endswith("_logit")]
+    assert len(output_units) == (2 if fusion == "late" else 1)
+    for layer in output_units:
+        assert float(np.asarray(layer.bias)[0]) == pytest.approx(-1.25)
+
+
+def test_the_log_odds_are_the_fit_rows_and_class_weights_balance_them_to_zero():
+    data = fold_data(rows=40, positives=10)
+    rows = np.arange(40)
+    assert training_row_stats(Design(fusion="numeric_only"), data, rows, None).log_odds == pytest.approx(
+        math.log(10 / 30))
+    weights = np.where(data.labels == 1, 40 / 20, 40 / 60).astype(np.float32)  # balanced: n / (2 * class count)
+    assert training_row_stats(Design(fusion="numeric_only"), data, rows, weights).log_odds == pytest.approx(0.0, abs=1e-6)
+
+
+def test_pixel_statistics_come_from_the_training_rows_only():
+    data = fold_data(rows=40)
+    data.images[:30] = np.array([10, 20, 30], dtype=np.uint8)  # training rows: one flat colour
+    data.images[30:] = 250  # validation rows: far brighter
+    stats = training_row_stats(Design(fusion="image_only", **SMALL), data, np.arange(30), None)
+    assert stats.pixel_mean == pytest.approx((10, 20, 30))
+    assert stats.pixel_std == pytest.approx((1.0, 1.0, 1.0))  # a flat channel's spread is held at one grey level
+
+
+def test_the_trained_model_carries_its_training_rows_pixel_statistics():
+    data = fold_data(rows=40)
+    train = np.arange(30)
+    fitted = fit_model(Design(fusion="image_only", patience=0, **SMALL), data, train, seed=0)
+    layer = fitted.model.get_layer("pixel_standardize")
+    expected = data.images[train].reshape(-1, 3).astype(float)
+    assert np.asarray(layer.mean) == pytest.approx(expected.mean(0), rel=1e-5)
+    assert np.asarray(layer.std) == pytest.approx(expected.std(0), rel=1e-4)
+
+
+def test_pretrained_and_file_weights_keep_their_own_preprocessing():
+    data = fold_data(rows=40)
+    assert training_row_stats(Design(fusion="image_only", **{**SMALL, "weights": "w.weights.h5"}), data,
+                              np.arange(30), None).pixel_mean is None
+    assert training_row_stats(Design(fusion="image_only", backbone="vgg16", weights="imagenet"), data,
+                              np.arange(30), None).pixel_mean is None
+
+
+def test_a_stopping_slice_with_too_few_rows_of_a_class_gives_way_to_a_fixed_budget_on_every_training_row():
+    small, large = fold_data(rows=80, positives=30), fold_data(rows=400, positives=150)
+    design = Design(fusion="image_only", patience=5, **{k: v for k, v in SMALL.items()})
+    fit_rows, stop_rows = _early_stopping_split(design, small, np.arange(80), seed=0)
+    assert len(stop_rows) == 0 and len(fit_rows) == 80  # 15% of 80 rows: about 5 positives, too few to rank
+    fit_rows, stop_rows = _early_stopping_split(design, large, np.arange(400), seed=0)
+    assert np.bincount(large.labels[stop_rows]).min() >= 10 and len(fit_rows) + len(stop_rows) == 400
