@@ -52,3 +52,10 @@ def test_auto_is_the_space_the_study_was_made_with_else_the_machines(setup, caps
     assert chosen_space("auto", "new", storage).name == "balanced"  # the tests train on a CPU
     assert "space auto: balanced (this machine trains on a CPU)" in capsys.readouterr().err
     assert chosen_space("quick").name == "quick" and chosen_space(space) is space
+
+
+def test_the_run_says_the_holdout_share_it_obtained(demo_manifest, capsys):
+    from fusion_search.study._preflight import say_holdout
+
+    say_holdout(prepare_data(demo_manifest, 3, 0, holdout=0.25))
+    assert capsys.readouterr().err.strip() == "holding out 15 of 60 rows (25.0%; asked 25.0%): no trial sees them"
