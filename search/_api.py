@@ -24,8 +24,8 @@ from fusion_search._progress import RichProgress
 from fusion_search.data import ManifestSpec, Table, prepare_data, read_table
 from fusion_search.designs import Design, baseline_fusions
 from fusion_search.results import (
-    Comparison, ExportChoice, choice_record, compare, export_choice, leaderboard_html, leaderboard_rows, record_text,
-    state_line,
+    Comparison, ExportChoice, choice_record, compare, export_choice, leaderboard_html, leaderboard_rows,
+    publish_to_dashboard, record_text, state_line, upload_model,
 )
 from fusion_search.spaces import Space
 from fusion_search.storage import resolve_storage_url, write_text_atomically
@@ -106,11 +106,13 @@ class SearchResult:
         """The best fusion design against the best baseline, paired by fold; ``.headline`` says it in words."""
         return compare(self.study)
 
-    def export(self, path: str | Path, trial: int | None = None, ensemble: str | None = None) -> dict:
+    def export(self, path: str | Path, trial: int | None = None, ensemble: str | None = None,
+               artifact_dir: str | Path | None = None) -> dict:
         """Write what the verdict stands behind (``choice``), or a chosen trial, or the study's ensemble of a side
         ("fusion", "image", "numeric"): a record (.json, .yaml), or retrained on all rows (.keras; a .fusion folder
-        for tree and stacking designs; a .ensemble folder for an ensemble); "chosen" says what and why. Returns what
-        was written."""
+        for tree and stacking designs; a .ensemble folder for an ensemble); "chosen" says what and why. A model is
+        also uploaded to the study's artifacts, which `fusion-search dashboard` serves (``artifact_dir``: default
+        $FUSION_SEARCH_ARTIFACTS, else a folder under the cache for a SQLite study). Returns what was written."""
         path = Path(path)
         choice = export_choice(self.study, trial, ensemble)
         if path.suffix in RECORD_SUFFIXES:
@@ -120,7 +122,7 @@ class SearchResult:
         from fusion_search import serving  # Keras loads only when a model is exported
 
         written = serving.export_chosen(self.study, choice, self.table, path, self.spec)
-        return {**written, "chosen": choice.record()}
+        return {**written, "chosen": choice.record(), "artifact": upload_model(self.study, path, artifact_dir)}
 
     @property
     def choice(self) -> ExportChoice:
@@ -203,6 +205,7 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
                            confirm_repeats=confirm_repeats, confirm_folds=confirm_folds)
     with _watcher(progress, trials) as watcher:
         found = run_search(settings, prepared, space, watcher)
+    publish_to_dashboard(found, trials)
     return SearchResult(found, table, spec)
 
 
@@ -230,6 +233,7 @@ def confirm(study: str, data: Any, *, image_column: str = "image", label_column:
     repeats, folds = confirmation_setup(found, prepared, repeats, folds)
     with _watcher(progress, repeats) as watcher:
         confirm_study(found, prepared, repeats, int(attrs.get("seed", 0)), watcher, folds, study_heartbeat(found))
+    publish_to_dashboard(found)
     return SearchResult(found, table, spec)
 
 

@@ -1,6 +1,7 @@
 """Storage: where studies (Optuna RDB, or the gRPC proxy in front of one), caches and artifacts live, and how to
 reach them safely."""
 
+from fusion_search.storage._artifacts import ENV_ARTIFACTS, artifact_dir, artifact_store
 from fusion_search.storage._cache import cache_dir, cached_array, cached_rows, chunk_rows, filled_rows, read_rows
 from fusion_search.storage._files import write_text_atomically
 from fusion_search.storage._liveness import (
@@ -33,6 +34,7 @@ from fusion_search.storage._url import (
 )
 
 __all__ = [
+    "ENV_ARTIFACTS", "artifact_dir", "artifact_store",
     "cache_dir", "cached_array", "cached_rows", "chunk_rows", "filled_rows", "read_rows", "write_text_atomically",
     "HEARTBEAT_KEY", "HEARTBEAT_SECONDS", "MAX_RETRIES", "RECONNECT_SECONDS", "grace_seconds", "record_heartbeat",
     "StaleWatch", "sqlite_claim_lock", "PROXY_CONNECTIONS", "serve_storage_proxy",

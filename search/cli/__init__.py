@@ -101,12 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--data", type=Path, default=None, help="the study's manifest CSV (with --model)")
     _manifest_flags(export)
     _storage_flag(export)
+    _artifact_flag(export, "the exported --model is also uploaded there, for the dashboard")
     export.set_defaults(handler="export")
 
     dashboard = sub.add_parser("dashboard", help="browse the studies in optuna-dashboard")
     dashboard.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s: this machine only)")
     dashboard.add_argument("--port", type=int, default=8080, help="port (%(default)s)")
     _storage_flag(dashboard)
+    _artifact_flag(dashboard, "exported models are served from there")
     dashboard.set_defaults(handler="dashboard")
 
     proxy = sub.add_parser("storage-proxy", help=(
@@ -138,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     spaces.add_argument("space", nargs="?", help="space name or YAML path (with show)")
     spaces.set_defaults(handler="spaces")
     return parser
+
+
+def _artifact_flag(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--artifact-dir", default=None, help=(
+        f"the studies' artifact folder: {what} (default $FUSION_SEARCH_ARTIFACTS, else <cache>/artifacts for a "
+        "SQLite study; a shared database needs one, e.g. on shared storage)"))
 
 
 def _storage_flag(parser: argparse.ArgumentParser) -> None:

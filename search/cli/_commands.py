@@ -16,8 +16,10 @@ from fusion_search._api import confirm as confirm_study
 from fusion_search._api import search
 from fusion_search._errors import UserError
 from fusion_search.data import ManifestSpec, make_demo_dataset, read_table
+from fusion_search.designs import get_kind
 from fusion_search.results import (
-    choice_record, compare, export_choice, headline, print_status, record_text, serve_dashboard, write_report,
+    choice_record, compare, export_choice, headline, print_status, record_text, serve_dashboard, upload_model,
+    write_report,
 )
 from fusion_search.spaces import describe_space, list_spaces, load_space
 from fusion_search.storage import refuse_password_flag, write_text_atomically
@@ -40,7 +42,33 @@ def demo(args: argparse.Namespace) -> int:
     if not manifest.is_file():
         Console(stderr=True).print(f"writing the demo dataset ({args.rows} rows) to {args.folder}/")
         make_demo_dataset(args.folder, rows=args.rows, seed=args.seed)
-    return _search(args, manifest, ManifestSpec())
+    code = _search(args, manifest, ManifestSpec())
+    if code == 0:
+        _export_winner(args.study, args.storage, manifest, args.folder)
+    return code
+
+
+def _export_winner(name: str, storage: str | None, manifest: Path, folder: Path) -> None:
+    """The demo ends as a user's study does: what the verdict stands behind, retrained on all rows, saved beside the
+    data and uploaded to the study's artifacts, so that `fusion-search dashboard` offers it for download."""
+    from fusion_search import serving  # Keras loads only when a model is exported
+
+    study = load_existing_study(name, storage)
+    choice = export_choice(study)
+    path = folder / f"best{_model_suffix(study, choice)}"
+    if path.exists():
+        return  # an earlier run exported it (and uploaded it once)
+    serving.export_chosen(study, choice, manifest, path)
+    shared = "" if upload_model(study, path) else " (not uploaded: a shared database needs `export --artifact-dir`)"
+    Console(stderr=True).print(f"exported {choice.reason}: {path}{shared}")
+
+
+def _model_suffix(study: optuna.Study, choice) -> str:
+    """.ensemble for an ensemble, .keras for a neural design, .fusion for trees or stacking."""
+    if choice.ensemble is not None:
+        return ".ensemble"
+    trial = study.trials[choice.trial]
+    return ".keras" if get_kind(trial.user_attrs.get("fusion", trial.params.get("fusion"))).neural else ".fusion"
 
 
 def _search(args: argparse.Namespace, data: Path, spec: ManifestSpec) -> int:
@@ -102,6 +130,7 @@ def export(args: argparse.Namespace) -> int:
 
         record["model"] = serving.export_chosen(study, choice, args.data, args.model, manifest_spec(args))
         Console(stderr=True).print(f"wrote {args.model}")
+        _upload(study, args.model, args.artifact_dir, record)
     text = record_text(record, args.format)
     write_text_atomically(output, text)
     if args.output is None:  # no file named: the record is shown too; with --output it is only written
@@ -154,8 +183,18 @@ def _warn_in_sample(about: dict, table, image_column: str) -> None:
               "is in-sample: it says how well the model fits them, not how it does on new rows", file=sys.stderr)
 
 
+def _upload(study: optuna.Study, model: Path, artifact_dir: str | None, record: dict) -> None:
+    """The exported model as a study artifact, so the dashboard offers it for download."""
+    uploaded = upload_model(study, model, artifact_dir)
+    if uploaded is None:
+        Console(stderr=True).print("not uploaded for the dashboard: a shared database needs --artifact-dir")
+        return
+    record["model"]["artifact"] = uploaded
+    Console(stderr=True).print(f"uploaded {uploaded['filename']} to the study's artifacts (the dashboard serves it)")
+
+
 def dashboard(args: argparse.Namespace) -> int:
-    serve_dashboard(args.storage, args.host, args.port)
+    serve_dashboard(args.storage, args.host, args.port, args.artifact_dir)
     return 0
 
 

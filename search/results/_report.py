@@ -83,18 +83,38 @@ def report_html(study: optuna.Study) -> str:
 
 
 def confirmation_figure(comparison: Comparison) -> go.Figure | None:
-    """Fold-by-fold AUC on the fresh folds: the fusion design against the best baseline."""
+    """Fold-by-fold AUC on the fresh folds: the fusion candidate against the best baseline. Folds are numbered from
+    0 as in the per-fold chart (repeat r's fold f is r x K + f); the legend is short and sits below the plot (an
+    ensemble's members are named in the text beside it)."""
     done = comparison.confirmed
     if done is None:
         return None
     figure = go.Figure()
-    for design in (done.fusion, done.baseline):
-        figure.add_scatter(x=list(range(1, len(design["aucs"]) + 1)), y=design["aucs"], mode="lines+markers",
-                           marker={"size": 9}, line={"color": _colour(design["fusion"])},
-                           name=f"{design['fusion']} (trial {design['trial']}, mean {design['mean_auc']:.3f})")
-    figure.update_xaxes(dtick=1)
-    return _layout(figure, "confirmation", f"fresh fold ({done.repeats} repeat(s) x {done.folds} folds)",
-                   "AUC on the held-out fold")
+    colours = _role_colours(done.fusion["fusion"], done.baseline["fusion"])
+    for design, role, colour in zip((done.fusion, done.baseline), ("fusion", "best baseline"), colours):
+        figure.add_scatter(x=list(range(len(design["aucs"]))), y=design["aucs"], mode="lines+markers",
+                           marker={"size": 9}, line={"color": colour}, hovertext=design["fusion"],
+                           name=f"{role}: {_short_name(design)}, mean {design['mean_auc']:.3f}")
+    figure.update_xaxes(dtick=1 if len(done.fusion["aucs"]) <= 20 else None)
+    _layout(figure, "confirmation", f"fresh fold ({done.repeats} repeat(s) x {done.folds} folds)",
+            "AUC on the held-out fold")
+    figure.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0}, height=460,
+                         margin={"b": 90})
+    return figure
+
+
+def _short_name(design: dict) -> str:
+    """'concat, trial 4', or 'ensemble of 3 trials' (never 'trial None')."""
+    if design.get("trial") is not None:
+        return f"{design['fusion']}, trial {design['trial']}"
+    return f"ensemble of {len(design.get('members', {}))} trials"
+
+
+def _role_colours(fusion: str, baseline: str) -> tuple[str, str]:
+    """The designs' own colours where they are registered designs, else fixed ones; never the same twice."""
+    first, second = (_colour(name.split(" ")[0]) if name.split(" ")[0] in list_designs() else fallback
+                     for name, fallback in ((fusion, "#d62728"), (baseline, "#1f77b4")))
+    return first, (second if second != first else "#7f7f7f")
 
 
 def history_figure(study: optuna.Study) -> go.Figure:
@@ -191,7 +211,10 @@ def roc_section(study: optuna.Study, comparison: Comparison) -> tuple[go.Figure 
         note += f" No usable out-of-fold scores for {', '.join(skipped)}."
     figure.update_xaxes(range=[0, 1], constrain="domain")
     figure.update_yaxes(scaleanchor="x", scaleratio=1, range=[0, 1.01], constrain="domain")
-    return _layout(figure, "roc", "false positive rate", "true positive rate"), note
+    _layout(figure, "roc", "false positive rate", "true positive rate")
+    figure.update_layout(legend={"x": 0.98, "y": 0.02, "xanchor": "right", "yanchor": "bottom",  # the corner
+                                 "bgcolor": "rgba(255,255,255,0.8)", "font": {"size": 11}})  # curves leave empty
+    return figure, note
 
 
 def _summary_table(study: optuna.Study) -> str:

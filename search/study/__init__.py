@@ -9,6 +9,7 @@ from fusion_search.study._confirm import (
 )
 from fusion_search.study._confirm_summary import holdout_scores
 from fusion_search.study._ensemble import Ensemble, blend, study_ensemble, study_ensembles
+from fusion_search.study._notes import note_progress, progress_note, save_note_if_changed, trial_note
 from fusion_search.study._objective import CrossValidatedObjective, fold_order, fold_seed, require_baselines_fit
 from fusion_search.study._oof import MAX_OOF_ROWS, oof_labels, oof_scores
 from fusion_search.study._preflight import AUTO, chosen_space
@@ -24,6 +25,7 @@ from fusion_search.study._summary import (
 from fusion_search.study._worker import WorkerSettings, WorkerStopped, run_worker
 
 __all__ = [
+    "note_progress", "progress_note", "save_note_if_changed", "trial_note",
     "CONFIRM_FOLDS",
     "CrossValidatedObjective", "Ensemble", "MAX_OOF_ROWS", "METRIC_NAME", "RunSettings", "SilentProgress", "WorkerSettings",
     "WorkerStopped", "baseline_quota", "baselines", "best_baseline", "best_per_fusion", "blend", "chosen_trial",

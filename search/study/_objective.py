@@ -14,6 +14,7 @@ from fusion_search._errors import UserError
 from fusion_search.data import SearchData, fold_indices
 from fusion_search.designs import Design, baseline_fusions, get_kind
 from fusion_search.spaces import Space, baseline_params, suggest_design
+from fusion_search.study._notes import write_notes
 from fusion_search.study._oof import save_oof_scores
 from fusion_search.study._progress import SilentProgress
 from fusion_search.study._summary import baselines
@@ -23,9 +24,11 @@ from fusion_search.trainers import Diverged, FoldResult, fold_data, is_out_of_me
 class CrossValidatedObjective:
     """Callable for study.optimize. Knows folds and AUC; knows nothing about layers."""
 
-    def __init__(self, data: SearchData, space: Space, seed: int, progress: SilentProgress | None = None):
+    def __init__(self, data: SearchData, space: Space, seed: int, progress: SilentProgress | None = None,
+                 trials: int | None = None):
         self.data, self.space, self.seed = data, space, seed
         self.progress = progress or SilentProgress()
+        self.trials = trials  # the study's target, for the dashboard's progress note
 
     def __call__(self, trial: optuna.Trial) -> float:
         design = suggest_design(trial, self.space)
@@ -46,6 +49,7 @@ class CrossValidatedObjective:
             trial.set_user_attr(key, attr)
         save_oof_scores(trial, oof_scores(self.data, results))
         record_against_baselines(trial, design.fusion, value)
+        write_notes(trial, value, self.trials)
         self.progress.trial_ended(trial.number, design.fusion, value)
         return value
 
@@ -54,6 +58,7 @@ class CrossValidatedObjective:
         became NaN) and end it as PRUNED, so TPE learns to steer away from such designs (a FAIL it would ignore)."""
         trial.set_user_attr("fusion", design.fusion)
         trial.set_user_attr(kind, reason)
+        write_notes(trial, None, self.trials)
         self.progress.trial_skipped(trial.number, design.fusion, reason)
         raise optuna.TrialPruned(reason)
 

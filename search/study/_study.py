@@ -179,7 +179,7 @@ def _search_then_confirm(study: optuna.Study, settings: RunSettings, data: Searc
                          progress: SilentProgress | None) -> None:
     url, heartbeat = resolve_storage_url(settings.storage), study_heartbeat(study)
     if retry_storage(lambda: _finished(study), url) < settings.trials:
-        objective = CrossValidatedObjective(data, space, settings.seed, progress)
+        objective = CrossValidatedObjective(data, space, settings.seed, progress, settings.trials)
         quota = baseline_quota(settings.trials, settings.baseline_trials)
         worker = WorkerSettings(trials=settings.trials, timeout=settings.timeout, heartbeat=heartbeat,
                                 before_claim=lambda s, now: top_up_baselines(s, settings.trials, quota, now))

@@ -1,0 +1,126 @@
+"""The answer where dashboard users look: the verdict as the study's note, the report's evidence as its plots.
+
+optuna-dashboard renders a study's note (Markdown, ``optuna_dashboard.save_note``) and its user-defined Plotly
+figures (``save_plotly_graph_object``) on the study page. Written after a search and after a confirmation: the
+note changes only when its text does; the figures are the report's own (``_report``), saved under fixed ids so
+that a later verdict replaces them.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import textwrap
+
+import optuna
+import plotly.graph_objects as go
+from optuna_dashboard import save_plotly_graph_object
+
+from fusion_search.results._confirmation import Confirmed, describe, p_text
+from fusion_search.results._report import by_fusion_figure, confirmation_figure, roc_section
+from fusion_search.results._verdict import Comparison, compare, headline
+from fusion_search.study import completed, confirmation_progress, progress_note, pruned, save_note_if_changed
+
+# graph object ids, in the order the study page shows them
+FIGURES = ("fusion-search-verdict", "fusion-search-confirmation", "fusion-search-by-fusion", "fusion-search-roc")
+CARD_WIDTH = 70  # characters per line of the verdict card
+
+
+def publish_to_dashboard(study: optuna.Study, trials: int | None = None) -> bool:
+    """Write the study's note (the verdict; the search's progress while fewer than ``trials`` have finished) and
+    the report's figures; True when the note changed."""
+    finished = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
+                                                             optuna.trial.TrialState.PRUNED)))
+    if trials is not None and finished < trials:
+        return save_note_if_changed(study, progress_note(study, trials))
+    comparison = compare(study)
+    changed = save_note_if_changed(study, verdict_note(study, comparison))
+    if completed(study):
+        for graph_id, figure in zip(FIGURES, _figures(study, comparison)):
+            save_plotly_graph_object(study, figure, graph_object_id=graph_id)
+    return changed
+
+
+def _figures(study: optuna.Study, comparison: Comparison) -> list[go.Figure]:
+    """The verdict card, then the report's figures (a placeholder where the report has none yet)."""
+    confirmation = confirmation_figure(comparison) or _placeholder(
+        "Confirmation on fresh folds: not run yet (the verdict waits for it)")
+    roc = roc_section(study, comparison)[0] or _placeholder("Out-of-fold ROC curves: no out-of-fold scores stored")
+    return [verdict_figure(headline(comparison)), confirmation, by_fusion_figure(study), roc]
+
+
+def verdict_figure(sentence: str) -> go.Figure:
+    """The verdict on the study's first page (optuna-dashboard shows the note on a tab of its own): the answer
+    before the first colon in bold, the rest of the headline wrapped below it."""
+    answer, _, rest = sentence.partition(": ")
+    lines = [f"<b>{html.escape(answer)}</b>"] + [html.escape(line) for line in textwrap.wrap(rest, CARD_WIDTH)]
+    figure = _placeholder("Verdict (in full: the Note tab)")
+    figure.add_annotation(text="<br>".join(lines), x=0, y=1, xref="paper", yref="paper", xanchor="left",
+                          yanchor="top", align="left", showarrow=False, font={"size": 14})
+    figure.update_layout(height=120 + 22 * len(lines), margin={"l": 20, "r": 20, "t": 50, "b": 10})
+    return figure
+
+
+def _placeholder(title: str) -> go.Figure:
+    figure = go.Figure()
+    figure.update_layout(title={"text": title}, template="plotly_white", height=200,
+                         xaxis={"visible": False}, yaxis={"visible": False})
+    return figure
+
+
+def verdict_note(study: optuna.Study, comparison: Comparison | None = None) -> str:
+    """The study's note in Markdown: the headline, then the confirmed designs and the corrected test."""
+    comparison = comparison or compare(study)
+    lines = [headline(comparison), ""]
+    done = comparison.confirmed
+    if done is None:
+        lines += _unconfirmed(study)
+    else:
+        lines += _confirmed_table(study, done) + [""] + _test_lines(done)
+    stopped = len(pruned(study))
+    lines += ["", f"Search: {len(completed(study))} trials scored on every fold, {stopped} pruned early. The study's "
+              "first page shows the report's plots (`fusion-search report` draws the same); each trial's note says "
+              "how it scored."]
+    return "\n".join(lines)
+
+
+def _unconfirmed(study: optuna.Study) -> list[str]:
+    units = confirmation_progress(study)
+    if units is not None and units[0] < units[1]:
+        return [f"**Confirming**: {units[0]} of {units[1]} trainings on fresh folds done; the verdict is written "
+                "here when they end."]
+    return ["**Not confirmed**: no confirmation of the current winners on fresh folds (`fusion-search confirm` "
+            "runs it), so no claim is made that fusion helped."]
+
+
+def _confirmed_table(study: optuna.Study, done: Confirmed) -> list[str]:
+    designs = study.user_attrs.get("confirmation", {}).get("designs", {})
+    held = any(design.get("holdout_auc") is not None for design in designs.values())
+    lines = [f"### Confirmed on {done.repeats}x{done.folds} fresh folds", "",
+             "| role | design | mean AUC | fresh-fold AUCs (from fold 0) |" + (" held-out AUC |" if held else ""),
+             "|---|---|---|---|" + ("---|" if held else "")]
+    for role, design in designs.items():
+        aucs = " ".join(f"{a:.3f}" for a in design["aucs"])
+        row = f"| {role} | {describe(design)} | **{design['mean_auc']:.3f}** | {aucs} |"
+        if held:
+            row += "" if design.get("holdout_auc") is None else f" {design['holdout_auc']:.3f}"
+            row += " |"
+        lines.append(row)
+    return lines
+
+
+def _test_lines(done: Confirmed) -> list[str]:
+    test = done.test
+    if test is None or not math.isfinite(test.p):
+        lines = ["**Corrected repeated k-fold t-test**: not defined (too few fold differences, or all equal)."]
+    else:
+        factor = 1 / test.n + 1 / (done.folds - 1)
+        lines = [f"**Corrected repeated k-fold t-test** (Nadeau & Bengio), fusion candidate minus best baseline: "
+                 f"mean difference **{test.mean:+.3f}**, better in {test.wins} of {test.n} folds, t = {test.t:.2f} "
+                 f"with {test.n - 1} degrees of freedom (variance factor 1/{test.n} + 1/{done.folds - 1} = "
+                 f"{factor:.3f}), one-sided {p_text(test.p_greater)}, two-sided {p_text(test.p)}."]
+    if done.holdout is not None:
+        held = done.holdout
+        lines += ["", f"**Held-out rows** ({held.rows}, seen by no trial): AUC {held.auc_a:.3f} against "
+                      f"{held.auc_b:.3f}, DeLong's test {p_text(held.p)}."]
+    return lines
