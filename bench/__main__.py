@@ -16,9 +16,8 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import fusion_search.models  # noqa: E402,F401  (backend settings, TensorFlow loaded quietly)
 from bench._experiments import Workdir, feature_cache, pruning, search_vs_naive  # noqa: E402
+from bench._results import RESULTS  # noqa: E402
 from bench.memory import summary_keys  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main() -> None:
@@ -30,16 +29,22 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5, help="epochs per fold (%(default)s)")
     parser.add_argument("--cache-image-size", type=int, default=64,
                         help="image size of the feature-cache measurement (%(default)s)")
+    parser.add_argument("--tiny", action="store_true",
+                        help="every part at a tiny size, to check that it runs (tests/bench); numbers mean nothing")
     args = parser.parse_args()
+    if args.tiny:
+        args.trials, args.prune_trials, args.rows, args.epochs, args.cache_image_size = 4, 5, 60, 1, 32
     os.environ.setdefault("FUSION_SEARCH_CACHE", tempfile.mkdtemp(prefix="fusion-bench-cache-"))
     work = Workdir(rows=args.rows, image_size=args.image_size, epochs=args.epochs)
     machine = {"cpu_count": os.cpu_count(), "platform": platform.platform(), "date": time.strftime("%Y-%m-%d"),
                "rows": args.rows, "image_size": args.image_size, "epochs": args.epochs, "trials": args.trials,
-               "prune_trials": args.prune_trials}
+               "prune_trials": args.prune_trials, "load_average_1min_at_start": round(os.getloadavg()[0], 2)}
     results = {"machine": machine}
-    results["feature_cache"] = _write("feature_cache", feature_cache(work, args.cache_image_size), machine)
-    results["feature_cache_search_size"] = _write("feature_cache_search_size", feature_cache(work, args.image_size),
-                                                  machine)
+    repeats = 1 if args.tiny else 3
+    results["feature_cache"] = _write("feature_cache", feature_cache(work, args.cache_image_size, repeats), machine)
+    small = feature_cache(work, args.image_size, repeats) if args.image_size != args.cache_image_size else (
+        results["feature_cache"])
+    results["feature_cache_search_size"] = _write("feature_cache_search_size", small, machine)
     results["search_vs_naive"] = _write("search_vs_naive", search_vs_naive(work, args.trials), machine)
     results["pruning"] = _write("pruning", pruning(work, args.prune_trials), machine)
     summary = {
@@ -50,16 +55,20 @@ def main() -> None:
         "pruning_saved_fraction": round(results["pruning"]["saved_fraction"], 3),
         "pruned_best_auc": round(results["pruning"]["with_pruning"]["best_auc"], 4),
         "unpruned_best_auc": round(results["pruning"]["without_pruning"]["best_auc"], 4),
-        **_memory_ratios(),
+        "pruning_saved_fraction_searched_trials": round(results["pruning"]["saved_fraction_searched_trials"], 3),
+        "pruning_saved_fraction_fusion_trials": round(results["pruning"]["saved_fraction_fusion_trials"], 3),
+        **_memory_ratios(args.tiny),
     }
+    machine["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
     (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (RESULTS / "results.md").write_text(_table(summary, results))
     print(json.dumps(summary, indent=2))
 
 
-def _memory_ratios() -> dict:
+def _memory_ratios(tiny: bool) -> dict:
     """Run bench.memory (one process per case and backend) and read the range of estimate / measured for VGG16."""
-    subprocess.run([sys.executable, "-m", "bench.memory"], check=True, cwd=RESULTS.parents[1], stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "bench.memory", *(["--tiny"] if tiny else [])], check=True,
+                   cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL)
     return summary_keys(json.loads((RESULTS / "memory.json").read_text()))
 
 
@@ -93,7 +102,11 @@ The feature-cache target is read at {cache['image_size']} px (summary.json's fea
 the backbone is a smaller share of a trial, so the cache saves less. The cache's one-off build took
 {cache['cache_build_seconds']:.1f} s at {cache['image_size']} px (paid once per data, backbone, weights and image size, then shared by
 every trial and local worker). Both searches and the pruning comparison ran at the default pruning
-threshold p={prune['default_p']}.
+threshold p={prune['default_p']}. The enqueued baselines ({prune['with_pruning']['baseline_trials']} of the
+{prune['trials']} trials, {prune['with_pruning']['baseline_fold_trainings']} fold trainings) are never pruned, so the
+pruning rows say what pruning saved over all trials, over the trials it may stop, and over the fusion designs.
+Machine load (1-minute load average): {results['machine']['load_average_1min_at_start']} at the start,
+{results['machine']['load_average_1min_at_end']} at the end.
 
 The batch-size bound's memory estimate against the memory training steps really take: [memory.md](memory.md)
 (written by bench/memory.py, which `make bench` runs too).
@@ -106,6 +119,12 @@ def _pruning_rows(prune: dict) -> str:
     for threshold, run in prune["by_threshold"].items():
         rows.append(f"| fold trainings, pruning p={threshold} | {off['fold_trainings']} | {run['fold_trainings']} | "
                     f"{100 * run['saved_fraction']:.0f}% saved ({run['pruned_trials']} trials pruned) |")
+        rows.append(f"| fold trainings of the searched trials (all but the {run['baseline_trials']} enqueued "
+                    f"baselines), p={threshold} | {off['searched_fold_trainings']} | {run['searched_fold_trainings']} | "
+                    f"{100 * run['saved_fraction_searched_trials']:.0f}% saved |")
+        rows.append(f"| fold trainings of the fusion designs, p={threshold} | {off['fusion_fold_trainings']} | "
+                    f"{run['fusion_fold_trainings']} | {100 * run['saved_fraction_fusion_trials']:.0f}% saved "
+                    f"({run['fusion_pruned']} of {run['fusion_trials']} pruned) |")
         rows.append(f"| best mean AUC, pruning p={threshold} | {off['best_auc']:.4f} | {run['best_auc']:.4f} | "
                     f"{run['best_auc'] - off['best_auc']:+.4f} |")
     return "\n".join(rows)

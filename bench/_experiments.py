@@ -13,6 +13,7 @@ import optuna
 
 from bench._naive import NaiveSearchData
 from fusion_search.data import fold_indices, make_demo_dataset, prepare_data
+from fusion_search.designs import baseline_fusions
 from fusion_search.models import build_backbone
 from fusion_search.spaces import load_space, suggest_design
 from fusion_search.study import RunSettings, completed, pruned, run_search
@@ -68,7 +69,8 @@ class Workdir:
 
 
 def search_vs_naive(work: Workdir, trials: int) -> dict:
-    """(1) The same search (trial budget, seed) naive and with caches + pruning: wall time and best AUC."""
+    """(1) The same search (trial budget, seed) naive and with caches + pruning: wall time and best AUC. (The search
+    alone: the confirmation on fresh folds that run_search adds afterwards is switched off in every bench search.)"""
     runs = {}
     for mode in ("naive", "service"):
         started = time.perf_counter()
@@ -76,7 +78,7 @@ def search_vs_naive(work: Workdir, trials: int) -> dict:
         if mode == "naive":
             data = NaiveSearchData(data.manifest, data.folds, data.fold_seed, caches=False)
         settings = RunSettings(study=mode, storage=work.storage(f"search_{mode}"), trials=trials, seed=0,
-                               prune_p=RunSettings.prune_p if mode == "service" else 0.0)
+                               prune_p=RunSettings.prune_p if mode == "service" else 0.0, confirm_repeats=0)
         study = run_search(settings, data, work.space)
         runs[mode] = {"seconds": time.perf_counter() - started, "best_auc": _best(study),
                       "fold_trainings": _fold_trainings(study)}
@@ -100,7 +102,7 @@ def feature_cache(work: Workdir, image_size: int, repeats: int = 3) -> dict:
         data.images(design.image_size)
         if cached:
             started = time.perf_counter()
-            data.features(design)  # the one-off cost, paid by the first frozen trial of a study
+            fold_data(data, design)  # extracts the features into the cache: the one-off cost of the first frozen trial
             result["cache_build_seconds"] = time.perf_counter() - started
         times, aucs = [], []
         for _ in range(repeats if cached else 1):
@@ -122,18 +124,37 @@ def pruning(work: Workdir, trials: int, thresholds: tuple[float, ...] = (0.3, 0.
     for prune_p in (*thresholds, 0.0):
         data = prepare_data(work.manifest, k=5, fold_seed=0)
         settings = RunSettings(study=f"prune_{prune_p}", storage=work.storage(f"prune_{prune_p}"), trials=trials,
-                               seed=0, prune_p=prune_p)
+                               seed=0, prune_p=prune_p, confirm_repeats=0)
         study = run_search(settings, data, work.space)
         runs[prune_p] = {"best_auc": _best(study), "fold_trainings": _fold_trainings(study),
-                         "pruned_trials": len(pruned(study))}
+                         "pruned_trials": len(pruned(study)), **_by_side(study)}
     full = 5 * trials
     for prune_p in thresholds:
-        runs[prune_p]["saved_fraction"] = 1 - runs[prune_p]["fold_trainings"] / full
+        run = runs[prune_p]
+        run["saved_fraction"] = 1 - run["fold_trainings"] / full
+        for side in ("searched", "fusion"):
+            done, full_side = run[f"{side}_fold_trainings"], 5 * max(1, run[f"{side}_trials"])
+            run[f"saved_fraction_{side}_trials"] = 1 - done / full_side
     return {
         "trials": trials, "default_p": thresholds[0], "with_pruning": runs[thresholds[0]],
         "by_threshold": {str(p): runs[p] for p in thresholds}, "without_pruning": runs[0.0],
         "saved_fraction": runs[thresholds[0]]["saved_fraction"],
+        "saved_fraction_searched_trials": runs[thresholds[0]]["saved_fraction_searched_trials"],
+        "saved_fraction_fusion_trials": runs[thresholds[0]]["saved_fraction_fusion_trials"],
     }
+
+
+def _by_side(study: optuna.Study) -> dict:
+    """Trials and fold trainings of the enqueued baselines (never pruned: a guaranteed share of the study), of the
+    searched trials (everything TPE drew, the ones pruning can stop) and, among those, of the fusion designs."""
+    finished = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    guaranteed = [t for t in finished if t.user_attrs.get("role") == "baseline"]
+    searched = [t for t in finished if t.user_attrs.get("role") != "baseline"]
+    fusion = [t for t in searched if t.user_attrs.get("fusion", t.params.get("fusion")) not in baseline_fusions()]
+    return {f"{name}_{what}": value for name, trials in (("baseline", guaranteed), ("searched", searched),
+                                                         ("fusion", fusion))
+            for what, value in (("trials", len(trials)), ("fold_trainings", _folds(trials)),
+                                ("pruned", sum(bool(t.user_attrs.get("pruned")) for t in trials)))}
 
 
 def _best(study: optuna.Study) -> float:
@@ -141,8 +162,11 @@ def _best(study: optuna.Study) -> float:
 
 
 def _fold_trainings(study: optuna.Study) -> int:
-    return sum(t.user_attrs.get("folds_done", 5) for t in study.get_trials(deepcopy=False)
-               if t.state == optuna.trial.TrialState.COMPLETE)
+    return _folds(t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE)
+
+
+def _folds(trials) -> int:
+    return sum(t.user_attrs.get("folds_done", 5) for t in trials)
 
 
 __all__ = ["Workdir", "feature_cache", "pruning", "search_vs_naive"]

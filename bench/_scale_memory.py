@@ -32,8 +32,9 @@ import tempfile
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
-ROOT = RESULTS.parents[1]
+from bench._results import RESULTS
+
+ROOT = Path(__file__).resolve().parents[1]
 TARGET = 1.25  # largest count's peak / smallest count's peak
 DESIGN = {"fusion": "concat", "backbone": "small_cnn", "weights": "none", "image_size": 64, "trainable_blocks": 3,
           "epochs": 1, "patience": 0, "batch_size": 64, "image_units": 16, "numeric_units": 16, "head_units": 16}

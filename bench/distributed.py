@@ -24,12 +24,11 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import optuna  # noqa: E402
 import sqlalchemy  # noqa: E402
 
+from bench._results import RESULTS  # noqa: E402
 from fusion_search.data import make_demo_dataset  # noqa: E402
 from fusion_search.storage import open_storage  # noqa: E402
 from fusion_search.study import WorkerSettings, run_worker  # noqa: E402
 from tests.distributed._workers import FAST_SPACE, start_worker, worker_command  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 @contextmanager

@@ -23,8 +23,9 @@ import sys
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
-ROOT = RESULTS.parents[1]
+from bench._results import RESULTS
+
+ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = ("tensorflow", "jax")
 CASES = {  # name -> (design fields, small batch, large batch): frozen to fully fine-tuned, a feature-map fusion
     "VGG16 64 px frozen, concat": (dict(fusion="concat", backbone="vgg16", image_size=64, trainable_blocks=0), 16, 64),
@@ -86,9 +87,15 @@ def _probe_in_subprocess(fields: dict, batch: int, backend: str) -> dict:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def measure_all() -> dict:
-    cases = {name: {backend: measure(fields, small, large, backend) for backend in BACKENDS}
-             for name, (fields, small, large) in CASES.items()}
+TINY_CASE = {"VGG16 32 px frozen, concat (--tiny)": (
+    dict(fusion="concat", backbone="vgg16", image_size=32, trainable_blocks=0), 4, 8)}
+
+
+def measure_all(tiny: bool = False) -> dict:
+    """Every case on every backend; ``tiny``: one small case on TensorFlow (checks that the benchmark runs)."""
+    backends, chosen = (BACKENDS[:1], TINY_CASE) if tiny else (BACKENDS, CASES)
+    cases = {name: {backend: measure(fields, small, large, backend) for backend in backends}
+             for name, (fields, small, large) in chosen.items()}
     vgg = [r["ratio"] for name, by in cases.items() if name.startswith("VGG16") for r in by.values()]
     return {"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "date": time.strftime("%Y-%m-%d")},
             "cases": cases, "vgg16_ratio_min": min(vgg), "vgg16_ratio_max": max(vgg)}
@@ -123,11 +130,12 @@ def table(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.memory")
     parser.add_argument("--probe", nargs=2, metavar=("FIELDS", "BATCH"), help="one batch size of one case, here")
+    parser.add_argument("--tiny", action="store_true", help="one small case on TensorFlow: checks that it runs")
     args = parser.parse_args()
     if args.probe:
         print(json.dumps(probe(json.loads(args.probe[0]), int(args.probe[1]))))
         return
-    result = measure_all()
+    result = measure_all(args.tiny)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "memory.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / "memory.md").write_text(table(result))

@@ -29,12 +29,12 @@ import numpy as np
 import optuna
 import sqlalchemy
 
+from bench._results import RESULTS
 from bench.distributed import fresh_database
 from fusion_search.storage import PROXY_CONNECTIONS, WORKER_CONNECTIONS, open_storage
 from fusion_search.study import WorkerSettings, run_worker
 from tests.distributed._workers import free_port
 
-RESULTS = Path(__file__).resolve().parent / "results"
 TRIAL_SECONDS = 1.0
 TRIALS_PER_WORKER = 6
 

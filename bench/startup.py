@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._results import RESULTS
 from bench._versions import cli_module, installed, revision_name
 
-RESULTS = Path(__file__).resolve().parent / "results"
 ROUNDS = 7
 COMMANDS = {"--help": ["--help"], "spaces": ["spaces"], "run --help": ["run", "--help"]}
 PROBE = """

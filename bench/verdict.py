@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bench._results import RESULTS
 from bench._versions import cli_module, installed, revision_name
 from fusion_search.data import disc_image
 
-RESULTS = Path(__file__).resolve().parent / "results"
 ROWS, SIZE, TRIALS, FOLDS = 400, 16, 16, 5
 KINDS = {"null": (2.0, 0.0, 0.0), "interaction": (2.0, 2.0, 1.0)}  # weights of a, b, a*b in the logit
 SPACE = """

@@ -37,7 +37,8 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from skimage.color import hsv2rgb  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from bench._results import RESULTS  # noqa: E402
+
 LEARNING_RATES = (1e-3, 3e-3, 1e-2)
 
 
