@@ -12,7 +12,6 @@ import optuna
 
 from fusion_search.data import SearchData
 from fusion_search.designs import Design, get_kind
-from fusion_search.models import build_backbone, device_name, registered_backbones
 from fusion_search.spaces import Space, list_spaces, load_space
 from fusion_search.storage import open_storage, resolve_storage_url
 
@@ -32,6 +31,8 @@ def chosen_space(space: str | Path | Space, study: str | None = None, storage: s
     if name in list_spaces():
         why = f"the space study '{study}' was made with"
     else:
+        from fusion_search.models import device_name  # Keras loads only when a run needs to know the device
+
         device = device_name()
         name, why = AUTO_SPACES[device], f"this machine trains on a {device}"
     print(f"space auto: {name} ({why})", file=sys.stderr, flush=True)
@@ -64,6 +65,8 @@ def require_weights(space: Space) -> None:
     the weights file the trials will read."""
     if IMAGENET not in _values(space, "weights") or not any(get_kind(f).uses_image for f in space.fusions):
         return
+    from fusion_search.models import build_backbone, registered_backbones  # a study of designs without weights: no Keras
+
     size = min(space.image_sizes or (Design().image_size,))
     for name in _values(space, "backbone"):
         if name in registered_backbones():  # (the classical descriptors have no weights)
