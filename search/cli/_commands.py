@@ -54,7 +54,11 @@ def _export_winner(name: str, storage: str | None, manifest: Path, folder: Path)
     from fusion_search import serving  # Keras loads only when a model is exported
 
     study = load_existing_study(name, storage)
-    choice = export_choice(study)
+    try:
+        choice = export_choice(study)
+    except UserError as error:  # e.g. no trial scored on every fold yet: the demo's search still stands
+        Console(stderr=True).print(f"no model exported: {error}")
+        return
     path = folder / f"best{_model_suffix(study, choice)}"
     if path.exists():
         return  # an earlier run exported it (and uploaded it once)

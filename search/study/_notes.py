@@ -1,6 +1,6 @@
 """Notes on the dashboard, written as the search goes: each finished trial's, and the study's progress.
 
-optuna-dashboard shows a trial's note (Markdown) at the top of its page, and the study's note on the study page.
+optuna-dashboard shows a trial's note (Markdown) at the top of its page, and the study's note on its Note tab.
 A trial's note says what the design is, how it scored, and why it was pruned, skipped or flagged: a trial that
 fold pruning stopped stays COMPLETE with its running mean (what the sampler learns from), so its note is where
 a reader sees that it was stopped. The study's note says the search is still going until the confirmation
@@ -14,6 +14,7 @@ import sys
 import optuna
 from optuna_dashboard import get_note, save_note
 
+from fusion_search._errors import UserError
 from fusion_search.designs import get_kind
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
@@ -69,7 +70,7 @@ def design_in_words(fusion: str, params: dict) -> str:
     """'**concat**: <what the design does>. Searched: image_units 8, lr_fusion 0.0032.'"""
     try:
         summary = get_kind(fusion).summary
-    except Exception:  # a design no longer registered: its name and parameters still say what it was
+    except UserError:  # a design no longer registered: its name and parameters still say what it was
         summary = "design no longer registered"
     chosen = ", ".join(f"{name} {_value(v)}" for name, v in params.items() if name != "fusion")
     return f"**{fusion}**: {summary}." + (f" Searched: {chosen}." if chosen else "")

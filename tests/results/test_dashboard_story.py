@@ -144,7 +144,7 @@ def test_study_page_shows_the_verdict_a_plot_and_the_model_to_download(told, das
     with urllib.request.urlopen(base + link.group(1), timeout=10) as response:
         assert response.read() == model.read_bytes()
     assert page.errors == []
-    screenshot(page_url, ARTIFACTS / "dashboard-verdict.png", size=(1280, 2400), budget_ms=10000)
+    screenshot(page_url, ARTIFACTS / "dashboard-verdict.png", size=(1280, 3300), budget_ms=10000)
 
 
 def test_note_page_shows_the_whole_verdict(told, dashboard):
@@ -180,3 +180,16 @@ def test_the_confirmation_chart_has_a_short_legend_below_distinct_colours_and_fo
     assert list(fusion.x) == list(range(len(comparison.confirmed.fusion["aucs"])))
     search_folds = folds_figure(comparison)
     assert search_folds is None or search_folds.data[0].x[0] == fusion.x[0] == 0
+
+
+def test_a_study_still_searching_says_so_with_its_progress_and_an_unchanged_note_is_not_rewritten():
+    from fusion_search.results import publish_to_dashboard
+
+    study = optuna.create_study(study_name="searching", direction="maximize")
+    for value in (0.7, 0.6):
+        study.add_trial(optuna.trial.create_trial(value=value, user_attrs={"fusion": "image_only"}))
+    assert publish_to_dashboard(study, trials=5) is True
+    assert "**Still searching.**" in get_note(study) and "**2 of 5 trials finished**" in get_note(study)
+    version = study._storage.get_study_system_attrs(study._study_id)["dashboard:note_ver"]
+    assert publish_to_dashboard(study, trials=5) is False
+    assert study._storage.get_study_system_attrs(study._study_id)["dashboard:note_ver"] == version
