@@ -40,6 +40,8 @@ def test_the_readme_notebook_example_runs(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     assert re.match(r"(Fusion (did not )?(clearly )?help|Cannot tell)", lines[0]), lines[0]
+    # the image baseline learns: a logistic regression on these 120 images' pixels scores 0.74 (it was 0.28)
+    assert float(lines[1].split()[-1]) >= 0.65, lines[1]
     assert (tmp_path / "best.json").is_file()
     assert len(lines[-1].split()) == 10  # ten scores, one per predicted row
 

@@ -135,6 +135,8 @@ def export(args: argparse.Namespace) -> int:
         record["model"] = serving.export_chosen(study, choice, args.data, args.model, manifest_spec(args))
         Console(stderr=True).print(f"wrote {args.model}")
         _upload(study, args.model, args.artifact_dir, record)
+    if record.get("below_chance"):
+        Console(stderr=True).print(f"warning: trial {record['trial']} is flagged {record['below_chance']}")
     text = record_text(record, args.format)
     write_text_atomically(output, text)
     if args.output is None:  # no file named: the record is shown too; with --output it is only written

@@ -25,6 +25,9 @@ class Confirmed:
     test: CorrectedTTest | None  # None when the differences cannot be tested
     holdout: DeLongTest | None  # None without held-out rows
     design_alone: dict | None = None  # the best single fusion design, when the candidate is an ensemble of trials
+    failed_units: tuple[dict, ...] = ()  # units that diverged or ran out of memory twice: {trial, repeat, fold, why}
+    retried_units: tuple[dict, ...] = ()  # units that failed once and trained with a new seed
+    holdout_failed: bool = False  # a held-out unit of the fusion candidate or of the baseline failed twice
 
     @property
     def significant(self) -> bool:
@@ -38,6 +41,8 @@ class Confirmed:
         """No held-out rows, or the fusion design is also better on them: DeLong's test, one-sided, at the 5% level
         (merely scoring higher would be a coin flip when fusion adds nothing)."""
         held = self.holdout
+        if self.holdout_failed:
+            return False
         return held is None or (math.isfinite(held.p_greater) and held.p_greater < LEVEL and held.difference > 0)
 
 
@@ -48,13 +53,18 @@ def confirmed(study: optuna.Study) -> Confirmed | None:
     if not summary or "fusion" not in summary["designs"] or summary.get("search_trials") != searched_trials(study):
         return None
     designs = summary["designs"]
-    baselines = {role: d for role, d in designs.items() if is_baseline_role(role)}
+    baselines = {role: d for role, d in designs.items() if is_baseline_role(role) and d["mean_auc"] is not None}
+    if not baselines:
+        return None
     role = max(baselines, key=lambda name: baselines[name]["mean_auc"])  # the strongest reference, fairly chosen
     fusion, baseline = designs["fusion"], baselines[role]
-    test = (corrected_ttest(fusion["aucs"], baseline["aucs"], 1.0 / (summary["folds"] - 1))
-            if len(fusion["aucs"]) >= 2 and len(fusion["aucs"]) == len(baseline["aucs"]) else None)
+    pairs = [(a, b) for a, b in zip(fusion["aucs"], baseline["aucs"]) if a is not None and b is not None]
+    test = (corrected_ttest([a for a, _ in pairs], [b for _, b in pairs], 1.0 / (summary["folds"] - 1))
+            if len(pairs) >= 2 and len(fusion["aucs"]) == len(baseline["aucs"]) else None)
     return Confirmed(fusion, baseline, summary["repeats"], summary["folds"], test, _holdout(study, role),
-                     designs.get(FUSION_DESIGN))
+                     designs.get(FUSION_DESIGN), tuple(summary.get("failed_units", ())),
+                     tuple(summary.get("retried_units", ())),
+                     bool(fusion.get("holdout_failed") or baseline.get("holdout_failed")))
 
 
 def _holdout(study: optuna.Study, baseline_role: str) -> DeLongTest | None:
@@ -83,11 +93,32 @@ def confirmation_in_words(confirmed: Confirmed) -> str:
                      f"degrees of freedom, one-sided {p_text(test.p_greater)}, two-sided {p_text(test.p)} (Nadeau & "
                      f"Bengio 2003: the folds' training sets overlap, so the variance is scaled by 1/n + 1/(k-1) = "
                      f"1/{test.n} + 1/{confirmed.folds - 1} = {1 / test.n + 1 / (confirmed.folds - 1):.3f}).")
+    if confirmed.failed_units or confirmed.retried_units:
+        parts.append(units_in_words(confirmed))
     if confirmed.holdout is not None:
         held = confirmed.holdout
         parts.append(f"On the {held.rows} held-out rows, which no trial saw, both were trained on every search row "
                      f"once: AUC {held.auc_a:.3f} against {held.auc_b:.3f}, DeLong's test one-sided "
                      f"{p_text(held.p_greater)}, two-sided {p_text(held.p)}.")
+    return " ".join(parts)
+
+
+def units_in_words(confirmed: Confirmed) -> str:
+    """How many confirmation units diverged or ran out of memory, and how they count."""
+    total = confirmed.repeats * confirmed.folds
+    parts = []
+    if confirmed.retried_units:
+        parts.append(f"{len(confirmed.retried_units)} confirmation unit(s) diverged or ran out of memory once and "
+                     "trained with a new seed.")
+    if confirmed.failed_units:
+        names = ", ".join(f"trial {u['trial']} " + ("held-out" if u["repeat"] < 0 else
+                                                     f"repeat {u['repeat'] + 1} fold {u['fold'] + 1}")
+                          for u in confirmed.failed_units[:5])
+        parts.append(f"{len(confirmed.failed_units)} unit(s) failed twice ({names}{', ...' if len(confirmed.failed_units) > 5 else ''}; "
+                     f"{total} folds per design): a fusion candidate's failed fold scores 0.5, a baseline's failed "
+                     "fold is left out of the comparison, a failed held-out unit means no held-out confirmation.")
+    if confirmed.holdout_failed:
+        parts.append("A held-out unit failed, so the held-out check cannot confirm fusion.")
     return " ".join(parts)
 
 

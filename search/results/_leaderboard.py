@@ -13,7 +13,7 @@ from fusion_search.designs import baseline_fusions
 from fusion_search.results._ensembles import ensemble_rows
 from fusion_search.results._verdict import compare
 from fusion_search.study import (
-    best_baseline, best_per_fusion, confirmation_progress, design_label, diverged, pruned, skipped, state_counts, trial_counts,
+    BELOW_CHANCE, is_below_chance, best_baseline, best_per_fusion, confirmation_progress, design_label, diverged, pruned, skipped, state_counts, trial_counts,
 )
 
 
@@ -29,6 +29,7 @@ def leaderboard_rows(study: optuna.Study) -> list[dict]:
     rows = []
     for fusion, trial in best_per_fusion(study).items():
         name = f"{design_label(trial)} (baseline)" if fusion in baseline_fusions() else design_label(trial)
+        name += " (below chance)" if is_below_chance(trial) else ""
         delta = None if reference is None or fusion in baseline_fusions() else round(trial.value - reference[1], 6)
         rows.append(_trial_row(name, "design", counts.get(fusion, 0), trial, delta, confirmed.get(trial.number)))
     for row in ensemble_rows(study):
@@ -60,8 +61,9 @@ def leaderboard_table(study: optuna.Study) -> Table:
     table = Table(title=title, title_justify="left")
     for column in COLUMNS:
         wraps = column in {"design", COLUMNS[-1]}
-        table.add_column(column, justify="left" if wraps else "right", no_wrap=not wraps, min_width=14 if wraps else None,
-                         overflow="fold" if wraps else "ellipsis", ratio=1 if column == COLUMNS[-1] else None)
+        table.add_column(column, justify="left" if wraps else "right", no_wrap=not wraps,
+                         min_width=14 if wraps else None, overflow="fold" if wraps else "ellipsis",
+                         ratio=1 if column == COLUMNS[-1] else None)
     for row in leaderboard_rows(study):
         table.add_row(*row_cells(row), style="dim" if row["kind"] == "pruned" else None)
     return table
@@ -120,6 +122,10 @@ def print_status(study: optuna.Study, console: Console | None = None) -> None:
         console.print(f"{len(unstable)} trial(s) diverged (pruned, so the sampler avoids them); "
                       f"trial {unstable[-1].number} ({unstable[-1].user_attrs.get('fusion')}): "
                       f"{unstable[-1].user_attrs['diverged']}")
+    if flagged := [t for t in study.get_trials(deepcopy=False) if is_below_chance(t)]:
+        console.print(f"{len(flagged)} trial(s) scored below chance out of fold (never ensemble members); "
+                      f"trial {flagged[-1].number} ({flagged[-1].user_attrs.get('fusion')}): "
+                      f"{flagged[-1].user_attrs[BELOW_CHANCE]}")
     progress = confirmation_progress(study)
     if progress is not None and progress[0] < progress[1]:
         console.print(f"confirmation on fresh folds: {progress[0]} of {progress[1]} trainings done "

@@ -11,7 +11,7 @@ import optuna
 import yaml
 
 from fusion_search.results._verdict import compare
-from fusion_search.study import Ensemble, baselines, chosen_trial, trial_counts, trial_design
+from fusion_search.study import BELOW_CHANCE, Ensemble, baselines, chosen_trial, trial_counts, trial_design
 
 
 def ensemble_record(study: optuna.Study, ensemble: Ensemble) -> dict[str, Any]:
@@ -40,6 +40,7 @@ def export_record(study: optuna.Study, trial_number: int | None = None) -> dict[
         "std_auc": attrs.get("std_auc", round(statistics.pstdev(fold_aucs), 6) if fold_aucs else None),
         "fold_aucs": fold_aucs,
         "oof_auc": attrs.get("oof_auc"),
+        "below_chance": attrs.get(BELOW_CHANCE),  # None, or why the design is flagged (a training problem)
         "epochs": attrs.get("epochs"),
         "params": trial.params,
         "design": trial_design(study, trial).to_params(),

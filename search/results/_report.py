@@ -25,6 +25,7 @@ from fusion_search.results._verdict import Comparison, compare, headline, paired
 from fusion_search.storage import write_text_atomically
 from fusion_search.study import (
     MAX_OOF_ROWS,
+    is_below_chance,
     baselines,
     best_per_fusion,
     completed,
@@ -223,7 +224,8 @@ def _summary_table(study: optuna.Study) -> str:
              if d.get("trial") is not None}
     for fusion, trial in best.items():
         attrs = trial.user_attrs
-        role = " (baseline)" if fusion in baseline_fusions() else ""
+        role = (" (baseline)" if fusion in baseline_fusions() else "") + (
+            " (below chance)" if is_below_chance(trial) else "")
         delta = attrs.get("delta_vs_best_baseline")
         rows.append(f"<tr><td>{html.escape(fusion)}{role}</td><td>{counts.get(fusion, 0)}</td><td>{trial.number}</td>"
                     f"<td>{trial.value:.3f}</td><td>{attrs.get('std_auc', float('nan')):.3f}</td>"

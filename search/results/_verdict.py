@@ -22,7 +22,7 @@ from scipy import stats
 
 from fusion_search.designs import baseline_fusions
 from fusion_search.results._confirmation import LEVEL, Confirmed, confirmed, describe, p_text
-from fusion_search.study import best_baseline, best_per_fusion, design_label, pruned
+from fusion_search.study import best_baseline, best_per_fusion, design_label, is_below_chance, pruned
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class Comparison:
     test: PairedTest | None  # search stage: None unless both exist with per-fold AUCs over the same folds
     confirmed: Confirmed | None = None  # None until the confirmation of this fusion trial is complete
     stopped_fusions: int = 0  # fusion trials that fold pruning stopped early (worse than the best so far)
+    below_chance: tuple[str, ...] = ()  # the baselines whose best trial is flagged below chance, in words
 
     @property
     def delta(self) -> float | None:
@@ -66,7 +67,8 @@ class Comparison:
     def helped(self) -> bool:
         """Fusion beat the best single modality on fresh folds (corrected t-test at 5%), and on held-out rows
         when there are any. Nothing else counts."""
-        return self.confirmed is not None and self.confirmed.significant and self.confirmed.holdout_agrees
+        return (self.confirmed is not None and self.confirmed.significant and self.confirmed.holdout_agrees
+                and not self.below_chance)
 
     @property
     def headline(self) -> str:
@@ -94,7 +96,9 @@ def compare(study: optuna.Study) -> Comparison:
         if len(a) == len(b) and len(pairs) >= 2:
             test = paired_test([x for x, _ in pairs], [y for _, y in pairs])
     stopped = sum(trial.user_attrs.get("fusion") not in baseline_fusions() for trial in pruned(study))
-    return Comparison(fusion, baseline, test, confirmed(study), stopped)
+    flagged = tuple(f"{name} (trial {best[name].number})" for name in baseline_fusions()
+                    if name in best and is_below_chance(best[name]))
+    return Comparison(fusion, baseline, test, confirmed(study), stopped, flagged)
 
 
 def paired_test(fusion_aucs: list[float], baseline_aucs: list[float]) -> PairedTest:
@@ -111,7 +115,21 @@ def paired_test(fusion_aucs: list[float], baseline_aucs: list[float]) -> PairedT
 
 
 def headline(comparison: Comparison) -> str:
-    """One sentence (two with held-out rows): did fusion help on this data?"""
+    """One sentence (more with held-out rows, failed confirmation units or a baseline below chance): did fusion
+    help on this data?"""
+    sentence = _headline(comparison)
+    done = comparison.confirmed
+    if done is not None and done.failed_units:
+        sentence += (f" {len(done.failed_units)} confirmation unit(s) diverged or ran out of memory twice (counted "
+                     "against fusion: see the report).")
+    if comparison.below_chance:
+        flagged = ", ".join(comparison.below_chance)
+        sentence += (f" Caution: the best {flagged} baseline scored below chance out of fold, a training problem, so "
+                     "the single-modality reference may be too weak; fusion is not claimed to help against it.")
+    return sentence
+
+
+def _headline(comparison: Comparison) -> str:
     fusion, baseline, done = comparison.fusion, comparison.baseline, comparison.confirmed
     if fusion is None and baseline is not None and comparison.stopped_fusions:
         return (f"Fusion did not help in the search: each of its {comparison.stopped_fusions} fusion trial(s) was "
@@ -132,9 +150,12 @@ def headline(comparison: Comparison) -> str:
     difference = done.fusion["mean_auc"] - done.baseline["mean_auc"]
     if comparison.helped:
         sentence = f"Fusion helped on this data: {where}, {ours} beats {theirs} by {difference:+.3f}{evidence}."
-    elif done.significant:  # better on fresh folds, not on the rows no trial saw
+    elif done.significant and not done.holdout_agrees:  # better on fresh folds, not on the rows no trial saw
         sentence = (f"Fusion is not confirmed on the held-out rows: {where}, {ours} beats {theirs} by "
                     f"{difference:+.3f}{evidence}, but not on the held-out rows.")
+    elif done.significant:  # better on fresh folds, but against a reference that trained below chance
+        sentence = (f"Fusion is not confirmed: {where}, {ours} beats {theirs} by {difference:+.3f}{evidence}, but a "
+                    "baseline it is judged against trained below chance.")
     elif difference <= 0:
         sentence = f"Fusion did not help on this data: {where}, {ours} is {difference:+.3f} against {theirs}{evidence}."
     else:

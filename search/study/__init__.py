@@ -3,6 +3,7 @@ share of trials, the confirmation on fresh folds, and reading a study back. Fram
 trainer brings its framework when it first trains."""
 
 from fusion_search.study._budget import baseline_quota
+from fusion_search.study._chance import BELOW_CHANCE, below_chance_reason, is_below_chance
 from fusion_search.study._confirm import (
     CONFIRM_FOLDS, FUSION_DESIGN, chosen_trials, confirm, confirmation_folds, confirmation_progress,
     confirmation_setup, default_repeats, fresh_partition, is_baseline_role, require_confirmation_flags, roles, searched_trials,

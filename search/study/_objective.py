@@ -14,6 +14,7 @@ from fusion_search._errors import UserError
 from fusion_search.data import SearchData, fold_indices
 from fusion_search.designs import Design, baseline_fusions, get_kind
 from fusion_search.spaces import Space, baseline_params, suggest_design
+from fusion_search.study._chance import BELOW_CHANCE, below_chance_reason
 from fusion_search.study._notes import write_notes
 from fusion_search.study._oof import save_oof_scores
 from fusion_search.study._progress import SilentProgress
@@ -47,7 +48,10 @@ class CrossValidatedObjective:
         value = statistics.fmean(r.auc for r in results.values())
         for key, attr in trial_attrs(self.data, design, results).items():
             trial.set_user_attr(key, attr)
-        save_oof_scores(trial, oof_scores(self.data, results))
+        scores = oof_scores(self.data, results)
+        save_oof_scores(trial, scores)
+        if flag := below_chance_reason(self.data.manifest.labels, scores):
+            trial.set_user_attr(BELOW_CHANCE, flag)
         record_against_baselines(trial, design.fusion, value)
         write_notes(trial, value, self.trials)
         self.progress.trial_ended(trial.number, design.fusion, value)

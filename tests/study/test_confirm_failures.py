@@ -1,0 +1,76 @@
+"""A confirmation always ends: a unit that diverges (or runs out of memory) is retried once with a new seed, then
+recorded with its reason and counted against fusion; the worker goes on, the verdict says how many units failed,
+and a rerun does not replay them."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+import fusion_search.study._confirm as confirm_module
+from fusion_search.cli import main
+from fusion_search.results import compare
+from fusion_search.trainers import Diverged
+
+TRIALS, FOLDS = 5, 3
+
+
+@pytest.fixture(scope="module")
+def failing_confirmation(demo_manifest, tiny_space, tmp_path_factory):
+    """A study whose confirmation sees numeric_only diverge on every attempt and image_only on every first one."""
+    storage = f"sqlite:///{tmp_path_factory.mktemp('failing') / 'study.db'}"
+    real, first_attempts = confirm_module.train_fold, set()
+
+    def train_fold(design, data, train_idx, val_idx, seed):
+        unit = (design.fusion, tuple(val_idx[:4]))
+        if design.fusion == "numeric_only" or (design.fusion == "image_only" and unit not in first_attempts):
+            first_attempts.add(unit)
+            raise Diverged("the training loss became NaN or infinite in epoch 2")
+        return real(design, data, train_idx, val_idx, seed=seed)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(confirm_module, "train_fold", train_fold)
+        code = main(["run", "--data", str(demo_manifest), "--study", "failing", "--space", str(tiny_space),
+                     "--trials", str(TRIALS), "--folds", str(FOLDS), "--storage", storage, "--quiet", "--prune-p", "0",
+                     "--confirm-repeats", "1"])
+    return code, storage
+
+
+def test_the_run_ends_and_the_confirmation_is_written(failing_confirmation):
+    code, storage = failing_confirmation
+    assert code == 0
+    summary = optuna.load_study(study_name="failing", storage=storage).user_attrs["confirmation"]
+    assert {"fusion", "image_only", "gbdt_only"} <= set(summary["designs"])
+
+
+def test_units_that_failed_twice_are_named_with_their_reason_and_leave_the_baseline_s_folds_out(failing_confirmation):
+    _, storage = failing_confirmation
+    summary = optuna.load_study(study_name="failing", storage=storage).user_attrs["confirmation"]
+    numeric = summary["designs"]["numeric_only"]
+    failed_trials = {unit["trial"] for unit in summary["failed_units"]}
+    assert failed_trials == {numeric["trial"]} and len(summary["failed_units"]) == FOLDS
+    assert all("diverged" in unit["why"] and unit["why"].count("seed") == 2 for unit in summary["failed_units"])
+    assert numeric["aucs"] == [None] * FOLDS and numeric["mean_auc"] is None
+
+
+def test_units_that_failed_once_trained_with_a_new_seed_and_count_normally(failing_confirmation):
+    _, storage = failing_confirmation
+    summary = optuna.load_study(study_name="failing", storage=storage).user_attrs["confirmation"]
+    image = summary["designs"]["image_only"]
+    assert {unit["trial"] for unit in summary["retried_units"]} >= {image["trial"]}
+    assert all(a is not None for a in image["aucs"]) and image["mean_auc"] is not None
+
+
+def test_the_verdict_says_how_many_units_failed(failing_confirmation):
+    _, storage = failing_confirmation
+    comparison = compare(optuna.load_study(study_name="failing", storage=storage))
+    assert comparison.confirmed is not None and comparison.confirmed.baseline["fusion"] != "numeric_only"
+    assert f"{FOLDS} confirmation unit(s) diverged or ran out of memory twice" in comparison.headline
+
+
+def test_a_rerun_of_confirm_does_not_replay_the_failed_units(failing_confirmation, demo_manifest):
+    _, storage = failing_confirmation
+    units = optuna.load_study(study_name="failing:confirm", storage=storage)
+    before = [(t.number, t.state) for t in units.trials]
+    assert main(["confirm", "--study", "failing", "--data", str(demo_manifest), "--storage", storage, "--quiet"]) == 0
+    assert [(t.number, t.state) for t in optuna.load_study(study_name="failing:confirm", storage=storage).trials] == before
