@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from fusion_search._errors import UserError
-from fusion_search.data import DESCRIPTOR_NAMES, Manifest, chunked_descriptors, inner_folds, row_chunks
+from fusion_search.data import DESCRIPTOR_NAMES, Manifest, chunked_descriptors, inner_folds
 from fusion_search.designs import DESCRIPTORS, NEURAL, Design, get_kind
 from fusion_search.models import (
     SCORING_BATCH, RowBatches, feature_extractor, keras, make_deterministic, predict_scores, with_preprocessing,
@@ -114,9 +114,11 @@ def mean_image_score(models, inputs: dict[str, np.ndarray]) -> np.ndarray:
 
 def pooled(extractor: keras.Model, images: np.ndarray) -> np.ndarray:
     """Global-average-pooled feature maps, as gbdt_on_embedding pools them in cross-validation (a chunk of rows at
-    a time: never every image's maps in memory)."""
-    return np.concatenate([np.asarray(extractor.predict(chunk, batch_size=64, verbose=0), dtype=np.float32)
-                           .mean(axis=(1, 2)) for chunk in row_chunks(images, POOL_ROWS)])
+    a time: never every image's maps in memory; RowBatches reads the next batches while the extractor runs)."""
+    every = np.arange(len(images))
+    return np.concatenate([
+        np.asarray(extractor.predict(RowBatches({"image": images}, every[start:start + POOL_ROWS], 64), verbose=0),
+                   dtype=np.float32).mean(axis=(1, 2)) for start in range(0, len(images), POOL_ROWS)])
 
 
 # --- training on all rows -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import numpy as np
 from fusion_search._errors import UserError
 from fusion_search.data import (
     DESCRIPTOR_VERSION, Table, category_matrix, image_chunks, image_descriptors, image_paths, numeric_matrix,
+    prefetched,
 )
 from fusion_search.models import CategoricalVocabulary, ImageDescriptors, NumericPreprocess, keras, predict_scores
 from fusion_search.serving._export_ensemble import EnsembleModel, load_ensemble
@@ -34,7 +35,7 @@ from fusion_search.storage import write_text_atomically
 from fusion_search.study import blend
 
 SCORE_COLUMN = "score"
-PREDICT_ROWS = 1024  # images decoded and scored at a time
+PREDICT_ROWS = 1024  # images decoded and scored at a time (the next chunk is decoded meanwhile)
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ def score_table(model: keras.Model | HybridModel | EnsembleModel, table: Table,
     if contract.image_size is None:
         return _scores(model, inputs)
     scores, start = [], 0
-    for images in image_chunks(image_paths(table, image_column), contract.image_size, PREDICT_ROWS):
+    chunks = image_chunks(image_paths(table, image_column), contract.image_size, PREDICT_ROWS)
+    for images in prefetched(chunks, 1):  # the next chunk is decoded while this one is scored
         part = {name: values[start:start + len(images)] for name, values in inputs.items()}
         part.update({"image_features": image_descriptors(images)} if contract.descriptors else {"image": images})
         scores.append(_scores(model, part))

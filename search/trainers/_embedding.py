@@ -6,7 +6,7 @@ from sklearn.decomposition import PCA
 from fusion_search.data import SearchData, row_chunks
 from fusion_search.designs import DESCRIPTORS, Design
 from fusion_search.models import feature_extractor, keras
-from fusion_search.trainers._features import EXTRACT_ROWS, extract, image_features
+from fusion_search.trainers._features import feature_chunks, image_features
 from fusion_search.trainers._fold import FoldData, FoldResult, fold_auc
 from fusion_search.trainers._trees import Timer, fit_and_score
 
@@ -50,5 +50,4 @@ def pooled_features(design: Design, data: FoldData, seed: int) -> np.ndarray:
         return np.concatenate([chunk.mean(axis=(1, 2), dtype=np.float32) for chunk in row_chunks(maps)])
     keras.utils.set_random_seed(seed)  # random-weight backbones: reproducible per fold seed
     extractor = feature_extractor(design)
-    return np.concatenate([extract(extractor, chunk).mean(axis=(1, 2))
-                           for chunk in row_chunks(data.images, EXTRACT_ROWS)])
+    return np.concatenate([chunk.mean(axis=(1, 2)) for chunk in feature_chunks(extractor, data.images)])

@@ -10,11 +10,12 @@ from typing import Iterator
 
 import numpy as np
 
-from fusion_search.data import SearchData, row_chunks
+from fusion_search.data import SearchData
 from fusion_search.designs import DESCRIPTORS, Design, get_kind
-from fusion_search.models import feature_extractor
+from fusion_search.models import RowBatches, feature_extractor
 
 EXTRACT_ROWS = 1024  # images per extraction chunk (a chunk's feature maps are in memory at once)
+EXTRACT_BATCH = 128  # images per extraction step (the next ones are read while it runs)
 
 
 def image_features(data: SearchData, design: Design) -> np.ndarray | None:
@@ -43,13 +44,22 @@ def backbone_features(data: SearchData, design: Design) -> np.ndarray:
 
 def extracted_chunks(design: Design, images: np.ndarray) -> Iterator[np.ndarray]:
     """The backbone's feature maps of the images, one chunk of rows at a time."""
-    extractor = feature_extractor(design)
-    for chunk in row_chunks(images, EXTRACT_ROWS):
-        yield extract(extractor, chunk)
+    return feature_chunks(feature_extractor(design), images)
 
 
-def extract(extractor, images: np.ndarray) -> np.ndarray:
-    return np.asarray(extractor.predict(images, batch_size=64, verbose=0), np.float32)
+def feature_chunks(extractor, images: np.ndarray, rows: int = EXTRACT_ROWS) -> Iterator[np.ndarray]:
+    """extractor's outputs of every image, ``rows`` rows at a time, extracted batch by batch from RowBatches (the
+    next batches are read from the cache while the extractor runs, across chunks too)."""
+    batches = RowBatches({"image": images}, np.arange(len(images)), EXTRACT_BATCH)
+    per_chunk = max(1, rows // EXTRACT_BATCH)
+    for start in range(0, len(batches), per_chunk):
+        yield np.concatenate([extract(extractor, batches[index][0])
+                              for index in range(start, min(start + per_chunk, len(batches)))])
+
+
+def extract(extractor, images) -> np.ndarray:
+    """One batch's outputs (images: an array, or the extractor's input dict) as float32."""
+    return np.asarray(extractor.predict_on_batch(images), np.float32)
 
 
 def weights_identity(weights: str) -> str:

@@ -70,3 +70,26 @@ def test_a_model_trains_and_scores_over_batches_on_jax(jax_checks):
     assert jax_checks["backend"] == "jax"
     assert jax_checks["epochs"] == 2 and jax_checks["finite_loss"] and jax_checks["scored"] == 100
     assert jax_checks["max_difference"] < 1e-5
+
+
+def _same(a, b) -> bool:
+    return all(np.array_equal(a[0][name], b[0][name]) for name in a[0]) and all(
+        np.array_equal(x, y) for x, y in zip(a[1:], b[1:]))
+
+
+def test_reading_ahead_changes_no_batch_in_order_out_of_order_or_across_epochs():
+    rows, labels = np.arange(3, 47), np.arange(N) % 2
+    ahead, plain = (RowBatches(_inputs(), rows, 5, labels, seed=2, read_ahead=depth) for depth in (3, 0))
+    for _ in range(2):
+        assert all(_same(a, b) for a, b in zip(_epoch(ahead), _epoch(plain)))
+        for index in (4, 0, 1, 8, 2):  # out of sequence: the read-ahead starts again from the batch asked for
+            assert _same(ahead[index], plain[index])
+        ahead.on_epoch_end()
+        plain.on_epoch_end()
+    ahead.close()
+
+
+def test_a_batch_past_the_end_is_an_index_error():
+    batches = RowBatches(_inputs(), np.arange(10), 4)
+    with pytest.raises(IndexError):
+        batches[3]
