@@ -97,14 +97,15 @@ def is_number(value: Any) -> bool:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return True
     try:
-        float(cell_text(value))
+        float(str(value).strip())
     except ValueError:
         return False
     return True
 
 
 def is_blank(value: Any) -> bool:
-    return cell_text(value) == ""
+    """cell_text(value) == "", without writing the number out."""
+    return _missing(value) or (not isinstance(value, numbers.Real) and str(value).strip().lower() in MISSING)
 
 
 def _guess(values) -> str:
@@ -115,12 +116,17 @@ def _guess(values) -> str:
 
 def _whole_numbers(values) -> bool:
     """Every filled cell is a whole number (an integer ID looks like this; a measurement rarely does)."""
-    filled = [cell_text(v) for v in values if not is_blank(v)]
-    return bool(filled) and all(_INTEGER.fullmatch(text) for text in filled)
+    seen = False
+    for value in values:
+        text = cell_text(value)
+        if text and not _INTEGER.fullmatch(text):
+            return False  # (a measurement says so at its first decimal)
+        seen = seen or bool(text)
+    return seen
 
 
 def _require_not_an_id(table: Table, column: str, number: bool = False) -> None:
-    filled = [cell_text(v) for v in table.column(column) if cell_text(v)]
+    filled = [text for text in map(cell_text, table.column(column)) if text]
     distinct = len(set(filled))
     if distinct > ID_MIN_DISTINCT and distinct >= ID_SHARE * len(filled):
         keep = (f"; a number that truly is a feature is kept when --numeric-columns names it (with the other "

@@ -142,12 +142,12 @@ def parse_number(value: Any, column: str, index: int) -> float:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         number = float(value)
     else:
-        text = cell_text(value)
-        if is_blank(text):
-            return math.nan
+        text = "" if value is None else str(value).strip()
         try:
-            number = float(text)
+            number = float(text)  # (NaN, written as text, is missing too)
         except ValueError:
+            if is_blank(value):
+                return math.nan
             raise UserError(f"numeric column '{column}' has a non-numeric value {text!r} on row {index + 2} (a "
                             "categorical column? name it with --categorical-columns)") from None
     if math.isinf(number):
