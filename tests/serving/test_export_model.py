@@ -15,6 +15,7 @@ import yaml
 from fusion_search.cli import main
 from fusion_search.data import decode_images, read_manifest
 from fusion_search.designs import get_kind
+from fusion_search.results import export_choice
 from fusion_search.serving._export_model import final_design, final_epochs, save_atomically, train_final_model
 
 
@@ -77,7 +78,8 @@ def test_yaml_format_holds_the_same_record(searched_study, tmp_path):
     assert main(["export", "--study", name, "--storage", storage, "--output", str(tmp_path / "best.json")]) == 0
     as_yaml = yaml.safe_load((tmp_path / "best.yaml").read_text())
     as_json = json.loads((tmp_path / "best.json").read_text())
-    assert as_yaml == as_json and as_yaml["trial"] == optuna.load_study(study_name=name, storage=storage).best_trial.number
+    choice = export_choice(optuna.load_study(study_name=name, storage=storage))  # what the verdict stands behind
+    assert as_yaml == as_json and as_yaml["chosen"] == choice.record()
 
 
 def test_export_refuses_a_manifest_that_is_not_the_studys_data(searched_study, tmp_path, capsys):
