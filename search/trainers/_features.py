@@ -53,12 +53,12 @@ def feature_chunks(extractor, images: np.ndarray, rows: int = EXTRACT_ROWS) -> I
     batches = RowBatches({"image": images}, np.arange(len(images)), EXTRACT_BATCH)
     per_chunk = max(1, rows // EXTRACT_BATCH)
     for start in range(0, len(batches), per_chunk):
-        yield np.concatenate([extract(extractor, batches[index][0])
+        yield np.concatenate([extract(extractor, batches[index][0]["image"])
                               for index in range(start, min(start + per_chunk, len(batches)))])
 
 
-def extract(extractor, images) -> np.ndarray:
-    """One batch's outputs (images: an array, or the extractor's input dict) as float32."""
+def extract(extractor, images: np.ndarray) -> np.ndarray:
+    """One batch's outputs as float32."""
     return np.asarray(extractor.predict_on_batch(images), np.float32)
 
 
