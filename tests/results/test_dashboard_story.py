@@ -144,7 +144,7 @@ def test_study_page_shows_the_verdict_a_plot_and_the_model_to_download(told, das
     with urllib.request.urlopen(base + link.group(1), timeout=10) as response:
         assert response.read() == model.read_bytes()
     assert page.errors == []
-    screenshot(page_url, ARTIFACTS / "dashboard-verdict.png", size=(1280, 3300), budget_ms=10000)
+    screenshot(page_url, ARTIFACTS / "dashboard-verdict.png", size=(1280, 3700), budget_ms=10000)
 
 
 def test_note_page_shows_the_whole_verdict(told, dashboard):
