@@ -37,19 +37,21 @@ from tests.distributed._workers import free_port
 
 TRIAL_SECONDS = 1.0
 TRIALS_PER_WORKER = 6
+LENGTH_TRIALS = {1.0: 6, 10.0: 3, 60.0: 2}  # --trial-seconds: trials per worker at each length (bounds the wall time)
 
 
-def sleeping_objective(trial: optuna.Trial) -> float:
-    """Two suggestions, a report, one second of 'training'."""
+def sleeping_objective(trial: optuna.Trial, seconds: float = TRIAL_SECONDS) -> float:
+    """Two suggestions, a report, ``seconds`` of 'training'."""
     x = trial.suggest_float("x", 0.0, 1.0)
     trial.suggest_categorical("fusion", ["concat", "late", "film"])
-    time.sleep(TRIAL_SECONDS / 2)
+    time.sleep(seconds / 2)
     trial.report(x, step=0)
-    time.sleep(TRIAL_SECONDS / 2)
+    time.sleep(seconds / 2)
     return x
 
 
-def worker_main(storage: str, study_name: str, trials: int, go: Path, out: Path) -> None:
+def worker_main(storage: str, study_name: str, trials: int, go: Path, out: Path,
+                trial_seconds: float = TRIAL_SECONDS) -> None:
     """One simulated worker process: open the storage, wait for the start signal, run the real worker loop."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage),
@@ -63,7 +65,7 @@ def worker_main(storage: str, study_name: str, trials: int, go: Path, out: Path)
     def timed(trial: optuna.Trial) -> float:
         started = time.perf_counter()
         try:
-            return sleeping_objective(trial)
+            return sleeping_objective(trial, trial_seconds)
         finally:
             spent.append(time.perf_counter() - started)
 
@@ -100,7 +102,8 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def simulate(server: str, workers: int, via_proxy: bool, folder: Path, per_worker: int = TRIALS_PER_WORKER) -> dict:
+def simulate(server: str, workers: int, via_proxy: bool, folder: Path, per_worker: int = TRIALS_PER_WORKER,
+             trial_seconds: float = TRIAL_SECONDS) -> dict:
     trials = workers * per_worker
     with fresh_database(server) as url:
         unpooled = optuna.storages.RDBStorage(url, engine_kwargs={"poolclass": sqlalchemy.pool.NullPool})
@@ -113,13 +116,14 @@ def simulate(server: str, workers: int, via_proxy: bool, folder: Path, per_worke
                                      env=dict(env, FUSION_SEARCH_STORAGE=url), stderr=subprocess.DEVNULL)
             storage = f"grpc://127.0.0.1:{port}"
             optuna.storages.GrpcStorageProxy(host="127.0.0.1", port=port).wait_server_ready(timeout=120)
-        run = folder / f"{'proxy' if via_proxy else 'direct'}-{workers}"
+        run = folder / f"{'proxy' if via_proxy else 'direct'}-{workers}-{trial_seconds:g}s"
         run.mkdir()
         go = run / "go"
         watch = ConnectionWatch(url)
         watch.start()
         processes = [subprocess.Popen([sys.executable, "-m", "bench.scale", "worker", storage, "scale", str(trials),
-                                       str(go), str(run / f"w{i}.json")], env=env) for i in range(workers)]
+                                       str(go), str(run / f"w{i}.json"), str(trial_seconds)], env=env)
+                     for i in range(workers)]
         while sum(1 for _ in run.glob("*.ready")) < workers:
             if any(p.poll() not in (None, 0) for p in processes):
                 raise RuntimeError(f"a simulated worker failed to start ({run})")
@@ -143,8 +147,9 @@ def simulate(server: str, workers: int, via_proxy: bool, folder: Path, per_worke
         shares = {"objective": sum(sum(r["objective_s"]) for r in reports) / loop,
                   "claim": sum(claims) / loop}
         shares["rest"] = 1 - shares["objective"] - shares["claim"]  # Trial set-up, tell, waits for a free slot
-        ideal = workers / TRIAL_SECONDS
-        return {"workers": workers, "via": "proxy" if via_proxy else "direct", "exit_codes": sorted(set(codes)),
+        ideal = workers / trial_seconds
+        return {"workers": workers, "via": "proxy" if via_proxy else "direct", "trial_seconds": trial_seconds,
+                "exit_codes": sorted(set(codes)),
                 "trials": trials, "complete": complete, "wall_s": round(wall, 2),
                 "trials_per_s": round(complete / wall, 2), "ideal_per_s": ideal,
                 "vs_ideal": round(complete / wall / ideal, 3),
@@ -166,7 +171,7 @@ def max_connections(server: str) -> int:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "worker":
         storage, study, trials, go, out = sys.argv[2:7]
-        worker_main(storage, study, int(trials), Path(go), Path(out))
+        worker_main(storage, study, int(trials), Path(go), Path(out), float(sys.argv[7]))
         return
     parser = argparse.ArgumentParser(prog="python -m bench.scale")
     parser.add_argument("--server", default="postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -174,7 +179,12 @@ def main() -> None:
     parser.add_argument("--via", default="direct,proxy", help="direct, proxy or both (%(default)s)")
     parser.add_argument("--trials-per-worker", type=int, default=TRIALS_PER_WORKER)
     parser.add_argument("--skip-memory", action="store_true", help="only the workers part")
+    parser.add_argument("--trial-seconds", help="e.g. 1,10,60: through the proxy at each trial length "
+                        "(trials per worker: 6, 3, 2), into scale_trial_lengths.json/.md; the other options as given")
     args = parser.parse_args()
+    if args.trial_seconds:
+        return trial_lengths(args.server, [float(s) for s in args.trial_seconds.split(",")],
+                             [int(n) for n in args.workers.split(",")])
     folder = Path(tempfile.mkdtemp(prefix="fusion-bench-scale-"))
     limit = max_connections(args.server)
     runs, skipped = [], []
@@ -203,6 +213,48 @@ def main() -> None:
     (RESULTS / "scale.json").write_text(json.dumps(record, indent=2) + "\n")
     (RESULTS / "scale.md").write_text(markdown(record))
     print(markdown(record))
+
+
+def trial_lengths(server: str, lengths: list[float], worker_counts: list[int]) -> None:
+    """Simulated workers through the proxy at each trial length: how the proxy's CPU per trial and the rate against
+    the ideal change once trials take as long as GPU trials do."""
+    folder = Path(tempfile.mkdtemp(prefix="fusion-bench-scale-"))
+    load = [round(os.getloadavg()[0], 2)]
+    runs = []
+    for seconds in lengths:
+        for workers in worker_counts:
+            runs.append(simulate(server, workers, True, folder, LENGTH_TRIALS.get(seconds, 2), seconds))
+            print(json.dumps(runs[-1]), flush=True)
+    load.append(round(os.getloadavg()[0], 2))
+    record = {"runs": runs, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                        "optuna": optuna.__version__, "load_average_1min": load,
+                                        "date": time.strftime("%Y-%m-%d"), "heartbeat_s": 5}}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "scale_trial_lengths.json").write_text(json.dumps(record, indent=2) + "\n")
+    (RESULTS / "scale_trial_lengths.md").write_text(lengths_markdown(record))
+    print(lengths_markdown(record))
+
+
+def lengths_markdown(record: dict) -> str:
+    machine = record["machine"]
+    lines = ["# Scale at realistic trial lengths: simulated workers through the storage proxy", "",
+             f"{machine['date']}, {machine['cpus']} CPU cores shared with other jobs (1-minute load average "
+             f"{machine['load_average_1min'][0]} at the start, {machine['load_average_1min'][1]} at the end), "
+             "PostgreSQL on localhost, the real worker loop (claim, heartbeat every "
+             f"{machine['heartbeat_s']} s, report, tell) around an objective that sleeps for the trial length "
+             "(`python -m bench.scale --trial-seconds 1,10,60 --workers 8,32,64`).", "",
+             "| trial length (s) | workers | complete / asked | trials/s | ideal | vs ideal | claim p95 (ms) "
+             "| proxy CPU ms/trial | worker CPU ms/trial | workers one proxy core serves |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for run in record["runs"]:
+        serves = 1000 * run["trial_seconds"] / run["proxy_cpu_ms_per_trial"] if run["proxy_cpu_ms_per_trial"] else 0
+        lines.append(f"| {run['trial_seconds']:g} | {run['workers']} | {run['complete']} / {run['trials']} | "
+                     f"{run['trials_per_s']} | {run['ideal_per_s']:.2f} | {run['vs_ideal']:.2f} | "
+                     f"{run['claim_p95_ms']} | {run['proxy_cpu_ms_per_trial']} | {run['worker_cpu_ms_per_trial']} | "
+                     f"{serves:,.0f} |")
+    lines += ["", "*workers one proxy core serves* = trial length / the proxy's CPU per trial: the workers whose "
+              "trials, each that long, keep one core of the proxy busy (PostgreSQL's own CPU not counted).", ""]
+    return "\n".join(lines)
 
 
 def markdown(record: dict) -> str:

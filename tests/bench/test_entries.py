@@ -1,0 +1,59 @@
+"""Every benchmark the README names still runs on today's code (at a tiny size, results in a temporary folder): an
+API change can no longer break `make bench` silently. The numbers of these runs mean nothing."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH_MODULES = sorted(f"bench.{path.stem}" for path in (ROOT / "bench").glob("*.py") if path.stem != "__main__")
+
+
+def _run(tmp_path: Path, *args: str, out: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "FUSION_BENCH_RESULTS": str(tmp_path / "results"),
+           "FUSION_SEARCH_CACHE": str(tmp_path / "cache"), "KERAS_HOME": str(tmp_path / "keras"), "KERAS_BACKEND": "tensorflow", "PYTHONPATH": str(ROOT)}
+    if out is not None:
+        env["OUT"] = str(out)
+    run = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    assert run.returncode == 0, run.stderr[-4000:]
+    return run
+
+
+@pytest.mark.parametrize("module", BENCH_MODULES)
+def test_every_bench_module_imports(module):
+    importlib.import_module(module)
+
+
+def test_make_bench_runs_every_part_and_writes_its_summary(tmp_path):
+    _run(tmp_path, "bench", "--tiny")
+    summary = json.loads((tmp_path / "results" / "summary.json").read_text())
+    for key in ("search_speedup_vs_naive", "feature_cache_speedup", "pruning_saved_fraction",
+                "pruning_saved_fraction_fusion_trials", "memory_estimate_ratio_min"):
+        assert summary[key] > 0, key
+    assert summary["search_best_auc"] == summary["naive_best_auc"]  # same designs, same folds, same seeds
+    assert "| whole search wall time (s) |" in (tmp_path / "results" / "results.md").read_text()
+
+
+def test_the_input_pipeline_benchmark_runs(tmp_path):
+    _run(tmp_path, "bench.input_pipeline", "--tiny")
+    result = json.loads((tmp_path / "results" / "input_pipeline.json").read_text())
+    assert {(c["kind"], c["version"]) for c in result["cases"]} == {
+        (kind, version) for kind in ("training", "extraction") for version in ("before", "after")}
+    assert all(c["steps"] > 0 and 0 < c["ratio"] <= 1.05 for c in result["cases"])
+
+
+def test_the_gpu_check_dry_run_measures_the_trial_path(tmp_path):
+    _run(tmp_path, "bench.gpu_check", "--dry-run", out=tmp_path / "gpu")
+    result = json.loads((tmp_path / "gpu" / "gpu.json").read_text())
+    for part in ("train_fold_fine_tuned", "feature_extraction", "train_fold_frozen_cached_features",
+                 "keras_fit_in_memory"):
+        assert result[part]["images_per_second"] > 0, result[part]
+    assert result["train_fold_frozen_cached_features"]["reads_features"]
+    assert not result["train_fold_fine_tuned"]["reads_features"]
