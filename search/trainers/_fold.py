@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from fusion_search.data import stopping_split
+
 
 @dataclass(frozen=True)
 class FoldData:
@@ -42,6 +44,19 @@ class FoldResult:
 
 
 EARLY_STOPPING_SHARE = 0.15  # of a training fold, held out to decide when to stop (networks and trees alike)
+MIN_STOPPING_CLASS_ROWS = 10  # of each class in that slice, or it cannot choose when to stop (then: no slice)
+
+
+def early_stopping_slice(labels: np.ndarray, rows: np.ndarray, seed: int,
+                         groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(fit rows, early-stopping slice) of a training fold: EARLY_STOPPING_SHARE of its rows (stratified, whole
+    groups), or no slice (every row fits, a fixed budget) when the slice would hold fewer than
+    MIN_STOPPING_CLASS_ROWS rows of a class: a score of a handful of rows picks the stopping point by chance, and
+    on such small data the rows are worth more to the fit."""
+    fit, stop = stopping_split(labels, rows, EARLY_STOPPING_SHARE, seed, groups)
+    if np.bincount(labels[stop], minlength=2).min() < MIN_STOPPING_CLASS_ROWS:
+        return rows, rows[:0]
+    return fit, stop
 
 
 def fold_auc(labels: np.ndarray, scores: np.ndarray) -> float:

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.utils.class_weight import compute_sample_weight
 
 from fusion_search._errors import UserError
-from fusion_search.data import CategoryEncoder, NumericScaler, SearchData, stopping_split
+from fusion_search.data import CategoryEncoder, NumericScaler, SearchData
 from fusion_search.designs import Design, get_kind
 from fusion_search.models import (
     SCORING_BATCH,
@@ -31,7 +31,7 @@ from fusion_search.models import (
 )
 from fusion_search.storage import read_rows
 from fusion_search.trainers._features import image_features
-from fusion_search.trainers._fold import EARLY_STOPPING_SHARE, Diverged, FoldData, FoldResult, fold_auc
+from fusion_search.trainers._fold import Diverged, FoldData, FoldResult, early_stopping_slice, fold_auc
 from fusion_search.trainers._memory import feature_shape_of, too_large
 
 
@@ -228,20 +228,12 @@ def fold_batches(model: keras.Model, data: FoldData, idx: np.ndarray, scaler: Nu
                       outputs, seed)
 
 
-MIN_STOPPING_CLASS_ROWS = 10  # of each class in the early-stopping slice, or its AUC cannot choose an epoch
-
-
 def _early_stopping_split(design: Design, data: FoldData, train_idx: np.ndarray, seed: int):
-    """(fit rows, early-stopping slice). No slice, so a fixed budget of design.epochs on every training row, when
-    patience is 0 or when the slice would hold fewer than MIN_STOPPING_CLASS_ROWS rows of a class: an AUC of a
-    handful of rows picks an epoch by chance, and the rows are worth more to the fit."""
-    none = np.array([], dtype=train_idx.dtype)
+    """(fit rows, early-stopping slice); no slice (design.epochs on every training row) when patience is 0 or the
+    training fold is too small for one (early_stopping_slice)."""
     if design.patience <= 0:
-        return train_idx, none
-    fit_idx, stop_idx = stopping_split(data.labels, train_idx, EARLY_STOPPING_SHARE, seed, data.groups)
-    if np.bincount(data.labels[stop_idx], minlength=2).min() < MIN_STOPPING_CLASS_ROWS:
-        return train_idx, none
-    return fit_idx, stop_idx
+        return train_idx, train_idx[:0]
+    return early_stopping_slice(data.labels, train_idx, seed, data.groups)
 
 
 def _progress(design: Design, on_epoch) -> list[keras.callbacks.Callback]:

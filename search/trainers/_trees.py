@@ -7,30 +7,36 @@ import time
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from fusion_search.data import CategoryEncoder, stopping_split
+from fusion_search.data import CategoryEncoder
 from fusion_search.designs import Design
-from fusion_search.trainers._fold import EARLY_STOPPING_SHARE, FoldData
+from fusion_search.trainers._fold import FoldData, early_stopping_slice
 
 MAX_ITER = 300
+FIXED_ITER = 100  # iterations without an early-stopping slice: scikit-learn's own default max_iter
 
 
-def make_trees(design: Design, seed: int, categorical: np.ndarray | None = None) -> HistGradientBoostingClassifier:
+def make_trees(design: Design, seed: int, categorical: np.ndarray | None = None,
+               early_stopping: bool = True) -> HistGradientBoostingClassifier:
     """Trees that stop adding iterations when a slice of the TRAINING rows stops improving (never the scored
-    fold). Missing numbers need no imputation: the trees learn where NaN goes. ``categorical``: a boolean mask of
-    the columns that hold category codes (split natively by category sets, not by thresholds)."""
+    fold), or FIXED_ITER iterations without a slice. Missing numbers need no imputation: the trees learn where NaN
+    goes. ``categorical``: a boolean mask of the columns that hold category codes (split natively by category sets,
+    not by thresholds)."""
     return HistGradientBoostingClassifier(
         learning_rate=design.gbdt_learning_rate, max_leaf_nodes=design.gbdt_max_leaf_nodes,
-        min_samples_leaf=design.gbdt_min_samples_leaf, l2_regularization=design.gbdt_l2, max_iter=MAX_ITER,
-        early_stopping=True, n_iter_no_change=15, random_state=seed % (2**32 - 1),
+        min_samples_leaf=design.gbdt_min_samples_leaf, l2_regularization=design.gbdt_l2,
+        max_iter=MAX_ITER if early_stopping else FIXED_ITER, early_stopping=early_stopping, n_iter_no_change=15,
+        random_state=seed % (2**32 - 1),
         categorical_features=categorical if categorical is not None and categorical.any() else None,
     )
 
 
 def fit_trees(design: Design, x: np.ndarray, labels: np.ndarray, rows: np.ndarray, seed: int,
               groups: np.ndarray | None = None, categorical: np.ndarray | None = None) -> HistGradientBoostingClassifier:
-    """Trees fit on rows of x, stopping when EARLY_STOPPING_SHARE of those rows (whole groups when grouped)
-    stops improving."""
-    fit, stop = stopping_split(labels, rows, EARLY_STOPPING_SHARE, seed, groups)
+    """Trees fit on rows of x, stopping when an early-stopping slice of those rows (whole groups when grouped)
+    stops improving; FIXED_ITER iterations on every row where the rows are too few for a slice."""
+    fit, stop = early_stopping_slice(labels, rows, seed, groups)
+    if not len(stop):
+        return make_trees(design, seed, categorical, early_stopping=False).fit(x[rows], labels[rows])
     return make_trees(design, seed, categorical).fit(x[fit], labels[fit], X_val=x[stop], y_val=labels[stop])
 
 

@@ -1,6 +1,6 @@
 """Networks start where their training rows are: the output bias at the training rows' log-odds, a from-scratch
 backbone's pixels standardised with the training rows' statistics (never the validation rows'), and early stopping
-that cannot keep a prior-fitting epoch on data too small to judge one."""
+that cannot keep a prior-fitting epoch on data too small to judge one (nor stop trees on a handful of rows)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 
 from fusion_search.designs import Design
 from fusion_search.models import TrainingRowStats, build_model
-from fusion_search.trainers import FoldData
+from fusion_search.trainers import FoldData, fit_trees
+from fusion_search.trainers._trees import FIXED_ITER
 from fusion_search.trainers._neural import _early_stopping_split, fit_model, training_row_stats
 
 SMALL = dict(backbone="small_cnn", weights="none", image_size=8, trainable_blocks=3, image_units=4,
@@ -77,3 +78,12 @@ def test_a_stopping_slice_with_too_few_rows_of_a_class_gives_way_to_a_fixed_budg
     assert len(stop_rows) == 0 and len(fit_rows) == 80  # 15% of 80 rows: about 5 positives, too few to rank
     fit_rows, stop_rows = _early_stopping_split(design, large, np.arange(400), seed=0)
     assert np.bincount(large.labels[stop_rows]).min() >= 10 and len(fit_rows) + len(stop_rows) == 400
+
+
+def test_trees_stop_on_a_slice_only_where_the_training_rows_allow_one():
+    small, large = fold_data(rows=80, positives=30), fold_data(rows=400, positives=150)
+    design = Design(fusion="gbdt_only")
+    few = fit_trees(design, small.numeric, small.labels, np.arange(80), seed=0)
+    assert not few.do_early_stopping_ and few.n_iter_ == FIXED_ITER  # every row fits, scikit-learn's default budget
+    many = fit_trees(design, large.numeric, large.labels, np.arange(400), seed=0)
+    assert many.do_early_stopping_
