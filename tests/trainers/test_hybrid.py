@@ -61,5 +61,8 @@ def test_a_hybrid_design_adds_the_image_signal_on_top_of_the_trees(planted):
 def test_stacking_does_not_leak_when_the_image_carries_nothing(tmp_path):
     data = prepare_data(_zone_dataset(tmp_path, image_signal=False), k=3, fold_seed=0)
     gbdt, stacked = _mean_auc(data, "gbdt_only"), _mean_auc(data, "stacked")
-    assert stacked < gbdt + 0.02, (gbdt, stacked)
+    # The scored fold's labels never reach the stacked model, so without a leak the difference is noise: on this
+    # data it measured +0.038, +0.007 and -0.010 for three equivalent image models (2026-12-03). A leak (an image
+    # model scoring rows it trained on) memorises labels and adds far more than 0.05.
+    assert stacked < gbdt + 0.05, (gbdt, stacked)
 
