@@ -55,7 +55,6 @@ def main() -> None:
         "pruning_saved_fraction": round(results["pruning"]["saved_fraction"], 3),
         "pruned_best_auc": round(results["pruning"]["with_pruning"]["best_auc"], 4),
         "unpruned_best_auc": round(results["pruning"]["without_pruning"]["best_auc"], 4),
-        "pruning_saved_fraction_searched_trials": round(results["pruning"]["saved_fraction_searched_trials"], 3),
         "pruning_saved_fraction_fusion_trials": round(results["pruning"]["saved_fraction_fusion_trials"], 3),
         **_memory_ratios(args.tiny),
     }
@@ -102,9 +101,10 @@ The feature-cache target is read at {cache['image_size']} px (summary.json's fea
 the backbone is a smaller share of a trial, so the cache saves less. The cache's one-off build took
 {cache['cache_build_seconds']:.1f} s at {cache['image_size']} px (paid once per data, backbone, weights and image size, then shared by
 every trial and local worker). Both searches and the pruning comparison ran at the default pruning
-threshold p={prune['default_p']}. The enqueued baselines ({prune['with_pruning']['baseline_trials']} of the
-{prune['trials']} trials, {prune['with_pruning']['baseline_fold_trainings']} fold trainings) are never pruned, so the
-pruning rows say what pruning saved over all trials, over the trials it may stop, and over the fusion designs.
+threshold p={prune['default_p']}. Single-modality designs are never pruned (enqueued or drawn by TPE: at p=
+{prune['default_p']}, {prune['with_pruning']['baseline_trials']} of the {prune['trials']} trials, of which
+{prune['with_pruning']['baseline_enqueued_trials']} enqueued), so the pruning rows give what pruning saved over all
+trials and over the fusion designs, the only ones it may stop.
 Machine load (1-minute load average): {results['machine']['load_average_1min_at_start']} at the start,
 {results['machine']['load_average_1min_at_end']} at the end.
 
@@ -119,12 +119,10 @@ def _pruning_rows(prune: dict) -> str:
     for threshold, run in prune["by_threshold"].items():
         rows.append(f"| fold trainings, pruning p={threshold} | {off['fold_trainings']} | {run['fold_trainings']} | "
                     f"{100 * run['saved_fraction']:.0f}% saved ({run['pruned_trials']} trials pruned) |")
-        rows.append(f"| fold trainings of the searched trials (all but the {run['baseline_trials']} enqueued "
-                    f"baselines), p={threshold} | {off['searched_fold_trainings']} | {run['searched_fold_trainings']} | "
-                    f"{100 * run['saved_fraction_searched_trials']:.0f}% saved |")
-        rows.append(f"| fold trainings of the fusion designs, p={threshold} | {off['fusion_fold_trainings']} | "
-                    f"{run['fusion_fold_trainings']} | {100 * run['saved_fraction_fusion_trials']:.0f}% saved "
-                    f"({run['fusion_pruned']} of {run['fusion_trials']} pruned) |")
+        rows.append(f"| fold trainings of the fusion designs (the prunable ones), p={threshold} | "
+                    f"{5 * run['fusion_trials']} if unpruned | {run['fusion_fold_trainings']} | "
+                    f"{100 * run['saved_fraction_fusion_trials']:.0f}% saved ({run['fusion_pruned']} of "
+                    f"{run['fusion_trials']} pruned) |")
         rows.append(f"| best mean AUC, pruning p={threshold} | {off['best_auc']:.4f} | {run['best_auc']:.4f} | "
                     f"{run['best_auc'] - off['best_auc']:+.4f} |")
     return "\n".join(rows)

@@ -132,29 +132,26 @@ def pruning(work: Workdir, trials: int, thresholds: tuple[float, ...] = (0.3, 0.
     for prune_p in thresholds:
         run = runs[prune_p]
         run["saved_fraction"] = 1 - run["fold_trainings"] / full
-        for side in ("searched", "fusion"):
-            done, full_side = run[f"{side}_fold_trainings"], 5 * max(1, run[f"{side}_trials"])
-            run[f"saved_fraction_{side}_trials"] = 1 - done / full_side
+        run["saved_fraction_fusion_trials"] = 1 - run["fusion_fold_trainings"] / (5 * max(1, run["fusion_trials"]))
     return {
         "trials": trials, "default_p": thresholds[0], "with_pruning": runs[thresholds[0]],
         "by_threshold": {str(p): runs[p] for p in thresholds}, "without_pruning": runs[0.0],
         "saved_fraction": runs[thresholds[0]]["saved_fraction"],
-        "saved_fraction_searched_trials": runs[thresholds[0]]["saved_fraction_searched_trials"],
         "saved_fraction_fusion_trials": runs[thresholds[0]]["saved_fraction_fusion_trials"],
     }
 
 
 def _by_side(study: optuna.Study) -> dict:
-    """Trials and fold trainings of the enqueued baselines (never pruned: a guaranteed share of the study), of the
-    searched trials (everything TPE drew, the ones pruning can stop) and, among those, of the fusion designs."""
+    """Trials and fold trainings of the single-modality designs (never pruned: the objective exempts every baseline
+    kind, enqueued or drawn by TPE) and of the fusion designs (the only ones pruning can stop)."""
     finished = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
-    guaranteed = [t for t in finished if t.user_attrs.get("role") == "baseline"]
-    searched = [t for t in finished if t.user_attrs.get("role") != "baseline"]
-    fusion = [t for t in searched if t.user_attrs.get("fusion", t.params.get("fusion")) not in baseline_fusions()]
-    return {f"{name}_{what}": value for name, trials in (("baseline", guaranteed), ("searched", searched),
-                                                         ("fusion", fusion))
-            for what, value in (("trials", len(trials)), ("fold_trainings", _folds(trials)),
-                                ("pruned", sum(bool(t.user_attrs.get("pruned")) for t in trials)))}
+    single = [t for t in finished if t.user_attrs.get("fusion", t.params.get("fusion")) in baseline_fusions()]
+    fusion = [t for t in finished if t not in single]
+    enqueued = [t for t in single if str(t.user_attrs.get("role", "")).startswith("baseline")]
+    return {"baseline_trials": len(single), "baseline_fold_trainings": _folds(single),
+            "baseline_enqueued_trials": len(enqueued), "fusion_trials": len(fusion),
+            "fusion_fold_trainings": _folds(fusion), "fusion_pruned": sum(bool(t.user_attrs.get("pruned"))
+                                                                          for t in fusion)}
 
 
 def _best(study: optuna.Study) -> float:

@@ -50,7 +50,25 @@ def run_case(kind: str, rate: int, version: str, rows: int, epochs: int, size: i
     seconds = time.perf_counter() - started
     return {"kind": kind, "device_images_per_second": rate, "version": version, "steps": steps,
             "steps_per_second": steps / seconds, "device_steps_per_second": 1 / step_seconds,
-            "ratio": steps * step_seconds / seconds, "peak_rss_mib": _peak_rss() / 2**20}
+            "ratio": steps * step_seconds / seconds, "peak_rss_mib": _peak_rss() / 2**20,
+            "read_cpu_ms_per_batch": _read_cpu_ms(images, shuffled=kind == "training"), "load_average_1min":
+            round(os.getloadavg()[0], 2)}
+
+
+def _read_cpu_ms(images, shuffled: bool, batches: int = 8) -> float:
+    """CPU time (this thread's, so other jobs on the machine do not count) one batch's read takes: with a free core
+    for the reader, the pipeline sustains the device's rate while this stays below the device's step time."""
+    import numpy as np
+
+    from fusion_search.storage import read_rows
+
+    order = np.random.default_rng(1).permutation(len(images)) if shuffled else np.arange(len(images))
+    started = time.thread_time()
+    count = 0
+    for start in range(0, min(len(order), batches * BATCH), BATCH):
+        read_rows(images, order[start:start + BATCH])
+        count += 1
+    return round(1000 * (time.thread_time() - started) / count, 2)
 
 
 def _cache_entry(rows: int, size: int):
@@ -152,13 +170,19 @@ def markdown(result: dict) -> str:
         "(bench/input_pipeline.py). *before*: each batch read in the step's own thread (training), or 1,024-row "
         "chunks read whole and then extracted (extraction); *after*: RowBatches reading 3 batches ahead.", "",
         "| part | device rate (img/s) | version | steps/s sustained | device steps/s | ratio | target "
-        "| peak RSS (MiB) |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| peak RSS (MiB) | device ms/step | read CPU ms/batch | load |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for case in result["cases"]:
         lines.append(f"| {case['kind']} | {case['device_images_per_second']:,} | {case['version']} | "
                      f"{case['steps_per_second']:.1f} | {case['device_steps_per_second']:.1f} | {case['ratio']:.2f} | "
-                     f"{result['targets'][case['kind']]:.2f} | {case['peak_rss_mib']:.0f} |")
+                     f"{result['targets'][case['kind']]:.2f} | {case['peak_rss_mib']:.0f} | "
+                     f"{1000 / case['device_steps_per_second']:.1f} | {case['read_cpu_ms_per_batch']} | "
+                     f"{case['load_average_1min']} |")
+    lines += ["", "*read CPU ms/batch*: the reading thread's own CPU time per batch (other jobs do not count in it). "
+              "Reading ahead hides it behind the step whenever the reader gets a core while the step runs: the "
+              "sustained rate then reaches the device's as long as it stays below *device ms/step*; *load*: the "
+              "1-minute load average when the case ended (on 2 cores, above 2 the reader waits for a core)."]
     return "\n".join(lines) + "\n"
 
 
