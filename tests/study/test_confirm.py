@@ -159,8 +159,9 @@ def test_resuming_with_a_changed_fixed_value_is_refused_and_writes_nothing(confi
     args = run_args(demo_manifest, storage, tmp_path / "tiny.yaml", "held", "--holdout", "0.25")
     args[args.index("--trials") + 1] = str(TRIALS + 2)
     assert main(args) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "different space: fixed.epochs was 3, this run has 4" in err
+    *said, error = capsys.readouterr().err.strip().splitlines()  # the held-out share is said before the check
+    assert "different space: fixed.epochs was 3, this run has 4" in error
+    assert all(line.startswith("holding out ") for line in said)
     after = optuna.load_study(study_name="held", storage=storage)
     assert (len(after.trials), dict(after.user_attrs)) == before
 
