@@ -2,6 +2,7 @@
 one commit against another, each study run by that version's own CLI (bench/_versions.py installs each version).
 
     python -m bench.small_data --before 067e3b5 --after HEAD --seeds 5   # bench/results/small_data.json and .md
+    python -m bench.small_data --before 067e3b5 --after 1d0a9b2 --resume # go on where an interrupted run stopped
 
 Studies at 80, 120, 200 and 400 rows (3 folds, 5 at 400 rows), `--seeds` seeds each, on two generators:
 - brightness: the demo generator (make_demo_dataset): the image's signal is the brightness of a disc;
@@ -25,6 +26,7 @@ import os
 import platform
 import subprocess
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -171,17 +173,36 @@ def summarize(runs: list[dict]) -> list[dict]:
     return table
 
 
-def measure(before: str, after: str, seeds: int, trials: int, workers: int = 2) -> dict:
+def measure(before: str, after: str, seeds: int, trials: int, workers: int = 2, done: list[dict] | None = None) -> dict:
+    """Run both versions' studies (those not already in ``done``, an earlier run's studies of the same revisions),
+    writing the results after every study, so an interrupted run keeps what it measured and --resume goes on."""
+    result = {"before": revision_name(before), "after": revision_name(after), "seeds": seeds, "trials": trials,
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores", "runs": list(done or [])}
+    have = {(r["version"], r["generator"], r["rows"], r["seed"]) for r in result["runs"]}
+    lock = threading.Lock()
+
+    def run(job) -> None:
+        measured = one(*job, trials, Path(folder))
+        with lock:
+            result["runs"].append(measured)
+            save(result)
+
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         pythons = {name: stack.enter_context(installed(revision, Path(folder)))
                    for name, revision in (("before", before), ("after", after))}
         versions = {name: (python, cli_module(python)) for name, python in pythons.items()}
         jobs = [(v, cli, g, rows, seed) for seed in range(seeds) for rows in SIZES for g in GENERATORS
-                for v, cli in versions.items()]
+                for v, cli in versions.items() if (v, g, rows, seed) not in have]
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            runs = list(pool.map(lambda job: one(*job, trials, Path(folder)), jobs))
-    return {"before": revision_name(before), "after": revision_name(after), "seeds": seeds, "trials": trials,
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores", "summary": summarize(runs), "runs": runs}
+            list(pool.map(run, jobs))
+    return result
+
+
+def save(result: dict) -> None:
+    result["summary"] = summarize(result["runs"])
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "small_data.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "small_data.md").write_text(markdown(result))
 
 
 def markdown(result: dict) -> str:
@@ -191,7 +212,7 @@ def markdown(result: dict) -> str:
              f"(5 at 400 rows), each study run by that version's own CLI; {result['machine']}. Before: "
              f"{result['before']}; after: {result['after']}. Target: mean AUC >= anchor - {MARGIN} at each size, and "
              "no study's baseline below 0.5.", "",
-             "| generator | rows | baseline | anchor | before: mean (lowest) | after: mean (lowest) | target met "
+             "| generator | rows | baseline | anchor | before: mean (lowest, studies) | after: mean (lowest, studies) | target met "
              "before / after |", "|---|---:|---|---:|---:|---:|---|"]
     cells = {(s["version"], s["generator"], s["rows"], s["baseline"]): s for s in result["summary"]}
     for generator in GENERATORS:
@@ -200,7 +221,7 @@ def markdown(result: dict) -> str:
                 before, after = cells.get(("before", generator, rows, name)), cells.get(("after", generator, rows, name))
                 if after is None:
                     continue
-                show = (lambda s: "-" if s is None else f"{s['mean_auc']:.3f} ({s['lowest']:.3f})")
+                show = (lambda s: "-" if s is None else f"{s['mean_auc']:.3f} ({s['lowest']:.3f}, {s['studies']} studies)")
                 met = (lambda s: "-" if s is None else ("yes" if s["meets"] else "**no**"))
                 lines.append(f"| {generator} | {rows} | {name} | {after['anchor']:.3f} | {show(before)} | "
                              f"{show(after)} | {met(before)} / {met(after)} |")
@@ -217,11 +238,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="studies per size and generator (%(default)s)")
     parser.add_argument("--trials", type=int, default=3, help="trials per study (%(default)s: the three baselines)")
     parser.add_argument("--workers", type=int, default=2, help="studies at once, one CPU thread each (%(default)s)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the studies of bench/results/small_data.json (same revisions) and run the rest")
     args = parser.parse_args()
-    result = measure(args.before, args.after, args.seeds, args.trials, args.workers)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "small_data.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "small_data.md").write_text(markdown(result))
+    done = None
+    if args.resume:
+        earlier = json.loads((RESULTS / "small_data.json").read_text())
+        if (earlier["before"], earlier["after"]) != (revision_name(args.before), revision_name(args.after)):
+            parser.error(f"small_data.json measured {earlier['before']} -> {earlier['after']}; --resume needs the same")
+        done = earlier["runs"]
+    result = measure(args.before, args.after, args.seeds, args.trials, args.workers, done)
+    save(result)
     print(markdown(result))
 
 
