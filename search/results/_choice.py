@@ -56,7 +56,8 @@ def export_choice(study: optuna.Study, trial: int | None = None, ensemble: str |
     if comparison.helped:
         role, why = "fusion", "fusion helped, so the confirmed fusion candidate"
     else:
-        role = max((r for r in designs if is_baseline_role(r)), key=lambda r: designs[r]["mean_auc"])
+        role = max((r for r in designs if is_baseline_role(r) and designs[r]["mean_auc"] is not None),
+                   key=lambda r: designs[r]["mean_auc"])  # None: every unit of that baseline failed twice
         why = "fusion was not confirmed, so the best single modality on the fresh folds"
     design = designs[role]
     reason = f"{why}: {describe(design)} (AUC {design['mean_auc']:.3f} on the fresh folds)"

@@ -28,6 +28,7 @@ class Confirmed:
     failed_units: tuple[dict, ...] = ()  # units that diverged or ran out of memory twice: {trial, repeat, fold, why}
     retried_units: tuple[dict, ...] = ()  # units that failed once and trained with a new seed
     holdout_failed: bool = False  # a held-out unit of the fusion candidate or of the baseline failed twice
+    unscored_baselines: tuple[str, ...] = ()  # baseline roles whose every fresh-fold unit failed twice
 
     @property
     def significant(self) -> bool:
@@ -35,6 +36,12 @@ class Confirmed:
         beats the reference, so that is the alternative tested."""
         test = self.test
         return test is not None and math.isfinite(test.p_greater) and test.p_greater < LEVEL and test.mean > 0
+
+    @property
+    def complete(self) -> bool:
+        """Every baseline scored on some fresh fold: a baseline that failed on all of them is a reference fusion was
+        never compared with, so nothing is confirmed against the rest alone."""
+        return not self.unscored_baselines
 
     @property
     def holdout_agrees(self) -> bool:
@@ -54,6 +61,7 @@ def confirmed(study: optuna.Study) -> Confirmed | None:
         return None
     designs = summary["designs"]
     baselines = {role: d for role, d in designs.items() if is_baseline_role(role) and d["mean_auc"] is not None}
+    unscored = tuple(role for role, d in designs.items() if is_baseline_role(role) and d["mean_auc"] is None)
     if not baselines:
         return None
     role = max(baselines, key=lambda name: baselines[name]["mean_auc"])  # the strongest reference, fairly chosen
@@ -64,7 +72,7 @@ def confirmed(study: optuna.Study) -> Confirmed | None:
     return Confirmed(fusion, baseline, summary["repeats"], summary["folds"], test, _holdout(study, role),
                      designs.get(FUSION_DESIGN), tuple(summary.get("failed_units", ())),
                      tuple(summary.get("retried_units", ())),
-                     bool(fusion.get("holdout_failed") or baseline.get("holdout_failed")))
+                     bool(fusion.get("holdout_failed") or baseline.get("holdout_failed")), unscored)
 
 
 def _holdout(study: optuna.Study, baseline_role: str) -> DeLongTest | None:
@@ -117,6 +125,9 @@ def units_in_words(confirmed: Confirmed) -> str:
         parts.append(f"{len(confirmed.failed_units)} unit(s) failed twice ({names}{', ...' if len(confirmed.failed_units) > 5 else ''}; "
                      f"{total} folds per design): a fusion candidate's failed fold scores 0.5, a baseline's failed "
                      "fold is left out of the comparison, a failed held-out unit means no held-out confirmation.")
+    if confirmed.unscored_baselines:
+        parts.append(f"{', '.join(confirmed.unscored_baselines)} failed on every fresh fold, so fusion cannot be "
+                     "confirmed against it.")
     if confirmed.holdout_failed:
         parts.append("A held-out unit failed, so the held-out check cannot confirm fusion.")
     return " ".join(parts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+import sys
 import textwrap
 
 import optuna
@@ -28,7 +29,17 @@ CARD_WIDTH = 70  # characters per line of the verdict card
 
 def publish_to_dashboard(study: optuna.Study, trials: int | None = None) -> bool:
     """Write the study's note (the verdict; the search's progress while fewer than ``trials`` have finished) and
-    the report's figures; True when the note changed."""
+    the report's figures; True when the note changed. The note and figures are a view of results already stored:
+    when writing them fails, one line says so and the finished search or confirmation stands."""
+    try:
+        return _publish(study, trials)
+    except Exception as error:  # noqa: BLE001 - any failure here must not undo a finished run
+        print(f"fusion-search: the dashboard note and plots were not updated ({type(error).__name__}: {error})",
+              file=sys.stderr)
+        return False
+
+
+def _publish(study: optuna.Study, trials: int | None) -> bool:
     finished = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
                                                              optuna.trial.TrialState.PRUNED)))
     if trials is not None and finished < trials:
@@ -100,8 +111,9 @@ def _confirmed_table(study: optuna.Study, done: Confirmed) -> list[str]:
              "| role | design | mean AUC | fresh-fold AUCs (from fold 0) |" + (" held-out AUC |" if held else ""),
              "|---|---|---|---|" + ("---|" if held else "")]
     for role, design in designs.items():
-        aucs = " ".join(f"{a:.3f}" for a in design["aucs"])
-        row = f"| {role} | {describe(design)} | **{design['mean_auc']:.3f}** | {aucs} |"
+        aucs = " ".join("failed" if a is None else f"{a:.3f}" for a in design["aucs"])  # a unit that failed twice
+        mean = "-" if design["mean_auc"] is None else f"{design['mean_auc']:.3f}"
+        row = f"| {role} | {describe(design)} | **{mean}** | {aucs} |"
         if held:
             row += "" if design.get("holdout_auc") is None else f" {design['holdout_auc']:.3f}"
             row += " |"

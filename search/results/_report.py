@@ -221,7 +221,7 @@ def roc_section(study: optuna.Study, comparison: Comparison) -> tuple[go.Figure 
 def _summary_table(study: optuna.Study) -> str:
     rows, best, counts = [], best_per_fusion(study), trial_counts(study)
     fresh = {d["trial"]: d["mean_auc"] for d in study.user_attrs.get("confirmation", {}).get("designs", {}).values()
-             if d.get("trial") is not None}
+             if d.get("trial") is not None and d["mean_auc"] is not None}
     for fusion, trial in best.items():
         attrs = trial.user_attrs
         role = (" (baseline)" if fusion in baseline_fusions() else "") + (

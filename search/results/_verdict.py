@@ -68,7 +68,7 @@ class Comparison:
         """Fusion beat the best single modality on fresh folds (corrected t-test at 5%), and on held-out rows
         when there are any. Nothing else counts."""
         return (self.confirmed is not None and self.confirmed.significant and self.confirmed.holdout_agrees
-                and not self.below_chance)
+                and self.confirmed.complete and not self.below_chance)
 
     @property
     def headline(self) -> str:
@@ -120,8 +120,11 @@ def headline(comparison: Comparison) -> str:
     sentence = _headline(comparison)
     done = comparison.confirmed
     if done is not None and done.failed_units:
-        sentence += (f" {len(done.failed_units)} confirmation unit(s) diverged or ran out of memory twice (counted "
-                     "against fusion: see the report).")
+        sentence += (f" {len(done.failed_units)} confirmation unit(s) diverged or ran out of memory twice (a fusion "
+                     "fold scored 0.5, a baseline fold left out: see the report).")
+    if done is not None and done.unscored_baselines:
+        sentence += (f" The {', '.join(done.unscored_baselines)} baseline failed on every fresh fold, so fusion "
+                     "cannot be confirmed against it.")
     if comparison.below_chance:
         flagged = ", ".join(comparison.below_chance)
         sentence += (f" Caution: the best {flagged} baseline scored below chance out of fold, a training problem, so "
@@ -153,9 +156,10 @@ def _headline(comparison: Comparison) -> str:
     elif done.significant and not done.holdout_agrees:  # better on fresh folds, not on the rows no trial saw
         sentence = (f"Fusion is not confirmed on the held-out rows: {where}, {ours} beats {theirs} by "
                     f"{difference:+.3f}{evidence}, but not on the held-out rows.")
-    elif done.significant:  # better on fresh folds, but against a reference that trained below chance
+    elif done.significant:  # better on fresh folds, but against a reference that failed or trained below chance
         sentence = (f"Fusion is not confirmed: {where}, {ours} beats {theirs} by {difference:+.3f}{evidence}, but a "
-                    "baseline it is judged against trained below chance.")
+                    "baseline it is judged against " + ("failed to train (below)." if done.unscored_baselines
+                                                         else "trained below chance."))
     elif difference <= 0:
         sentence = f"Fusion did not help on this data: {where}, {ours} is {difference:+.3f} against {theirs}{evidence}."
     else:

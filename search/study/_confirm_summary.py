@@ -2,9 +2,10 @@
 AUC of its members' blended scores on the same fresh fold. Written into the study when every unit is complete.
 
 A unit that failed twice (diverged or out of memory, UnitObjective) counts so that it can only make "fusion helped"
-harder to claim: in a fusion candidate it scores chance (0.5: every row the same score, a member of a blend adds
-logit 0); in a baseline role its fold has no AUC and is left out of every comparison with that baseline (fewer
-paired folds, less power), and a failed held-out unit leaves no held-out test, which the verdict then cannot pass."""
+harder to claim: in a fusion candidate its fold scores chance (0.5, whichever member of a blend failed); in a
+baseline role its fold has no AUC and is left out of every comparison with that baseline (fewer paired folds, less
+power), and a baseline with no scored fold leaves nothing to confirm fusion against; a failed held-out unit leaves no
+held-out test, which the verdict then cannot pass."""
 
 from __future__ import annotations
 
@@ -53,8 +54,8 @@ def summarize(study: optuna.Study, companion: optuna.Study) -> dict | None:
             "trial": next(iter(members)) if len(members) == 1 else None, "members": members,
             "fusion": _name(study, members), "aucs": [None if a is None else round(a, 6) for a in aucs],
             "mean_auc": round(float(np.mean(scored)), 6) if scored else None,
-            "holdout_auc": round(holdout[0], 6) if holdout and holdout[0] is not None else None}
-        if holdout and holdout[0] is not None:
+            "holdout_auc": round(holdout[0], 6) if holdout and not holdout[3] else None}
+        if holdout and not holdout[3]:
             _save(study, role, holdout[2])
             _save(study, "labels", holdout[1])
         elif holdout:
@@ -70,17 +71,19 @@ def _unit_notes(units: dict, key: str) -> list[dict]:
 
 
 def _blend_auc(done: dict, members: dict[int, int], repeat: int, fold: int,
-               baseline: bool = False) -> tuple[float | None, list, list | None]:
-    """(AUC, labels, scores) of the members' blend on one fresh fold (the members scored the same rows). A member
-    whose unit failed scores chance in a fusion candidate; in a baseline role the fold has no AUC (None)."""
+               baseline: bool = False) -> tuple[float | None, list, list | None, bool]:
+    """(AUC, labels, scores, whether a member's unit failed) of the members' blend on one fresh fold (the members
+    scored the same rows). A failed member makes the whole fold count against its role: chance (0.5, every row
+    the same score) for a fusion candidate, since blending the rest would simply drop the member; no AUC (None) for
+    a baseline."""
     parts = [done[(number, repeat, fold)] for number in members]
     labels = np.asarray(parts[0]["labels"])
-    if baseline and any(p["scores"] is None for p in parts):
-        return None, labels.tolist(), None
-    member_scores = np.array([p["scores"] if p["scores"] is not None else [CHANCE_AUC] * len(labels)
-                              for p in parts], dtype=float)
+    if any(p["scores"] is None for p in parts):
+        return (None, labels.tolist(), None, True) if baseline else (
+            CHANCE_AUC, labels.tolist(), [CHANCE_AUC] * len(labels), True)
+    member_scores = np.array([p["scores"] for p in parts], dtype=float)
     scores = blend(member_scores, np.array(list(members.values()))) if len(parts) > 1 else member_scores[0]
-    return fold_auc(labels, scores), labels.tolist(), [float(s) for s in scores]
+    return fold_auc(labels, scores), labels.tolist(), [float(s) for s in scores], False
 
 
 def _name(study: optuna.Study, members: dict[int, int]) -> str:

@@ -8,6 +8,7 @@ import optuna
 import pytest
 
 import fusion_search.study._confirm as confirm_module
+from fusion_search.study._confirm_summary import _blend_auc
 from fusion_search.cli import main
 from fusion_search.results import compare
 from fusion_search.trainers import Diverged
@@ -66,6 +67,8 @@ def test_the_verdict_says_how_many_units_failed(failing_confirmation):
     comparison = compare(optuna.load_study(study_name="failing", storage=storage))
     assert comparison.confirmed is not None and comparison.confirmed.baseline["fusion"] != "numeric_only"
     assert f"{FOLDS} confirmation unit(s) diverged or ran out of memory twice" in comparison.headline
+    assert "numeric_only" in comparison.confirmed.unscored_baselines and not comparison.helped  # its ensemble too
+    assert "The numeric_only" in comparison.headline and "failed on every fresh fold" in comparison.headline
 
 
 def test_a_rerun_of_confirm_does_not_replay_the_failed_units(failing_confirmation, demo_manifest):
@@ -74,3 +77,22 @@ def test_a_rerun_of_confirm_does_not_replay_the_failed_units(failing_confirmatio
     before = [(t.number, t.state) for t in units.trials]
     assert main(["confirm", "--study", "failing", "--data", str(demo_manifest), "--storage", storage, "--quiet"]) == 0
     assert [(t.number, t.state) for t in optuna.load_study(study_name="failing:confirm", storage=storage).trials] == before
+
+
+def test_the_report_and_the_export_read_a_baseline_whose_every_unit_failed(failing_confirmation, tmp_path):
+    _, storage = failing_confirmation
+    assert main(["report", "--study", "failing", "--storage", storage, "--output", str(tmp_path / "r.html")]) == 0
+    assert "unit(s) failed twice" in (tmp_path / "r.html").read_text()
+    assert main(["export", "--study", "failing", "--storage", storage, "--output", str(tmp_path / "best.json")]) == 0
+    assert (tmp_path / "best.json").is_file()
+
+
+@pytest.mark.parametrize("baseline, expected", [(False, 0.5), (True, None)], ids=["fusion candidate", "baseline"])
+def test_a_failed_member_makes_the_whole_blended_fold_count_against_its_role(baseline, expected):
+    """Blending the other members would simply drop the failed one (its 0.5 is logit 0): the fold scores chance for
+    a fusion candidate instead, and no AUC for a baseline."""
+    labels = [0, 1, 0, 1, 1, 0]
+    done = {(1, 0, 0): {"labels": labels, "scores": [0.1, 0.9, 0.2, 0.8, 0.7, 0.3]},
+            (2, 0, 0): {"labels": labels, "scores": None}}
+    auc, _, _, failed = _blend_auc(done, {1: 2, 2: 1}, 0, 0, baseline)
+    assert auc == expected and failed
