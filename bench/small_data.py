@@ -208,7 +208,8 @@ def save(result: dict) -> None:
 def markdown(result: dict) -> str:
     lines = [f"# Baselines on small data against a scikit-learn first try (`python -m bench.small_data --before "
              f"{result['before']}`)", "",
-             f"{result['seeds']} seeds per size and generator, `--space quick --trials {result['trials']}`, 3 folds "
+             f"{result['seeds']} seeds planned per size and generator ({len(result['runs'])} studies ran; the table says "
+             f"how many each mean has), `--space quick --trials {result['trials']}`, 3 folds "
              f"(5 at 400 rows), each study run by that version's own CLI; {result['machine']}. Before: "
              f"{result['before']}; after: {result['after']}. Target: mean AUC >= anchor - {MARGIN} at each size, and "
              "no study's baseline below 0.5.", "",
