@@ -10,6 +10,7 @@ import pytest
 from keras import layers, ops
 
 import fusion_search.trainers._neural as neural
+import fusion_search.trainers._fold as fold
 import fusion_search.trainers._stacked as stacked
 import fusion_search.trainers._trees as trees
 from fusion_search.cli import main
@@ -67,8 +68,8 @@ def recorder(monkeypatch, module, name: str) -> list:
 
 
 @pytest.mark.parametrize("fusion, module, name", [
-    ("concat", neural, "stopping_split"),  # the network's early-stopping slice
-    ("gbdt_only", trees, "stopping_split"),  # the trees' validation rows
+    ("concat", fold, "stopping_split"),  # the network's early-stopping slice (early_stopping_slice asks it)
+    ("gbdt_only", fold, "stopping_split"),  # the trees' validation rows
     ("stacked", stacked, "inner_folds"),  # the stacked design's inner folds
 ])
 def test_no_group_sits_on_both_sides_of_a_split_inside_a_training_fold(grouped, monkeypatch, fusion, module, name):
