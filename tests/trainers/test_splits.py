@@ -9,10 +9,8 @@ import optuna
 import pytest
 from keras import layers, ops
 
-import fusion_search.trainers._neural as neural
 import fusion_search.trainers._fold as fold
 import fusion_search.trainers._stacked as stacked
-import fusion_search.trainers._trees as trees
 from fusion_search.cli import main
 from fusion_search.data import ManifestSpec, fold_indices, inner_folds, prepare_data, stopping_split
 from fusion_search.designs import Design, DesignKind, register_design, unregister_design
