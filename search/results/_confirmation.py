@@ -100,7 +100,7 @@ def confirmation_in_words(confirmed: Confirmed) -> str:
                      f"{test.mean:+.3f}); corrected repeated k-fold t-test t = {test.t:.2f} with {test.n - 1} "
                      f"degrees of freedom, one-sided {p_text(test.p_greater)}, two-sided {p_text(test.p)} (Nadeau & "
                      f"Bengio 2003: the folds' training sets overlap, so the variance is scaled by 1/n + 1/(k-1) = "
-                     f"1/{test.n} + 1/{confirmed.folds - 1} = {1 / test.n + 1 / (confirmed.folds - 1):.3f}).")
+                     f"1/{test.n} + 1/{confirmed.folds - 1} = {test.variance_factor:.3f}).")
     if confirmed.failed_units or confirmed.retried_units:
         parts.append(units_in_words(confirmed))
     if confirmed.holdout is not None:

@@ -126,13 +126,12 @@ def _test_lines(done: Confirmed) -> list[str]:
     if test is None or not math.isfinite(test.p):
         lines = ["**Corrected repeated k-fold t-test**: not defined (too few fold differences, or all equal)."]
     else:
-        factor = 1 / test.n + 1 / (done.folds - 1)
         lines = [f"**Corrected repeated k-fold t-test** (Nadeau & Bengio), fusion candidate minus best baseline: "
                  f"mean difference **{test.mean:+.3f}**, better in {test.wins} of {test.n} folds, t = {test.t:.2f} "
                  f"with {test.n - 1} degrees of freedom (variance factor 1/{test.n} + 1/{done.folds - 1} = "
-                 f"{factor:.3f}), one-sided {p_text(test.p_greater)}, two-sided {p_text(test.p)}."]
+                 f"{test.variance_factor:.3f}), one-sided {p_text(test.p_greater)}, two-sided {p_text(test.p)}."]
     if done.holdout is not None:
         held = done.holdout
         lines += ["", f"**Held-out rows** ({held.rows}, seen by no trial): AUC {held.auc_a:.3f} against "
-                      f"{held.auc_b:.3f}, DeLong's test {p_text(held.p)}."]
+                      f"{held.auc_b:.3f}, DeLong's test one-sided {p_text(held.p_greater)}."]
     return lines

@@ -39,6 +39,11 @@ class CorrectedTTest:
     def wins(self) -> int:
         return sum(d > 0 for d in self.differences)
 
+    @property
+    def variance_factor(self) -> float:
+        """1/n + n_test/n_train: how much the sample variance is inflated for the overlapping training sets."""
+        return 1.0 / self.n + self.test_train_ratio
+
 
 def corrected_ttest(a: list[float], b: list[float], test_train_ratio: float) -> CorrectedTTest:
     """t = mean(d) / sqrt((1/n + n_test/n_train) * s^2), s^2 the sample variance of the n = r*k paired
