@@ -1,9 +1,11 @@
 """Memory benchmark: the batch-size bound's per-sample estimate against the peak memory per sample that
 training steps really take, on this machine's CPU backends (TensorFlow and JAX).
 
-Each batch size of each case runs in a fresh process that builds the model, resets its peak resident
-memory (Linux /proc/self/clear_refs), trains two epochs of two steps and reads that peak: the same work
-but for the batch. (peak at the large batch - peak at the small) / (large - small) is the memory one more
+Each batch size of each case runs in a fresh process that builds the model, trains two epochs of two steps
+and reads the peak of its anonymous resident memory meanwhile (Linux /proc/self/statm, resident - shared,
+sampled every millisecond): the same work but for the batch. Anonymous memory, because the file-backed pages
+of the framework's libraries (hundreds of MiB) are evicted and read back when the machine is short of memory,
+which moved the peak resident set size (VmHWM) by more than a batch's activations in CI. (peak at the large batch - peak at the small) / (large - small) is the memory one more
 row of a batch costs. (One process for both sizes does not work: allocators keep what the first size
 freed.) The GPU check (bench/gpu_check.py) reads the GPU's own peak.
 
@@ -20,6 +22,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -55,18 +58,36 @@ def probe(fields: dict, batch: int) -> dict:
     x = {t.name: given[t.name] for t in model.inputs}
     labels = rng.integers(0, 2, rows).astype("float32")
     y = {name: labels for name in model.output} if isinstance(model.output, dict) else labels
-    _reset_peak_memory()
-    model.fit(x, y, batch_size=batch, epochs=2, verbose=0)
-    return {"estimate_per_sample": step_memory(design, 5).per_sample, "peak": _peak_memory()}
+    with AnonymousPeak() as peak:
+        model.fit(x, y, batch_size=batch, epochs=2, verbose=0)
+    return {"estimate_per_sample": step_memory(design, 5).per_sample, "peak": peak.bytes}
 
 
-def _reset_peak_memory() -> None:
-    Path("/proc/self/clear_refs").write_text("5")  # Linux: the peak resident set size starts again from now
+class AnonymousPeak:
+    """The largest anonymous resident memory of this process while the block runs, sampled by a thread
+    (the kernel keeps a peak only of the whole resident set, file-backed pages included)."""
 
+    def __init__(self, every_s: float = 0.001):
+        self.every_s, self.bytes = every_s, 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
 
-def _peak_memory() -> int:
-    status = Path("/proc/self/status").read_text()
-    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) * 1024
+    def __enter__(self) -> "AnonymousPeak":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._thread.join()
+        self._read()
+
+    def _sample(self) -> None:
+        while not self._done.wait(self.every_s):
+            self._read()
+
+    def _read(self) -> None:
+        resident, shared = (int(n) for n in Path("/proc/self/statm").read_text().split()[1:3])
+        self.bytes = max(self.bytes, (resident - shared) * os.sysconf("SC_PAGE_SIZE"))
 
 
 def measure(fields: dict, small: int, large: int, backend: str) -> dict:
