@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.utils.class_weight import compute_sample_weight
 
 from fusion_search._errors import UserError
-from fusion_search.data import CategoryEncoder, NumericScaler, SearchData
+from fusion_search.data import CategoryEncoder, NumericScaler, SearchData, inner_folds
 from fusion_search.designs import Design, get_kind
 from fusion_search.models import (
     SCORING_BATCH,
@@ -88,14 +88,28 @@ def fit_model(design: Design, data: FoldData, train_idx: np.ndarray, seed: int,
               on_epoch: Callable[[int, int], None] | None = None, reuse: bool = True) -> FittedModel:
     """The one way a design is trained: seeded, numeric preprocessing fit on train_idx only, the model started at
     the training rows' statistics (TrainingRowStats), early stopping (patience > 0) on the ROC AUC of a stratified
-    slice of train_idx when the slice can measure one. CV folds, export and stacking all call it.
+    slice of train_idx when the slice can measure one; when the fold is too small for such a slice, the number of
+    epochs is chosen by inner cross-validation on train_idx (epochs_by_inner_folds) and the model then trains that
+    many epochs on every row. CV folds, export and stacking all call it.
     reuse=False gives a model of its own (one that outlives the next call)."""
     make_deterministic()
     configure_precision()
+    fit_idx, stop_idx = _early_stopping_split(design, data, train_idx, seed)
+    epochs = design.epochs
+    if design.patience > 0 and not len(stop_idx):
+        epochs = epochs_by_inner_folds(design, data, train_idx, seed)
+    fitted, _ = _fit(design, data, train_idx, fit_idx, stop_idx, seed, epochs, _progress(design, on_epoch), reuse)
+    return fitted
+
+
+def _fit(design: Design, data: FoldData, train_idx: np.ndarray, fit_idx: np.ndarray, stop_idx: np.ndarray,
+         seed: int, epochs: int, callbacks: list, reuse: bool = True,
+         watched: np.ndarray | None = None) -> tuple[FittedModel, list[float]]:
+    """Train a fresh model on fit_idx (preprocessing learned on train_idx) for at most ``epochs`` epochs, early
+    stopping on stop_idx when it has rows; with the ROC AUC of the ``watched`` rows after each epoch."""
     keras.utils.set_random_seed(seed)
     scaler = NumericScaler.fit(data.numeric[train_idx])  # training rows only: no validation leakage
     categories = CategoryEncoder.fit(data.categorical[train_idx] if data.categorical is not None else None)
-    fit_idx, stop_idx = _early_stopping_split(design, data, train_idx, seed)
     weights = _row_weights(design, data.labels, fit_idx)
     feature_shape = data.image_features.shape[1:] if data.image_features is not None else None
     model = (fresh_compiled_model if reuse else new_compiled_model)(design, data.numeric.shape[1], feature_shape,
@@ -103,15 +117,48 @@ def fit_model(design: Design, data: FoldData, train_idx: np.ndarray, seed: int,
                                                                     training_row_stats(design, data, fit_idx, weights))
     stopper = SliceAucStopping(fold_batches(model, data, stop_idx, scaler, categories), data.labels[stop_idx],
                                design.patience) if len(stop_idx) else None
-    callbacks = ([stopper] if stopper else []) + [keras.callbacks.TerminateOnNaN()] + _progress(design, on_epoch)
+    watcher = EpochAucs(fold_batches(model, data, watched, scaler, categories),
+                        data.labels[watched]) if watched is not None else None
     history = model.fit(  # each epoch a fresh order of fit_idx, drawn from the seed (RowBatches)
         fold_batches(model, data, fit_idx, scaler, categories, design.batch_size, weights, seed),
-        epochs=design.epochs, shuffle=False, verbose=0, callbacks=callbacks,
+        epochs=epochs, shuffle=False, verbose=0,
+        callbacks=[c for c in (stopper, watcher) if c] + [keras.callbacks.TerminateOnNaN()] + callbacks,
     )
     if not np.all(np.isfinite(history.history.get("loss", []))):
         raise Diverged(f"the training loss became NaN or infinite in epoch {len(history.history['loss'])}")
-    epochs = stopper.best_epoch + 1 if stopper else len(history.history.get("loss", []))
-    return FittedModel(model, scaler, epochs, categories)
+    kept = stopper.best_epoch + 1 if stopper else len(history.history.get("loss", []))
+    return FittedModel(model, scaler, kept, categories), watcher.aucs if watcher else []
+
+
+INNER_FOLDS = 3  # folds of a small training fold that choose its number of epochs
+
+
+def epochs_by_inner_folds(design: Design, data: FoldData, train_idx: np.ndarray, seed: int) -> int:
+    """The number of epochs (1 to design.epochs) whose mean ROC AUC over INNER_FOLDS folds of the training rows
+    is highest, each inner model trained on the other inner folds (whole groups). Where a training fold is too
+    small for an early-stopping slice, a slice of a dozen rows picks its epoch by chance, and a fixed budget
+    over-trains a small model on noise (the MLP on three numbers of a 200-row study scored AUC 0.38 after 30
+    epochs, below the 0.57 of a logistic regression); every training row here is scored once per epoch instead.
+    design.epochs when the rows cannot be split so."""
+    try:
+        splits = inner_folds(data.labels, train_idx, INNER_FOLDS, seed, data.groups)
+    except ValueError:
+        return design.epochs
+    curves = [_fit(design, data, fit, fit, fit[:0], seed + number + 1, design.epochs, [], watched=held)[1]
+              for number, (fit, held) in enumerate(splits)]
+    return int(np.argmax(np.mean(curves, axis=0))) + 1
+
+
+class EpochAucs(keras.callbacks.Callback):
+    """The ROC AUC (scikit-learn, all rows at once) of some held rows after each epoch."""
+
+    def __init__(self, batches: RowBatches, labels: np.ndarray):
+        super().__init__()
+        self.batches, self.labels, self.aucs = batches, labels, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores = predict_scores(self.model, self.batches)
+        self.aucs.append(fold_auc(self.labels, scores) if np.all(np.isfinite(scores)) else 0.0)
 
 
 class SliceAucStopping(keras.callbacks.EarlyStopping):

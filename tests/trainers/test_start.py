@@ -1,6 +1,7 @@
 """Networks start where their training rows are: the output bias at the training rows' log-odds, a from-scratch
 backbone's pixels standardised with the training rows' statistics (never the validation rows'), and early stopping
-that cannot keep a prior-fitting epoch on data too small to judge one (nor stop trees on a handful of rows)."""
+that cannot keep a prior-fitting epoch on data too small to judge one: there, folds of the training rows choose the
+number of epochs (nor stop trees on a handful of rows)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fusion_search.designs import Design
 from fusion_search.models import TrainingRowStats, build_model
 from fusion_search.trainers import FoldData, fit_trees
 from fusion_search.trainers._trees import FIXED_ITER
-from fusion_search.trainers._neural import _early_stopping_split, fit_model, training_row_stats
+from fusion_search.trainers._neural import _early_stopping_split, epochs_by_inner_folds, fit_model, training_row_stats
 
 SMALL = dict(backbone="small_cnn", weights="none", image_size=8, trainable_blocks=3, image_units=4,
              numeric_units=4, fusion_units=4, head_units=4, numeric_width=4, epochs=1, batch_size=8)
@@ -87,3 +88,27 @@ def test_trees_stop_on_a_slice_only_where_the_training_rows_allow_one():
     assert not few.do_early_stopping_ and few.n_iter_ == FIXED_ITER  # every row fits, scikit-learn's default budget
     many = fit_trees(design, large.numeric, large.labels, np.arange(400), seed=0)
     assert many.do_early_stopping_
+
+
+def test_without_a_slice_the_epochs_are_chosen_by_folds_of_the_training_rows_alone():
+    data = fold_data(rows=60, positives=20, seed=1)
+    data.numeric[:, 0] += 1.5 * data.labels  # a signal the network can learn
+    train, validation = np.arange(45), np.arange(45, 60)
+    design = Design(fusion="numeric_only", patience=5, epochs=6, **{k: v for k, v in SMALL.items() if k != "epochs"})
+    assert len(_early_stopping_split(design, data, train, seed=0)[1]) == 0  # too few rows for a slice
+    chosen = epochs_by_inner_folds(design, data, train, seed=0)
+    assert 1 <= chosen <= 6
+    data.labels[validation] = 1 - data.labels[validation]  # the rows it must never read
+    data.numeric[validation] = 100.0
+    assert epochs_by_inner_folds(design, data, train, seed=0) == chosen
+    assert fit_model(design, data, train, seed=0).epochs == chosen  # then trains that many on every training row
+
+
+def test_the_epochs_that_rank_held_rows_best_are_chosen(monkeypatch):
+    from fusion_search.trainers import _neural
+
+    curves = iter([[0.5, 0.7, 0.6, 0.55], [0.5, 0.6, 0.8, 0.5], [0.6, 0.65, 0.7, 0.5]])  # mean: 0.53 0.65 0.70 0.52
+    monkeypatch.setattr(_neural, "_fit", lambda *args, **kwargs: (None, next(curves)))
+    data = fold_data(rows=60, positives=20)
+    design = Design(fusion="numeric_only", patience=5, epochs=4)
+    assert epochs_by_inner_folds(design, data, np.arange(60), seed=0) == 3
