@@ -49,8 +49,10 @@ def export_choice(study: optuna.Study, trial: int | None = None, ensemble: str |
     comparison = compare(study)
     if comparison.confirmed is None:
         best = chosen_trial(study, None)
+        why = ("every baseline failed on the fresh folds, so nothing is confirmed" if comparison.failed_references
+               else "the study is not confirmed yet")
         return ExportChoice(best.number, None, (
-            f"the study is not confirmed yet, so the search's best trial: {design_label(best)}, trial {best.number} "
+            f"{why}, so the search's best trial: {design_label(best)}, trial {best.number} "
             f"(mean AUC {best.value:.3f} in the search, an optimistic figure)"), "search")
     designs = study.user_attrs["confirmation"]["designs"]
     if comparison.helped:

@@ -75,6 +75,16 @@ def confirmed(study: optuna.Study) -> Confirmed | None:
                      bool(fusion.get("holdout_failed") or baseline.get("holdout_failed")), unscored)
 
 
+def failed_references(study: optuna.Study) -> tuple[str, ...]:
+    """The baseline roles of a confirmation of the study's current winners in which no baseline scored a single
+    fresh fold (every unit failed twice), so it can confirm nothing; () otherwise."""
+    summary = study.user_attrs.get("confirmation")
+    if not summary or "fusion" not in summary["designs"] or summary.get("search_trials") != searched_trials(study):
+        return ()
+    roles = {role: d for role, d in summary["designs"].items() if is_baseline_role(role)}
+    return tuple(roles) if roles and all(d["mean_auc"] is None for d in roles.values()) else ()
+
+
 def _holdout(study: optuna.Study, baseline_role: str) -> DeLongTest | None:
     labels, fusion, baseline = (holdout_scores(study, role) for role in ("labels", "fusion", baseline_role))
     if labels is None or fusion is None or baseline is None:

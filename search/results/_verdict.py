@@ -21,7 +21,7 @@ import optuna
 from scipy import stats
 
 from fusion_search.designs import baseline_fusions
-from fusion_search.results._confirmation import LEVEL, Confirmed, confirmed, describe, p_text
+from fusion_search.results._confirmation import LEVEL, Confirmed, confirmed, describe, failed_references, p_text
 from fusion_search.study import best_baseline, best_per_fusion, design_label, is_below_chance, pruned
 
 
@@ -57,6 +57,7 @@ class Comparison:
     confirmed: Confirmed | None = None  # None until the confirmation of this fusion trial is complete
     stopped_fusions: int = 0  # fusion trials that fold pruning stopped early (worse than the best so far)
     below_chance: tuple[str, ...] = ()  # the baselines whose best trial is flagged below chance, in words
+    failed_references: tuple[str, ...] = ()  # a finished confirmation in which every baseline failed on every fold
 
     @property
     def delta(self) -> float | None:
@@ -98,7 +99,7 @@ def compare(study: optuna.Study) -> Comparison:
     stopped = sum(trial.user_attrs.get("fusion") not in baseline_fusions() for trial in pruned(study))
     flagged = tuple(f"{name} (trial {best[name].number})" for name in baseline_fusions()
                     if name in best and is_below_chance(best[name]))
-    return Comparison(fusion, baseline, test, confirmed(study), stopped, flagged)
+    return Comparison(fusion, baseline, test, confirmed(study), stopped, flagged, failed_references(study))
 
 
 def paired_test(fusion_aucs: list[float], baseline_aucs: list[float]) -> PairedTest:
@@ -142,6 +143,11 @@ def _headline(comparison: Comparison) -> str:
     if baseline is None or fusion is None:
         missing = "single-modality baseline" if baseline is None else "fusion design"
         return f"Cannot tell yet whether fusion helps: the study has no complete {missing} trial."
+    if done is None and comparison.failed_references:
+        return (f"Fusion cannot be confirmed: on the fresh folds every baseline ({', '.join(comparison.failed_references)}) "
+                "diverged or ran out of memory twice on every fold, so there is no reference to test fusion against "
+                f"and fusion is not claimed to help. In the search, {_name(fusion)} (trial {fusion.number}) is "
+                f"{comparison.delta:+.3f} against {_name(baseline)}, an optimistic lead.")
     if done is None:
         return _unconfirmed(comparison)
     ours = f"the best fusion design ({describe(done.fusion)}, {done.fusion['mean_auc']:.3f})"

@@ -4,13 +4,15 @@ and a rerun does not replay them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import optuna
 import pytest
 
 import fusion_search.study._confirm as confirm_module
-from fusion_search.study._confirm_summary import _blend_auc
+from fusion_search.study._confirm_summary import _blend_auc, is_baseline_role
 from fusion_search.cli import main
-from fusion_search.results import compare
+from fusion_search.results import compare, export_choice
 from fusion_search.trainers import Diverged
 
 TRIALS, FOLDS = 5, 3
@@ -96,3 +98,21 @@ def test_a_failed_member_makes_the_whole_blended_fold_count_against_its_role(bas
             (2, 0, 0): {"labels": labels, "scores": None}}
     auc, _, _, failed = _blend_auc(done, {1: 2, 2: 1}, 0, 0, baseline)
     assert auc == expected and failed
+
+
+def test_a_confirmation_whose_every_baseline_failed_ends_without_a_claim(failing_confirmation, tmp_path):
+    """Not "confirm it" forever: the confirmation ran, and with no reference scored it can confirm nothing."""
+    _, storage = failing_confirmation
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(Path(storage.removeprefix("sqlite:///")).read_bytes())
+    study = optuna.load_study(study_name="failing", storage=f"sqlite:///{copy}")
+    summary = study.user_attrs["confirmation"]
+    for role, design in summary["designs"].items():
+        if is_baseline_role(role):
+            design.update(aucs=[None] * len(design["aucs"]), mean_auc=None)
+    study.set_user_attr("confirmation", summary)
+    comparison = compare(study)
+    assert comparison.confirmed is None and not comparison.helped and comparison.failed_references
+    assert comparison.headline.startswith("Fusion cannot be confirmed: on the fresh folds every baseline")
+    assert "not claimed to help" in comparison.headline and "Not confirmed yet" not in comparison.headline
+    assert export_choice(study).reason.startswith("every baseline failed on the fresh folds")
