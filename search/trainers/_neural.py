@@ -139,10 +139,14 @@ def epochs_by_inner_folds(design: Design, data: FoldData, train_idx: np.ndarray,
     small for an early-stopping slice, a slice of a dozen rows picks its epoch by chance, and a fixed budget
     over-trains a small model on noise (the MLP on three numbers of a 200-row study scored AUC 0.38 after 30
     epochs, below the 0.57 of a logistic regression); every training row here is scored once per epoch instead.
-    design.epochs when the rows cannot be split so."""
+    design.epochs when the rows cannot be split so (an inner fold whose sides lack a class is left out)."""
     try:
         splits = inner_folds(data.labels, train_idx, INNER_FOLDS, seed, data.groups)
-    except ValueError:
+    except ValueError:  # fewer rows (groups) of a class than inner folds
+        return design.epochs
+    splits = [(fit, held) for fit, held in splits  # whole groups can leave a side with one class: it ranks nothing
+              if len(np.unique(data.labels[held])) == 2 and len(np.unique(data.labels[fit])) == 2]
+    if not splits:
         return design.epochs
     curves = [_fit(design, data, fit, fit, fit[:0], seed + number + 1, design.epochs, [], watched=held)[1]
               for number, (fit, held) in enumerate(splits)]

@@ -6,6 +6,7 @@ number of epochs (nor stop trees on a handful of rows)."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -112,3 +113,12 @@ def test_the_epochs_that_rank_held_rows_best_are_chosen(monkeypatch):
     data = fold_data(rows=60, positives=20)
     design = Design(fusion="numeric_only", patience=5, epochs=4)
     assert epochs_by_inner_folds(design, data, np.arange(60), seed=0) == 3
+
+
+def test_inner_folds_that_would_hold_one_class_are_left_out_and_none_left_means_the_fixed_budget():
+    data = replace(fold_data(rows=60, positives=20), groups=np.repeat(np.arange(6), 10))  # groups 0-1: positives
+    design = Design(fusion="numeric_only", patience=5, epochs=4, **{k: v for k, v in SMALL.items() if k != "epochs"})
+    chosen = epochs_by_inner_folds(design, data, np.arange(60), seed=0)
+    assert 1 <= chosen <= 4
+    data = replace(data, groups=np.repeat(np.arange(3), 20))  # three groups, one all positive: a class always out
+    assert epochs_by_inner_folds(design, data, np.arange(60), seed=0) == 4
