@@ -11,13 +11,15 @@ import pytest
 from fusion_search.data import prefetched
 
 
-def _readers() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "fusion-search-read-ahead"]
+def _readers() -> set[threading.Thread]:
+    """The live reader threads (other tests' streams may still hold theirs: compare with a set taken before)."""
+    return {t for t in threading.enumerate() if t.name == "fusion-search-read-ahead"}
 
 
-def _wait_for_readers_to_end() -> None:
-    for thread in _readers():
+def _ended(readers: set[threading.Thread]) -> bool:
+    for thread in readers:
         thread.join(timeout=10)
+    return not any(thread.is_alive() for thread in readers)
 
 
 class Counted:
@@ -38,13 +40,13 @@ def test_the_items_come_in_their_order_whatever_the_depth(depth):
 
 
 def test_the_reader_holds_at_most_depth_items_ahead_plus_the_one_it_reads():
-    items = Counted(100)
+    items, earlier = Counted(100), _readers()
     stream = prefetched(items, depth=2)
     assert next(stream) == 0
     time.sleep(0.5)  # time for the reader to run ahead as far as it may (the bound holds however long it gets)
     assert 1 < items.read <= 1 + 2 + 1
     stream.close()
-    _wait_for_readers_to_end()
+    assert _ended(_readers() - earlier)
     assert items.read <= 1 + 2 + 1 + 1  # it stopped instead of reading on
 
 
@@ -61,12 +63,13 @@ def test_an_error_of_the_reader_is_raised_at_the_item_it_would_have_been():
 
 
 def test_a_dropped_stream_stops_its_reader():
+    earlier = _readers()
     stream = prefetched(iter(range(10_000)), depth=2)
     next(stream)
-    assert _readers()
+    mine = _readers() - earlier
+    assert len(mine) == 1
     del stream
-    _wait_for_readers_to_end()
-    assert not _readers()
+    assert _ended(mine)
 
 
 def test_ctrl_c_while_waiting_for_a_slow_read_is_a_plain_keyboard_interrupt():
@@ -76,6 +79,7 @@ def test_ctrl_c_while_waiting_for_a_slow_read_is_a_plain_keyboard_interrupt():
         release.wait(30)  # a read that is still going when Ctrl-C comes
         yield "late"
 
+    earlier = _readers()
     stream = prefetched(slow(), depth=2)
     timer = threading.Timer(0.3, lambda: signal.pthread_kill(threading.main_thread().ident, signal.SIGINT))
     timer.start()
@@ -83,7 +87,7 @@ def test_ctrl_c_while_waiting_for_a_slow_read_is_a_plain_keyboard_interrupt():
         with pytest.raises(KeyboardInterrupt):
             next(stream)
     finally:
+        mine = _readers() - earlier  # the generator started its reader at next(); it is still reading
         release.set()
         timer.cancel()
-    _wait_for_readers_to_end()
-    assert not _readers()
+    assert len(mine) == 1 and _ended(mine)
