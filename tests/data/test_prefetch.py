@@ -80,6 +80,9 @@ def test_ctrl_c_while_waiting_for_a_slow_read_is_a_plain_keyboard_interrupt():
         yield "late"
 
     earlier = _readers()
+    # Python's own Ctrl-C handler, whatever this process inherited (a shell starts background jobs with SIGINT
+    # ignored, and Python then installs none)
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
     stream = prefetched(slow(), depth=2)
     timer = threading.Timer(0.3, lambda: signal.pthread_kill(threading.main_thread().ident, signal.SIGINT))
     timer.start()
@@ -90,4 +93,5 @@ def test_ctrl_c_while_waiting_for_a_slow_read_is_a_plain_keyboard_interrupt():
         mine = _readers() - earlier  # the generator started its reader at next(); it is still reading
         release.set()
         timer.cancel()
+        signal.signal(signal.SIGINT, inherited)
     assert len(mine) == 1 and _ended(mine)
