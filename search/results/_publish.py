@@ -17,7 +17,7 @@ import optuna
 import plotly.graph_objects as go
 from optuna_dashboard import save_plotly_graph_object
 
-from fusion_search.results._confirmation import Confirmed, describe, p_text
+from fusion_search.results._confirmation import Confirmed, describe, failed_references, p_text
 from fusion_search.results._report import by_fusion_figure, confirmation_figure, roc_section
 from fusion_search.results._verdict import Comparison, compare, headline
 from fusion_search.study import completed, confirmation_progress, progress_note, pruned, save_note_if_changed
@@ -100,6 +100,9 @@ def _unconfirmed(study: optuna.Study) -> list[str]:
     if units is not None and units[0] < units[1]:
         return [f"**Confirming**: {units[0]} of {units[1]} trainings on fresh folds done; the verdict is written "
                 "here when they end."]
+    if failed_references(study):
+        return ["**Not confirmed**: on the fresh folds every baseline diverged or ran out of memory twice on every "
+                "fold, so there is no reference to test fusion against and no claim is made that fusion helped."]
     return ["**Not confirmed**: no confirmation of the current winners on fresh folds (`fusion-search confirm` "
             "runs it), so no claim is made that fusion helped."]
 

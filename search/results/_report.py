@@ -53,15 +53,24 @@ def write_report(study: optuna.Study, path: Path) -> None:
     write_text_atomically(path, report_html(study))
 
 
+def _confirmation_words(study: optuna.Study, comparison: Comparison) -> str:
+    if comparison.confirmed:
+        return confirmation_in_words(comparison.confirmed)
+    if comparison.failed_references:
+        return (f"Ran, but every baseline ({', '.join(comparison.failed_references)}) diverged or ran out of memory "
+                "twice on every fresh fold: there is no reference to test fusion against, and running it again "
+                "replays none of those units.")
+    return ("Not run yet: the search's lead is unconfirmed. `fusion-search confirm "
+            f"--study {study.study_name} --data MANIFEST` trains the best fusion design and the baselines again on "
+            "fresh folds and tests the difference.")
+
+
 def report_html(study: optuna.Study) -> str:
     if not completed(study):
         raise UserError(f"study '{study.study_name}' has no complete trial yet: nothing to report")
     comparison = compare(study)
     sections = [
-        ("confirmation", confirmation_figure(comparison), confirmation_in_words(comparison.confirmed)
-         if comparison.confirmed else "Not run yet: the search's lead is unconfirmed. `fusion-search confirm "
-         f"--study {study.study_name} --data MANIFEST` trains the best fusion design and the baselines again on "
-         "fresh folds and tests the difference."),
+        ("confirmation", confirmation_figure(comparison), _confirmation_words(study, comparison)),
         ("history", history_figure(study), ""),
         ("by_fusion", by_fusion_figure(study), "Each point is one trial evaluated on every fold (trials pruned early "
                                                "are left out); dashed lines are the baselines' best."),

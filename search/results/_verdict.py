@@ -147,7 +147,8 @@ def _headline(comparison: Comparison) -> str:
         return (f"Fusion cannot be confirmed: on the fresh folds every baseline ({', '.join(comparison.failed_references)}) "
                 "diverged or ran out of memory twice on every fold, so there is no reference to test fusion against "
                 f"and fusion is not claimed to help. In the search, {_name(fusion)} (trial {fusion.number}) is "
-                f"{comparison.delta:+.3f} against {_name(baseline)}, an optimistic lead.")
+                f"{comparison.delta:+.3f} against {_name(baseline)}"
+                + (", an optimistic lead." if comparison.delta > 0 else ": it did not lead there either."))
     if done is None:
         return _unconfirmed(comparison)
     ours = f"the best fusion design ({describe(done.fusion)}, {done.fusion['mean_auc']:.3f})"

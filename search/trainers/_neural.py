@@ -131,6 +131,7 @@ def _fit(design: Design, data: FoldData, train_idx: np.ndarray, fit_idx: np.ndar
 
 
 INNER_FOLDS = 3  # folds of a small training fold that choose its number of epochs
+INNER_SEED_OFFSET = 7_919_993  # a prime: inner models' seeds differ from every fold's and stacking's seed + k
 
 
 def epochs_by_inner_folds(design: Design, data: FoldData, train_idx: np.ndarray, seed: int) -> int:
@@ -139,7 +140,8 @@ def epochs_by_inner_folds(design: Design, data: FoldData, train_idx: np.ndarray,
     small for an early-stopping slice, a slice of a dozen rows picks its epoch by chance, and a fixed budget
     over-trains a small model on noise (the MLP on three numbers of a 200-row study scored AUC 0.38 after 30
     epochs, below the 0.57 of a logistic regression); every training row here is scored once per epoch instead.
-    design.epochs when the rows cannot be split so (an inner fold whose sides lack a class is left out)."""
+    design.epochs when the rows cannot be split so (an inner fold whose sides lack a class, or whose model
+    diverged, is left out)."""
     try:
         splits = inner_folds(data.labels, train_idx, INNER_FOLDS, seed, data.groups)
     except ValueError:  # fewer rows (groups) of a class than inner folds
@@ -148,9 +150,14 @@ def epochs_by_inner_folds(design: Design, data: FoldData, train_idx: np.ndarray,
               if len(np.unique(data.labels[held])) == 2 and len(np.unique(data.labels[fit])) == 2]
     if not splits:
         return design.epochs
-    curves = [_fit(design, data, fit, fit, fit[:0], seed + number + 1, design.epochs, [], watched=held)[1]
-              for number, (fit, held) in enumerate(splits)]
-    return int(np.argmax(np.mean(curves, axis=0))) + 1
+    curves = []
+    for number, (fit, held) in enumerate(splits):
+        inner_seed = (seed + INNER_SEED_OFFSET * (number + 1)) % (2**31 - 1)  # apart from the folds' own seeds
+        try:
+            curves.append(_fit(design, data, fit, fit, fit[:0], inner_seed, design.epochs, [], watched=held)[1])
+        except Diverged:
+            continue  # this inner model says nothing about when to stop; the final training judges divergence
+    return int(np.argmax(np.mean(curves, axis=0))) + 1 if curves else design.epochs
 
 
 class EpochAucs(keras.callbacks.Callback):

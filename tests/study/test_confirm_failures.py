@@ -12,7 +12,7 @@ import pytest
 import fusion_search.study._confirm as confirm_module
 from fusion_search.study._confirm_summary import _blend_auc, is_baseline_role
 from fusion_search.cli import main
-from fusion_search.results import compare, export_choice
+from fusion_search.results import compare, export_choice, report_html, verdict_note
 from fusion_search.trainers import Diverged
 
 TRIALS, FOLDS = 5, 3
@@ -116,3 +116,6 @@ def test_a_confirmation_whose_every_baseline_failed_ends_without_a_claim(failing
     assert comparison.headline.startswith("Fusion cannot be confirmed: on the fresh folds every baseline")
     assert "not claimed to help" in comparison.headline and "Not confirmed yet" not in comparison.headline
     assert export_choice(study).reason.startswith("every baseline failed on the fresh folds")
+    assert "running it again replays none of those units" in report_html(study)
+    note = verdict_note(study)
+    assert "no reference to test fusion against" in note and "`fusion-search confirm` runs it" not in note

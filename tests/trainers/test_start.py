@@ -122,3 +122,21 @@ def test_inner_folds_that_would_hold_one_class_are_left_out_and_none_left_means_
     assert 1 <= chosen <= 4
     data = replace(data, groups=np.repeat(np.arange(3), 20))  # three groups, one all positive: a class always out
     assert epochs_by_inner_folds(design, data, np.arange(60), seed=0) == 4
+
+
+def test_an_inner_model_that_diverges_is_left_out_and_all_diverging_means_the_fixed_budget(monkeypatch):
+    from fusion_search.trainers import Diverged, _neural
+
+    def fit(curves):
+        def _fit(*args, **kwargs):
+            curve = next(curves)
+            if curve is None:
+                raise Diverged("the training loss became NaN or infinite in epoch 2")
+            return None, curve
+        return _fit
+
+    data, design = fold_data(rows=60, positives=20), Design(fusion="numeric_only", patience=5, epochs=4)
+    monkeypatch.setattr(_neural, "_fit", fit(iter([None, [0.5, 0.6, 0.8, 0.5], [0.6, 0.9, 0.7, 0.5]])))
+    assert epochs_by_inner_folds(design, data, np.arange(60), seed=0) == 2  # mean of the two that trained
+    monkeypatch.setattr(_neural, "_fit", fit(iter([None, None, None])))
+    assert epochs_by_inner_folds(design, data, np.arange(60), seed=0) == 4
