@@ -5,8 +5,8 @@ Each batch size of each case runs in a fresh process that builds the model, trai
 and reads the peak of its anonymous resident memory meanwhile (Linux /proc/self/statm, resident - shared,
 sampled every millisecond): the same work but for the batch. Anonymous memory, because the file-backed pages
 of the framework's libraries (hundreds of MiB) are evicted and read back when the machine is short of memory,
-which moved the peak resident set size (VmHWM) by more than a batch's activations in CI. (peak at the large batch - peak at the small) / (large - small) is the memory one more
-row of a batch costs. (One process for both sizes does not work: allocators keep what the first size
+which moved the peak resident set size (VmHWM) by more than a batch's activations in CI.
+(peak at the large batch - peak at the small) / (large - small) is the memory one more row of a batch costs. (One process for both sizes does not work: allocators keep what the first size
 freed.) The GPU check (bench/gpu_check.py) reads the GPU's own peak.
 
     .venv/bin/python -m bench.memory                 (python -m bench runs it)

@@ -53,11 +53,19 @@ class Confirmed:
         return held is None or (math.isfinite(held.p_greater) and held.p_greater < LEVEL and held.difference > 0)
 
 
+def _current_summary(study: optuna.Study) -> dict | None:
+    """The confirmation's summary when it confirms the study's current winners, else None."""
+    summary = study.user_attrs.get("confirmation")
+    if not summary or "fusion" not in summary["designs"] or summary.get("search_trials") != searched_trials(study):
+        return None
+    return summary
+
+
 def confirmed(study: optuna.Study) -> Confirmed | None:
     """The study's confirmation, if it confirms the study's current winners (a study that grew after its
     confirmation has new ones, and an old confirmation says nothing about them)."""
-    summary = study.user_attrs.get("confirmation")
-    if not summary or "fusion" not in summary["designs"] or summary.get("search_trials") != searched_trials(study):
+    summary = _current_summary(study)
+    if summary is None:
         return None
     designs = summary["designs"]
     baselines = {role: d for role, d in designs.items() if is_baseline_role(role) and d["mean_auc"] is not None}
@@ -78,8 +86,8 @@ def confirmed(study: optuna.Study) -> Confirmed | None:
 def failed_references(study: optuna.Study) -> tuple[str, ...]:
     """The baseline roles of a confirmation of the study's current winners in which no baseline scored a single
     fresh fold (every unit failed twice), so it can confirm nothing; () otherwise."""
-    summary = study.user_attrs.get("confirmation")
-    if not summary or "fusion" not in summary["designs"] or summary.get("search_trials") != searched_trials(study):
+    summary = _current_summary(study)
+    if summary is None:
         return ()
     roles = {role: d for role, d in summary["designs"].items() if is_baseline_role(role)}
     return tuple(roles) if roles and all(d["mean_auc"] is None for d in roles.values()) else ()

@@ -17,7 +17,7 @@ import optuna
 import plotly.graph_objects as go
 from optuna_dashboard import save_plotly_graph_object
 
-from fusion_search.results._confirmation import Confirmed, describe, failed_references, p_text
+from fusion_search.results._confirmation import Confirmed, describe, p_text
 from fusion_search.results._report import by_fusion_figure, confirmation_figure, roc_section
 from fusion_search.results._verdict import Comparison, compare, headline
 from fusion_search.study import completed, confirmation_progress, progress_note, pruned, save_note_if_changed
@@ -85,7 +85,7 @@ def verdict_note(study: optuna.Study, comparison: Comparison | None = None) -> s
     lines = [headline(comparison), ""]
     done = comparison.confirmed
     if done is None:
-        lines += _unconfirmed(study)
+        lines += _unconfirmed(study, comparison)
     else:
         lines += _confirmed_table(study, done) + [""] + _test_lines(done)
     stopped = len(pruned(study))
@@ -95,12 +95,12 @@ def verdict_note(study: optuna.Study, comparison: Comparison | None = None) -> s
     return "\n".join(lines)
 
 
-def _unconfirmed(study: optuna.Study) -> list[str]:
+def _unconfirmed(study: optuna.Study, comparison: Comparison) -> list[str]:
     units = confirmation_progress(study)
     if units is not None and units[0] < units[1]:
         return [f"**Confirming**: {units[0]} of {units[1]} trainings on fresh folds done; the verdict is written "
                 "here when they end."]
-    if failed_references(study):
+    if comparison.failed_references:
         return ["**Not confirmed**: on the fresh folds every baseline diverged or ran out of memory twice on every "
                 "fold, so there is no reference to test fusion against and no claim is made that fusion helped."]
     return ["**Not confirmed**: no confirmation of the current winners on fresh folds (`fusion-search confirm` "

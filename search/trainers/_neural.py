@@ -168,8 +168,7 @@ class EpochAucs(keras.callbacks.Callback):
         self.batches, self.labels, self.aucs = batches, labels, []
 
     def on_epoch_end(self, epoch, logs=None):
-        scores = predict_scores(self.model, self.batches)
-        self.aucs.append(fold_auc(self.labels, scores) if np.all(np.isfinite(scores)) else 0.0)
+        self.aucs.append(fold_auc(self.labels, predict_scores(self.model, self.batches)))
 
 
 class SliceAucStopping(keras.callbacks.EarlyStopping):
