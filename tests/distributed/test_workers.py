@@ -6,6 +6,7 @@ import signal
 import sys
 
 import pytest
+from optuna.trial import TrialState
 
 from fusion_search.designs import baseline_fusions
 from tests.distributed._workers import (
@@ -33,7 +34,10 @@ def test_three_launched_workers_end_with_exactly_the_requested_trials(pg_url, ti
     assert launcher.wait(timeout=240) == 0, log.read_text()[-3000:]
 
     study = load(pg_url)
-    assert states(study) == {"COMPLETE": 12}
+    counts = states(study)
+    # WAITING: never-started claims that lost the race for the last slot (search/study/_claim.py), nothing else
+    assert counts["COMPLETE"] == 12 and set(counts) <= {"COMPLETE", "WAITING"}
+    assert all(not t.params and not t.user_attrs for t in study.get_trials(states=(TrialState.WAITING,)))
     baselines = [t for t in study.get_trials() if t.user_attrs.get("role") == "baseline"]
     assert sorted(t.params["fusion"] for t in baselines) == sorted(baseline_fusions())  # each exactly once
     chosen = param_sets(sampled(study))
