@@ -128,8 +128,9 @@ def headline(comparison: Comparison) -> str:
                      "cannot be confirmed against it.")
     if comparison.below_chance:
         flagged = ", ".join(comparison.below_chance)
-        sentence += (f" Caution: the best {flagged} baseline scored below chance out of fold, a training problem, so "
-                     "the single-modality reference may be too weak; fusion is not claimed to help against it.")
+        sentence += (f" Caution: the best {flagged} baseline scored below chance out of fold (a training problem, "
+                     "or folds too small to rank), so the single-modality reference may be too weak; fusion is not "
+                     "claimed to help against it.")
     return sentence
 
 

@@ -57,3 +57,11 @@ def test_the_gpu_check_dry_run_measures_the_trial_path(tmp_path):
         assert result[part]["images_per_second"] > 0, result[part]
     assert result["train_fold_frozen_cached_features"]["reads_features"]
     assert not result["train_fold_fine_tuned"]["reads_features"]
+
+
+def test_the_tree_first_try_study_runs_and_scores_every_candidate(tmp_path):
+    _run(tmp_path, "bench.small_data_trees", "--tiny")
+    result = json.loads((tmp_path / "results" / "small_data_trees.json").read_text())
+    names = {name for study in result["studies"] for name in study["auc"]}
+    assert len(names) == 5 and all(0 <= auc <= 1 for study in result["studies"] for auc in study["auc"].values())
+    assert set(result["interaction"]["400"]) == names
