@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import optuna
 
 from fusion_search._errors import UserError
 from fusion_search._progress import RichProgress
-from fusion_search.data import ManifestSpec, Table, prepare_data, read_table
+from fusion_search.data import ManifestSpec, Table, merge_groups, prepare_data, read_table
 from fusion_search.designs import Design, baseline_fusions
 from fusion_search.results import (
     Comparison, ExportChoice, choice_record, compare, export_choice, leaderboard_html, leaderboard_rows,
@@ -142,11 +143,12 @@ class SearchResult:
 
 
 Columns = list[str] | tuple[str, ...] | None
+Merges = list[str | Sequence[str]] | tuple[str | Sequence[str], ...] | None
 
 
 def search(data: Any, *, image_column: str = "image", label_column: str = "label", numeric_columns: Columns = None,
-           group_column: str | None = None, positive: str | None = None, categorical_columns: Columns = None,
-           ignore_columns: Columns = None, space: str | Path | Space = "auto", trials: int = 20,
+           group_column: str | None = None, positive: str | None = None, merge_classes: Merges = None,
+           categorical_columns: Columns = None, ignore_columns: Columns = None, space: str | Path | Space = "auto", trials: int = 20,
            study: str | None = None, storage: str | None = None, folds: int = 5, seed: int = 0,
            prune_p: float = 0.3, timeout: float | None = None, existing: bool = False, heartbeat: int | None = None,
            baseline_trials: int | None = None, confirm_repeats: int | None = None, confirm_folds: int | None = None,
@@ -159,7 +161,9 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
         data: a pandas DataFrame, or the path of a manifest CSV (one row per sample).
         image_column: the column of image paths ("image").
         label_column: the column of the binary label ("label").
-        positive: the label value of the positive class (default: 1 of 0/1, True of False/True).
+        positive: the label value of the positive class, scored against every other class (default: 1 of 0/1,
+            True of False/True).
+        merge_classes: groups of label values that count as one class, named "a+b": ["a,b"] or [("a", "b")].
         numeric_columns: the numeric features; given, the features are these and ``categorical_columns`` (default:
             every other column, numeric when most of its cells are numbers, else categorical).
         categorical_columns: columns that are categories even if they hold numbers (e.g. site codes).
@@ -196,7 +200,7 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
     require_confirmation_flags(confirm_repeats, confirm_folds)
     table = read_table(data, Path(base_dir) if base_dir is not None else None)
     spec = _spec(image_column, label_column, numeric_columns, group_column, positive, categorical_columns,
-                 ignore_columns)
+                 ignore_columns, merge_classes)
     space = chosen_space(space, study, storage)  # auto: the study's own space, else default on a GPU, balanced on a CPU
     prepared = prepare_data(table, folds, seed, image_sizes=space.image_sizes, spec=spec, holdout=holdout)
     settings = RunSettings(study=study or f"search-{prepared.manifest.fingerprint[:8]}",
@@ -211,7 +215,8 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
 
 def confirm(study: str, data: Any, *, image_column: str = "image", label_column: str = "label",
             numeric_columns: Columns = None, group_column: str | None = None, positive: str | None = None,
-            categorical_columns: Columns = None, ignore_columns: Columns = None, storage: str | None = None,
+            merge_classes: Merges = None, categorical_columns: Columns = None, ignore_columns: Columns = None,
+            storage: str | None = None,
             repeats: int | None = None, folds: int | None = None,
             base_dir: str | Path | None = None, progress: bool | SilentProgress = False) -> SearchResult:
     """Confirm (or resume confirming) an existing study's winners on fresh folds of its data (the same rows
@@ -220,7 +225,7 @@ def confirm(study: str, data: Any, *, image_column: str = "image", label_column:
     attrs = found.user_attrs
     table = read_table(data, Path(base_dir) if base_dir is not None else None)
     spec = _spec(image_column, label_column, numeric_columns, group_column, positive, categorical_columns,
-                 ignore_columns)
+                 ignore_columns, merge_classes)
     prepared = prepare_data(table, attrs["folds"], attrs["fold_seed"], spec=spec,
                             holdout=attrs.get("holdout_fraction", 0.0))
     if prepared.manifest.fingerprint != attrs.get("data_fingerprint"):
@@ -238,13 +243,13 @@ def confirm(study: str, data: Any, *, image_column: str = "image", label_column:
 
 
 def _spec(image_column, label_column, numeric_columns, group_column, positive, categorical_columns,
-          ignore_columns) -> ManifestSpec:
+          ignore_columns, merge_classes) -> ManifestSpec:
     def names(columns: Columns) -> tuple[str, ...] | None:
         return tuple(columns) if columns is not None else None
 
     return ManifestSpec(image_column, label_column, names(numeric_columns), group_column,
                         None if positive is None else str(positive), names(categorical_columns),
-                        names(ignore_columns) or ())
+                        names(ignore_columns) or (), merge_groups(merge_classes))
 
 
 def _watcher(progress: bool | SilentProgress, total: int) -> SilentProgress:

@@ -129,3 +129,12 @@ def test_bad_data_is_a_user_error(data, message):
 def test_a_study_needs_at_least_one_trial(demo_manifest):
     with pytest.raises(UserError, match="trials must be at least 1, got 0"):
         fusion_search.search(demo_manifest, trials=0)
+
+
+def test_a_label_of_three_classes_needs_a_positive_class_or_a_merge(demo_manifest):
+    frame = pd.read_csv(demo_manifest)
+    frame["label"] = np.where(frame["label"] == 1, np.where(np.arange(len(frame)) % 2, "a", "b"), "c")
+    with pytest.raises(UserError, match=re.escape("label column 'label' has 3 classes (a ")):
+        fusion_search.search(frame, space="quick", trials=1, base_dir=demo_manifest.parent)
+    with pytest.raises(UserError, match=re.escape("--merge-classes a names 1 class(es)")):
+        fusion_search.search(frame, space="quick", trials=1, merge_classes=["a"], base_dir=demo_manifest.parent)

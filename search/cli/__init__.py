@@ -190,7 +190,7 @@ def _worker_flags(parser: argparse.ArgumentParser) -> None:
 
 def _manifest_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image-column", default="image", help="column with image paths (%(default)s)")
-    parser.add_argument("--label-column", default="label", help="column with the binary label (%(default)s)")
+    parser.add_argument("--label-column", default="label", help="column with the label (%(default)s)")
     parser.add_argument("--numeric-columns", default=None, help=(
         "comma-separated numeric columns; given, the features are these and --categorical-columns (default: every "
         "other column, numeric when most of its cells are numbers, else categorical)"))
@@ -198,4 +198,7 @@ def _manifest_flags(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated columns that are categories even if they hold numbers (e.g. site codes)")
     parser.add_argument("--ignore-columns", default=None, help="comma-separated columns that are no features")
     parser.add_argument("--group-column", default=None, help="samples of one group never split across folds")
-    parser.add_argument("--positive", default=None, help="label value of the positive class (default: 1 of 0/1)")
+    parser.add_argument("--positive", default=None, help=(
+        "label value of the positive class, scored against every other class (default: 1 of 0/1)"))
+    parser.add_argument("--merge-classes", action="append", default=None, metavar="A,B", help=(
+        "label values to count as one class, named A+B (repeat for more groups), e.g. a class with too few rows"))

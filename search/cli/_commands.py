@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score
 from fusion_search._api import confirm as confirm_study
 from fusion_search._api import search
 from fusion_search._errors import UserError
-from fusion_search.data import ManifestSpec, make_demo_dataset, read_table
+from fusion_search.data import ManifestSpec, make_demo_dataset, merge_groups, read_table
 from fusion_search.designs import get_kind
 from fusion_search.results import (
     choice_record, compare, export_choice, headline, print_status, record_text, serve_dashboard, upload_model,
@@ -169,7 +169,7 @@ def predict(args: argparse.Namespace) -> int:
         print("rows with a category the training rows never had (scored as unknown): "
               + ", ".join(f"{column} {count} of {table.rows}" for column, count in unseen.items()))
     label_column = args.label_column or about.get("label_column", "label")
-    labels = table_labels(table, label_column, args.positive or about.get("positive"))
+    labels = table_labels(table, label_column, args.positive or about.get("positive"), about.get("merge_classes"))
     if labels is not None:
         print(f"ROC AUC against column '{label_column}': {roc_auc_score(labels, scores):.4f}")
         _warn_in_sample(about, table, args.image_column)
@@ -220,6 +220,7 @@ def manifest_spec(args: argparse.Namespace) -> ManifestSpec:
         image_column=args.image_column, label_column=args.label_column, numeric_columns=_names(args.numeric_columns),
         group_column=args.group_column, positive=args.positive,
         categorical_columns=_names(args.categorical_columns), ignore_columns=_names(args.ignore_columns) or (),
+        merge_classes=merge_groups(args.merge_classes),
     )
 
 

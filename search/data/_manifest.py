@@ -14,6 +14,7 @@ import numpy as np
 from fusion_search._errors import UserError
 from fusion_search.data._columns import cell_text, feature_columns, is_blank
 from fusion_search.data._fingerprint import images_fingerprint
+from fusion_search.data._labels import apply_merges, binary_labels
 from fusion_search.data._preprocess import MAX_LEVELS
 from fusion_search.data._table import Table, read_table
 
@@ -26,9 +27,10 @@ class ManifestSpec:
     label_column: str = "label"
     numeric_columns: tuple[str, ...] | None = None  # given: the features are these and categorical_columns
     group_column: str | None = None
-    positive: str | None = None  # label value of the positive class; None: "1" of 0/1 labels
+    positive: str | None = None  # label value of the positive class (against the rest); None: "1" of 0/1 labels
     categorical_columns: tuple[str, ...] | None = None  # always categorical (e.g. clinic codes 1, 2, 3)
     ignore_columns: tuple[str, ...] = ()  # never features
+    merge_classes: tuple[tuple[str, ...], ...] = ()  # each group of label values becomes one class, "a+b"
 
 
 @dataclass(frozen=True)
@@ -95,30 +97,11 @@ def _separator_hint(table: Table) -> str:
 
 def _labels(spec: ManifestSpec, column) -> np.ndarray:
     values = [cell_text(v) for v in column]
-    distinct = sorted(set(values))
-    if "" in distinct:
-        row = values.index("") + 2
-        raise UserError(f"label column '{spec.label_column}' is empty on row {row}")
-    if len(distinct) != 2:
-        shown = ", ".join(distinct[:5]) + (" ..." if len(distinct) > 5 else "")
-        raise UserError(
-            f"label column '{spec.label_column}' must have exactly two distinct values, found {len(distinct)}: {shown}"
-        )
-    positive = cell_text(spec.positive) if spec.positive is not None else _default_positive(spec, distinct)
-    if positive not in distinct:
-        raise UserError(f"--positive {positive!r} is not a value of label column '{spec.label_column}' "
-                        f"({', '.join(distinct)})")
-    return np.array([v == positive for v in values], dtype=np.int8)
-
-
-def _default_positive(spec: ManifestSpec, distinct: list[str]) -> str:
-    for zero, one in (("0", "1"), ("0.0", "1.0"), ("False", "True"), ("false", "true")):
-        if distinct == sorted([zero, one]):
-            return one
-    raise UserError(
-        f"label column '{spec.label_column}' has values {distinct[0]!r} and {distinct[1]!r}: "
-        "say which is the positive class with --positive VALUE"
-    )
+    if "" in values:
+        raise UserError(f"label column '{spec.label_column}' is empty on row {values.index('') + 2}")
+    values = apply_merges(values, spec.merge_classes, spec.label_column)
+    positive = cell_text(spec.positive) if spec.positive is not None else None
+    return binary_labels(values, positive, spec.label_column)
 
 
 def numeric_matrix(table: Table, columns: tuple[str, ...]) -> np.ndarray:

@@ -25,8 +25,8 @@ import numpy as np
 
 from fusion_search._errors import UserError
 from fusion_search.data import (
-    DESCRIPTOR_VERSION, Table, category_matrix, image_chunks, image_descriptors, image_paths, numeric_matrix,
-    prefetched,
+    DESCRIPTOR_VERSION, Table, apply_merges, binary_labels, category_matrix, cell_text, image_chunks,
+    image_descriptors, image_paths, merge_groups, numeric_matrix, prefetched,
 )
 from fusion_search.models import CategoricalVocabulary, ImageDescriptors, NumericPreprocess, keras, predict_scores
 from fusion_search.serving._export_ensemble import EnsembleModel, load_ensemble
@@ -149,21 +149,26 @@ def _scores(model: keras.Model | HybridModel, inputs: dict[str, np.ndarray]) -> 
     return model.score(inputs) if isinstance(model, HybridModel) else predict_scores(model, inputs)
 
 
-def table_labels(table: Table, column: str, positive: str | None) -> np.ndarray | None:
-    """0/1 labels when the column exists with exactly two values (positive: given, else 1 of 0/1)."""
+def table_labels(table: Table, column: str, positive: str | None,
+                 merges: list[list[str]] | None = None) -> np.ndarray | None:
+    """0/1 labels when the column exists on every row: the positive class (given, else 1 of 0/1) against every
+    other, after merging the classes the model merged; None, with a note saying why, when they cannot be told."""
     if column not in table.columns:
         return None
-    values = [("" if v is None else str(v)).strip() for v in table.column(column)]
-    distinct = sorted(set(values))
-    if len(distinct) != 2 or "" in distinct:
-        print(f"note: label column '{column}' does not hold two classes on every row; AUC not computed")
+    values = [cell_text(v) for v in table.column(column)]
+    if "" in values:
+        print(f"note: label column '{column}' is empty on some rows; AUC not computed")
         return None
-    if positive is None:
-        positive = "1" if distinct == ["0", "1"] else None
-    if positive not in distinct:
-        print(f"note: say which of {distinct[0]!r}, {distinct[1]!r} is positive with --positive to get the AUC")
+    try:
+        values = apply_merges(values, merge_groups(merges), column)
+        labels = binary_labels(values, positive, column)
+    except UserError as problem:
+        print(f"note: {problem}; AUC not computed")
         return None
-    return np.array([v == positive for v in values], dtype=np.int8)
+    if labels.min() == labels.max():
+        print(f"note: label column '{column}' holds one class of the two; AUC not computed")
+        return None
+    return labels
 
 
 def write_predictions(path: Path, table: Table, scores: np.ndarray) -> None:

@@ -1,5 +1,5 @@
-"""What an export remembers about the rows it was trained on, for `predict`: the label column and its positive
-class (so `predict` needs no --positive again), and a 32-bit hash of each training row's image path (so it can
+"""What an export remembers about the rows it was trained on, for `predict`: the label column, its positive
+class and the classes merged into one (so `predict` needs no --positive or --merge-classes again), and a 32-bit hash of each training row's image path (so it can
 warn that an AUC on those rows is in-sample).
 
 It is plain JSON: the ``fusion_search.json`` entry of a .keras archive (Keras ignores entries it does not know),
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from fusion_search.data import Manifest, ManifestSpec, Table, read_table
+from fusion_search.data import Manifest, ManifestSpec, Table, apply_merges, cell_text, read_table
 
 KERAS_ENTRY = "fusion_search.json"
 KEY = "provenance"
@@ -28,9 +28,12 @@ def provenance(manifest: Manifest, data: Any, spec: ManifestSpec) -> dict[str, A
     """The label column, its positive value as the table writes it, and the training rows' path hashes (data: the
     table, DataFrame or path the manifest was read from)."""
     table = data if isinstance(data, Table) else read_table(data)
-    positive = str(table.column(spec.label_column)[int(np.flatnonzero(manifest.labels == 1)[0])]).strip()
+    values = apply_merges([cell_text(v) for v in table.column(spec.label_column)], spec.merge_classes,
+                          spec.label_column)
+    positive = values[int(np.flatnonzero(manifest.labels == 1)[0])]
     hashes = row_hashes(manifest.image_paths)
-    return {"label_column": spec.label_column, "positive": positive, "training_rows": int(manifest.rows),
+    merges = {"merge_classes": [list(group) for group in spec.merge_classes]} if spec.merge_classes else {}
+    return {"label_column": spec.label_column, "positive": positive, **merges, "training_rows": int(manifest.rows),
             "row_hashes": base64.b64encode(hashes.astype("<u4").tobytes()).decode("ascii")}
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from fusion_search.cli import main
 from fusion_search.results import export_choice, leaderboard_rows
@@ -208,3 +209,39 @@ def test_an_offline_run_of_the_default_space_leaves_no_study_and_the_retry_with_
     study = optuna.load_study(study_name="offline", storage=f"sqlite:///{db}")
     assert study.user_attrs["space"] == "quick"
     assert len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) == 1
+
+
+def test_a_three_class_label_runs_merged_and_predict_applies_the_recorded_merge(clinic_manifest, tiny_space, tmp_path,
+                                                                                capsys):
+    """diagnosis gets a third class, 'unsure' (every third 'pos' row): without saying which two classes to tell
+    apart the run is refused before any study; with --merge-classes pos,unsure --positive pos+unsure it runs, and
+    predict scores the merged label without either flag."""
+    rows = [dict(r) for r in __import__("csv").DictReader(clinic_manifest.open())]
+    positives = [row for row in rows if row["diagnosis"] == "pos"]
+    for row in positives[::3]:
+        row["diagnosis"] = "unsure"
+    for row in rows:
+        row["scan"] = str(clinic_manifest.parent / row["scan"])
+    manifest = write_manifest(tmp_path / "three", rows)
+    db = tmp_path / "three.db"
+    args = [a for a in _run_args(manifest, f"sqlite:///{db}", tiny_space, study="three", trials=3)
+            if a not in ("--positive", "pos")]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "has 3 classes (neg " in err and "--merge-classes" in err and len(err.splitlines()) == 1
+    assert not db.exists()
+    flags = ["--merge-classes", "pos,unsure", "--positive", "pos+unsure"]
+    assert main(args + flags) == 0
+    model = tmp_path / "m.keras"
+    assert main(["export", "--study", "three", "--storage", f"sqlite:///{db}", "--trial", "0", "--output",
+                 str(tmp_path / "m.json"), "--model", str(model), "--data", str(manifest), "--image-column", "scan",
+                 "--label-column", "diagnosis", "--group-column", "clinic", "--numeric-columns", "age,bmi",
+                 *flags]) == 0
+    capsys.readouterr()
+    assert main(["predict", "--model", str(model), "--data", str(manifest), "--image-column", "scan",
+                 "--output", str(tmp_path / "p.csv")]) == 0
+    out = capsys.readouterr().out
+    scored = list(__import__("csv").DictReader((tmp_path / "p.csv").open()))
+    merged = [int(row["diagnosis"] in ("pos", "unsure")) for row in scored]
+    expected = roc_auc_score(merged, [float(row["score"]) for row in scored])
+    assert f"ROC AUC against column 'diagnosis': {expected:.4f}" in out

@@ -1,0 +1,92 @@
+"""A label column -> its classes (sorted, with their counts), merged where the user asks (--merge-classes a,b makes
+one class "a+b"), and the 0/1 labels of the positive class against the rest (--positive; with more than two
+classes, that class against all others)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from fusion_search._errors import UserError
+
+JOIN = "+"  # the name of merged classes: their names joined, in the order given
+
+
+def merged_name(group: Sequence[str]) -> str:
+    return JOIN.join(group)
+
+
+def merge_groups(flags: Iterable[str | Sequence[str]] | None) -> tuple[tuple[str, ...], ...]:
+    """--merge-classes values ("a,b", or a sequence of class names) as tuples of names; UserError for a group of
+    fewer than two classes or a class named in two groups."""
+    groups, seen = [], set()
+    for flag in flags or ():
+        names = [n.strip() for n in flag.split(",")] if isinstance(flag, str) else [str(n).strip() for n in flag]
+        names = [n for n in names if n]
+        if len(set(names)) < 2:
+            raise UserError(f"--merge-classes {','.join(names)!s} names {len(set(names))} class(es): give two or more, "
+                            "separated by commas (e.g. --merge-classes a,b)")
+        if twice := sorted(seen & set(names)):
+            raise UserError(f"--merge-classes names class {twice[0]!r} in two groups: merge them in one")
+        seen |= set(names)
+        groups.append(tuple(dict.fromkeys(names)))
+    return tuple(groups)
+
+
+def apply_merges(values: list[str], groups: tuple[tuple[str, ...], ...], label_column: str) -> list[str]:
+    """Each row's class after merging; UserError for a merged class that is not in the column, or a merged name
+    that is already a class of its own."""
+    present = set(values)
+    rename = {}
+    for group in groups:
+        if missing := [name for name in group if name not in present]:
+            raise UserError(f"--merge-classes: {missing[0]!r} is not a class of label column '{label_column}' "
+                            f"(classes: {', '.join(sorted(present))})")
+        name = merged_name(group)
+        if name in present and name not in group:
+            raise UserError(f"--merge-classes {','.join(group)}: the merged class would be named {name!r}, which is "
+                            f"already a class of label column '{label_column}'")
+        rename.update({member: name for member in group})
+    return [rename.get(v, v) for v in values]
+
+
+def class_counts(values: list[str]) -> list[tuple[str, int]]:
+    """(class, rows) for every class, sorted by class."""
+    return sorted(Counter(values).items())
+
+
+def describe_classes(counts: list[tuple[str, int]], most: int = 8) -> str:
+    """'a 40, b 30, c 20' (the first `most`, then how many more)."""
+    shown = ", ".join(f"{name} {rows}" for name, rows in counts[:most])
+    return shown + (f" and {len(counts) - most} more" if len(counts) > most else "")
+
+
+def binary_labels(values: list[str], positive: str | None, label_column: str) -> np.ndarray:
+    """int8 labels, 1 = the positive class (given; else 1 of 0/1, True of False/True), against every other class;
+    UserError when the column holds one class, or more than two and no positive class was named."""
+    counts = class_counts(values)
+    distinct = [name for name, _ in counts]
+    if len(distinct) < 2:
+        raise UserError(f"label column '{label_column}' holds one class only ({describe_classes(counts)}): "
+                        "a classifier needs two")
+    if positive is None and len(distinct) > 2:
+        raise UserError(
+            f"label column '{label_column}' has {len(distinct)} classes ({describe_classes(counts)}); models here "
+            "tell two apart: name one with --positive VALUE (it against the rest), or merge classes with "
+            "--merge-classes a,b")
+    if positive is None:
+        positive = _default_positive(distinct, label_column)
+    if positive not in distinct:
+        raise UserError(f"--positive {positive!r} is not a class of label column '{label_column}' "
+                        f"({', '.join(distinct)})")
+    return np.array([v == positive for v in values], dtype=np.int8)
+
+
+def _default_positive(distinct: list[str], label_column: str) -> str:
+    for zero, one in (("0", "1"), ("0.0", "1.0"), ("False", "True"), ("false", "true")):
+        if distinct == sorted([zero, one]):
+            return one
+    raise UserError(f"label column '{label_column}' has values {distinct[0]!r} and {distinct[1]!r}: "
+                    "say which is the positive class with --positive VALUE")

@@ -1,0 +1,70 @@
+"""Labels with more than two classes: one class against the rest (--positive), classes merged into one
+(--merge-classes), and a clear refusal when neither says which two classes to tell apart."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fusion_search._errors import UserError
+from fusion_search.data import ManifestSpec, read_manifest
+from tests.conftest import write_manifest
+
+CLASSES = ["bcc", "melanoma", "nevus", "nevus", "melanoma", "nevus"] * 4  # bcc 4, melanoma 8, nevus 12
+
+
+def _manifest(tmp_path, labels=CLASSES):
+    rows = [{"image": f"i/{i}.png", "label": label, "age": str(30 + i % 7)} for i, label in enumerate(labels)]
+    images = [np.full((8, 8, 3), i * 9 % 255, dtype=np.uint8) for i in range(len(labels))]
+    return write_manifest(tmp_path, rows, images)
+
+
+def test_a_named_class_is_scored_against_every_other(tmp_path):
+    manifest = read_manifest(_manifest(tmp_path), ManifestSpec(positive="melanoma"))
+    assert manifest.labels.tolist() == [int(label == "melanoma") for label in CLASSES]
+
+
+def test_more_than_two_classes_without_a_positive_is_one_line_naming_them_and_both_ways_out(tmp_path):
+    with pytest.raises(UserError) as raised:
+        read_manifest(_manifest(tmp_path))
+    message = str(raised.value)
+    assert "has 3 classes (bcc 4, melanoma 8, nevus 12)" in message
+    assert "--positive" in message and "--merge-classes" in message and "\n" not in message
+
+
+def test_merged_classes_count_as_one_named_by_their_members(tmp_path):
+    spec = ManifestSpec(positive="melanoma+bcc", merge_classes=(("melanoma", "bcc"),))
+    manifest = read_manifest(_manifest(tmp_path), spec)
+    assert manifest.labels.tolist() == [int(label != "nevus") for label in CLASSES]
+
+
+def test_merging_down_to_two_classes_still_needs_to_know_which_is_positive(tmp_path):
+    with pytest.raises(UserError, match="'melanoma\\+bcc' and 'nevus': say which is the positive class"):
+        read_manifest(_manifest(tmp_path), ManifestSpec(merge_classes=(("melanoma", "bcc"),)))
+
+
+@pytest.mark.parametrize("merges, message", [
+    ((("melanoma", "scc"),), "'scc' is not a class of label column 'label' (classes: bcc, melanoma, nevus)"),
+    ((("melanoma",),), "names 1 class(es)"),
+    ((("melanoma", "bcc"), ("bcc", "nevus")), "names class 'bcc' in two groups"),
+])
+def test_a_merge_that_cannot_be_made_is_refused_in_one_line(tmp_path, merges, message):
+    from fusion_search.data import merge_groups
+
+    with pytest.raises(UserError) as raised:
+        read_manifest(_manifest(tmp_path), ManifestSpec(positive="nevus", merge_classes=merge_groups(merges)))
+    assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_merge_flags_read_as_comma_separated_names():
+    from fusion_search.data import merge_groups
+
+    assert merge_groups(["a, b", ("c", "d", "e")]) == (("a", "b"), ("c", "d", "e"))
+    assert merge_groups(None) == ()
+
+
+def test_the_fingerprint_tells_a_merged_label_from_the_class_alone(tmp_path):
+    path = _manifest(tmp_path)
+    alone = read_manifest(path, ManifestSpec(positive="melanoma"))
+    merged = read_manifest(path, ManifestSpec(positive="melanoma+bcc", merge_classes=(("melanoma", "bcc"),)))
+    assert alone.fingerprint != merged.fingerprint
