@@ -4,6 +4,7 @@ first printed line is the headline), each version installed on its own (bench/_v
 
     python -m bench.verdict --before 3d39a48 --after HEAD --studies 20   # bench/results/verdict.json and .md
     python -m bench.verdict --keep-before --after HEAD                   # re-measure after only, same before runs
+    python -m bench.verdict --resume --after d8c50a0 --studies 20        # same revisions: run only the missing seeds
 
 - null: the label depends on the image alone (P(y=1) = sigmoid(2a), a the disc brightness); the numeric
   columns are noise. No fusion can truly beat the image alone: every "Fusion helped" is a false claim.
@@ -100,28 +101,34 @@ def one(version: str, cli: tuple[Path, str], kind: str, seed: int, root: Path) -
             "claims_fusion_helped": text.startswith("Fusion helped")}
 
 
-def measure(before: str, after: str, studies: int, kept: list[dict] | None = None) -> dict:
-    """Run both versions' studies; with `kept` (an earlier result's runs of `before`), run only `after`'s."""
+def measure(before: str, after: str, studies: int, kept: list[dict] | None = None, resume: bool = False) -> dict:
+    """Run both versions' studies. `kept`: an earlier result's runs; its before runs are reused, and with `resume`
+    (same revisions) its after runs too, so only the missing seeds run."""
+    kept = [r for r in kept or [] if r["seed"] < studies and (r["version"] == "before" or resume)]
+    have = {(r["version"], r["kind"], r["seed"]) for r in kept}
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
-        names = ("after",) if kept else ("before", "after")
+        jobs = [(v, kind, seed) for seed in range(studies) for kind in KINDS for v in ("before", "after")
+                if (v, kind, seed) not in have]
+        names = {v for v, _, _ in jobs}
         pythons = {name: stack.enter_context(installed(revision, Path(folder)))
                    for name, revision in zip(("before", "after"), (before, after)) if name in names}
         versions = {name: (python, cli_module(python)) for name, python in pythons.items()}
-        jobs = [(v, cli, kind, seed) for seed in range(studies) for kind in KINDS for v, cli in versions.items()]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            runs = list(pool.map(lambda job: one(*job, Path(folder)), jobs))
-    runs = [r for r in kept or [] if r["version"] == "before" and r["seed"] < studies] + runs
-    summary = {f"{v}/{k}": sum(r["claims_fusion_helped"] for r in runs if (r["version"], r["kind"]) == (v, k))
-               / studies for v in ("before", "after") for k in KINDS}
+            runs = list(pool.map(lambda job: one(job[0], versions[job[0]], *job[1:], Path(folder)), jobs))
+    runs = kept + runs
+    counts = {f"{v}/{k}": sum((r["version"], r["kind"]) == (v, k) for r in runs) for v in ("before", "after")
+              for k in KINDS}
+    summary = {key: sum(r["claims_fusion_helped"] for r in runs if f"{r['version']}/{r['kind']}" == key)
+               / max(1, count) for key, count in counts.items()}
     return {"before": revision_name(before), "after": revision_name(after), "studies_per_kind": studies, "rows": ROWS,
             "trials": TRIALS, "folds": FOLDS, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-            "claim_rate": summary, "runs": runs}
+            "studies": counts, "claim_rate": summary, "runs": runs}
 
 
 def markdown(result: dict) -> str:
     rate = result["claim_rate"]
     lines = [f"# How often the headline says \"Fusion helped\" (`python -m bench.verdict --before {result['before']}`)",
-             "", f"{result['studies_per_kind']} independent studies per kind and version, each {result['rows']} rows, "
+             "", f"{_counts(result)} independent studies per kind and version, each {result['rows']} rows, "
              f"{result['trials']} trials, {result['folds']} folds, run and reported by that version's own CLI; "
              f"{result['machine']}. Before: {result['before']}; after: {result['after']}.", "",
              "| planted data | truth | target | before | after |", "|---|---|---|---:|---:|",
@@ -133,9 +140,17 @@ def markdown(result: dict) -> str:
                f"{e['claim_rate']['after/interaction']:.0%}." for e in result.get("earlier_after", [])],
              "", "Studies whose confirmed fusion candidate was an ensemble (a blend of trials that sees both inputs): "
              + ", ".join(f"{v} {k} {sum('best fusion design (ensemble' in r['headline'] for r in result['runs'] if (r['version'], r['kind']) == (v, k))}"
-                         f"/{result['studies_per_kind']}" for v in ("before", "after") for k in KINDS) + ".",
+                         f"/{result.get('studies', {}).get(f'{v}/{k}', result['studies_per_kind'])}"
+                         for v in ("before", "after") for k in KINDS) + ".",
              "", "Headlines of every study are in verdict.json."]
     return "\n".join(lines) + "\n"
+
+
+def _counts(result: dict) -> str:
+    counts = result.get("studies") or {}
+    if len(set(counts.values())) <= 1:
+        return str(result["studies_per_kind"])
+    return "; ".join(f"{key} {count}" for key, count in counts.items()) + " (studies)"
 
 
 def main() -> None:
@@ -145,15 +160,25 @@ def main() -> None:
                         help="reuse the before runs of bench/results/verdict.json and measure only --after")
     parser.add_argument("--after", default="HEAD", help="git revision measured as after (%(default)s)")
     parser.add_argument("--studies", type=int, default=20, help="studies per kind and version (%(default)s)")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse every run of bench/results/verdict.json (same revisions) and run the missing seeds")
     args = parser.parse_args()
     kept = None
-    if args.keep_before:
+    if args.resume:
+        earlier = json.loads((RESULTS / "verdict.json").read_text())
+        if (earlier["before"], earlier["after"]) != (revision_name(args.before or earlier["before"]),
+                                                     revision_name(args.after)):
+            parser.error(f"verdict.json measured {earlier['before']} -> {earlier['after']}; --resume needs the same")
+        kept, args.before = earlier["runs"], earlier["before"]
+    elif args.keep_before:
         earlier = json.loads((RESULTS / "verdict.json").read_text())
         kept, args.before = earlier["runs"], earlier["before"]
     elif not args.before:
         parser.error("give --before REVISION, or --keep-before to reuse the recorded before runs")
-    result = measure(args.before, args.after, args.studies, kept)
-    if args.keep_before:
+    result = measure(args.before, args.after, args.studies, kept, resume=args.resume)
+    if args.resume:
+        result["earlier_after"] = earlier.get("earlier_after", [])
+    elif args.keep_before:
         result["earlier_after"] = earlier.get("earlier_after", []) + [
             {"after": earlier["after"], "claim_rate": {k: v for k, v in earlier["claim_rate"].items() if "after" in k}}]
     RESULTS.mkdir(exist_ok=True)
