@@ -25,7 +25,7 @@ def assign_folds(labels: np.ndarray, k: int, seed: int, groups: np.ndarray | Non
     )
     for fold, (_, val_pos) in enumerate(splitter.split(np.zeros(len(rows)), labels[rows], row_groups)):
         folds[rows[val_pos]] = fold
-    _require_both_classes_per_fold(labels, folds, k)
+    _require_every_class_per_fold(labels, folds, k)
     return folds
 
 
@@ -42,19 +42,20 @@ def holdout_mask(labels: np.ndarray, fraction: float, seed: int, groups: np.ndar
     else:
         held = train_test_split(np.arange(len(labels)), test_size=fraction, random_state=seed, stratify=labels)[1]
     mask[held] = True
-    if len(np.unique(labels[mask])) < 2:
-        raise UserError(f"--holdout {fraction} leaves only one class in the held-out rows: use a larger fraction")
+    if len(np.unique(labels[mask])) < len(np.unique(labels)):
+        which = "only one class" if len(np.unique(labels)) == 2 else "not every class"
+        raise UserError(f"--holdout {fraction} leaves {which} in the held-out rows: use a larger fraction")
     return mask
 
 
 def _whole_groups(labels: np.ndarray, fraction: float, seed: int, groups: np.ndarray) -> np.ndarray:
     """Rows of whole groups holding out about ``fraction`` of each class: the groups in a seeded random order, each
-    taken when it brings the held-out count of both classes nearer its share (stratified, and as near the asked
+    taken when it brings the held-out count of every class nearer its share (stratified, and as near the asked
     share as the group sizes allow; folds of round(1/fraction) would hold out 0.5 for 0.4)."""
     names, group_of = np.unique(groups, return_inverse=True)
-    per_group = np.zeros((len(names), 2))
+    per_group = np.zeros((len(names), int(labels.max()) + 1))  # rows of each class in each group
     np.add.at(per_group, (group_of, labels.astype(int)), 1)
-    target, held = fraction * per_group.sum(axis=0), np.zeros(2)
+    target, held = fraction * per_group.sum(axis=0), np.zeros(per_group.shape[1])
     taken = np.zeros(len(names), dtype=bool)
     for group in np.random.default_rng(seed).permutation(len(names)):
         if np.abs(held + per_group[group] - target).sum() < np.abs(held - target).sum():
@@ -91,15 +92,29 @@ def fold_indices(folds: np.ndarray, fold: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _require_enough_per_class(labels: np.ndarray, k: int, groups: np.ndarray | None) -> None:
-    for value, name in ((1, "positive"), (0, "negative")):
+    for value in np.unique(labels):
         members = labels == value
         count = len(np.unique(groups[members])) if groups is not None else int(members.sum())
         unit = "groups" if groups is not None else "samples"
         if count < k:
-            raise UserError(f"only {count} {name} {unit} for {k} folds: each fold needs at least one (use fewer --folds)")
+            raise UserError(f"only {count} {_class_name(labels, value)} {unit} for {k} folds: each fold needs at least "
+                            f"one (use fewer --folds{_merge_hint(labels)})")
 
 
-def _require_both_classes_per_fold(labels: np.ndarray, folds: np.ndarray, k: int) -> None:
+def _class_name(labels: np.ndarray, value) -> str:
+    """'positive' / 'negative' for 0/1 labels; 'class k' for one of K >= 3 classes."""
+    if labels.max() <= 1:
+        return "positive" if value == 1 else "negative"
+    return f"class {value}"
+
+
+def _merge_hint(labels: np.ndarray) -> str:
+    return ", merge the class with another with --merge-classes, or drop its rows" if labels.max() > 1 else ""
+
+
+def _require_every_class_per_fold(labels: np.ndarray, folds: np.ndarray, k: int) -> None:
+    classes = len(np.unique(labels[folds >= 0]))
     for fold in range(k):
-        if len(np.unique(labels[folds == fold])) < 2:
-            raise UserError(f"fold {fold} has only one class with this grouping: use fewer --folds")
+        if len(np.unique(labels[folds == fold])) < classes:
+            which = "only one class" if classes == 2 else "not every class"
+            raise UserError(f"fold {fold} has {which} with this grouping: use fewer --folds")

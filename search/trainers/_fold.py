@@ -60,10 +60,23 @@ def early_stopping_slice(labels: np.ndarray, rows: np.ndarray, seed: int,
 
 
 def fold_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """ROC AUC of one whole fold (never an average over batches)."""
+    """ROC AUC of one whole fold (never an average over batches): of the positive class for 1-D scores; for (n, K)
+    scores of K classes, the macro average of the K one-vs-rest AUCs (scikit-learn's multi_class="ovr",
+    average="macro", which ignores the class frequencies as the binary AUC ignores the prior)."""
+    scores = np.asarray(scores)
     if not np.all(np.isfinite(scores)):
         return 0.5  # a diverged model ranks nothing
-    return float(roc_auc_score(labels, scores))
+    if scores.ndim == 1:
+        return float(roc_auc_score(labels, scores))
+    return float(np.mean(class_aucs(labels, scores)))
+
+
+def class_aucs(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The one-vs-rest ROC AUC of each class k (labels 0..K-1): rows of class k against all others, ranked by
+    column k. Any monotone score per class works (probabilities, log-probabilities, logits): scikit-learn's own
+    multi_class="ovr" accepts only rows that sum to 1, which a blend of log-probabilities need not."""
+    labels = np.asarray(labels)
+    return np.array([roc_auc_score(labels == k, scores[:, k]) for k in range(scores.shape[1])])
 
 
 def is_out_of_memory(error: BaseException) -> bool:

@@ -64,3 +64,26 @@ def test_a_grouped_holdout_holds_out_about_the_share_asked_in_whole_groups(fract
     assert abs(labels[held].mean() - labels.mean()) < 0.03  # stratified
     assert not set(groups[held]) & set(groups[~held])  # whole groups
     assert np.array_equal(held, holdout_mask(labels, fraction, seed=0, groups=groups))
+
+
+def test_three_classes_are_stratified_into_every_fold():
+    labels = np.repeat([0, 1, 2], [30, 12, 6])
+    folds = assign_folds(labels, 3, seed=1)
+    for fold in range(3):
+        assert np.bincount(labels[folds == fold], minlength=3).tolist() == [10, 4, 2]
+
+
+def test_a_class_of_fewer_rows_than_folds_is_refused_with_the_ways_out():
+    labels = np.repeat([0, 1, 2], [30, 12, 2])
+    with pytest.raises(UserError, match="only 2 class 2 samples for 3 folds: .*--merge-classes, or drop its rows"):
+        assign_folds(labels, 3, seed=0)
+
+
+def test_a_grouped_holdout_of_three_classes_holds_out_each_about_its_share():
+    rng = np.random.default_rng(5)
+    groups = rng.integers(0, 200, 800)
+    labels = rng.choice(3, size=800, p=[0.6, 0.3, 0.1])
+    held = holdout_mask(labels, 0.25, seed=0, groups=groups)
+    for value in range(3):
+        assert abs(held[labels == value].mean() - 0.25) < 0.05, value
+    assert not set(groups[held]) & set(groups[~held])
