@@ -23,6 +23,11 @@ class FoldData:
     groups: np.ndarray | None = None  # every split inside a training fold keeps a group on one side
     categorical: np.ndarray | None = None  # strings (n, c); their categories are learned on the training rows
 
+    @property
+    def n_classes(self) -> int:
+        """K of labels 0..K-1 (2 for 0/1 labels)."""
+        return max(2, int(self.labels.max()) + 1)
+
     @classmethod
     def of(cls, manifest, images: np.ndarray | None = None, image_features: np.ndarray | None = None) -> "FoldData":
         """A manifest's rows (numbers, categories, labels, groups) with the images or features a design reads."""
@@ -54,7 +59,7 @@ def early_stopping_slice(labels: np.ndarray, rows: np.ndarray, seed: int,
     MIN_STOPPING_CLASS_ROWS rows of a class: a score of a handful of rows picks the stopping point by chance, and
     on such small data the rows are worth more to the fit."""
     fit, stop = stopping_split(labels, rows, EARLY_STOPPING_SHARE, seed, groups)
-    if np.bincount(labels[stop], minlength=2).min() < MIN_STOPPING_CLASS_ROWS:
+    if np.bincount(labels[stop], minlength=max(2, int(labels.max()) + 1)).min() < MIN_STOPPING_CLASS_ROWS:
         return rows, rows[:0]
     return fit, stop
 

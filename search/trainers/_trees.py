@@ -54,10 +54,23 @@ def table_features(data: FoldData, train_idx: np.ndarray,
 
 def fit_and_score(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: np.ndarray, seed: int,
                   *extra: np.ndarray) -> tuple[np.ndarray, int]:
-    """(validation scores, iterations used) of trees fit on the training rows of the table (and extra columns)."""
+    """(validation scores, iterations used) of trees fit on the training rows of the table (and extra columns):
+    the positive class's probability for two classes, (rows, K) class probabilities for K >= 3 (scikit-learn's
+    multiclass boosting: one tree per class and iteration)."""
     x, categorical, _ = table_features(data, train_idx, *extra)
     trees = fit_trees(design, x, data.labels, train_idx, seed, data.groups, categorical)
-    return trees.predict_proba(x[val_idx])[:, 1], int(trees.n_iter_)
+    return class_probabilities(trees, x[val_idx], data.n_classes), int(trees.n_iter_)
+
+
+def class_probabilities(trees: HistGradientBoostingClassifier, x: np.ndarray, n_classes: int) -> np.ndarray:
+    """predict_proba's column of class 1 when n_classes is 2; else (rows, n_classes) columns in class order (a class
+    the fit rows lacked scores 0)."""
+    probabilities = trees.predict_proba(x)
+    if n_classes == 2:
+        return probabilities[:, list(trees.classes_).index(1)]
+    out = np.zeros((len(x), n_classes))
+    out[:, trees.classes_.astype(int)] = probabilities
+    return out
 
 
 class Timer:
