@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -31,3 +32,17 @@ def load_space(name_or_path: str) -> Space:
     except yaml.YAMLError as error:
         raise UserError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
     return parse_space(raw, name=path.stem, source=str(path))
+
+
+def space_from_record(record: dict[str, Any], name: str, description: str = "") -> Space:
+    """A space rebuilt from the record a study stored (Space.record()), so that a study resumes with the ranges it
+    was searched with after the shipped file of its name has changed."""
+    search = {}
+    for param, spec in record["search"].items():
+        if "choices" in spec:
+            search[param] = {"choices": spec["choices"], **({"when": spec["when"]} if spec.get("when") else {})}
+        else:
+            search[param] = {key: value for key, value in spec.items()
+                             if key in ("low", "high", "log") or (key in ("step", "when") and value)}
+    raw = {"description": description, "fixed": record["fixed"], "search": search, "defaults": record["defaults"]}
+    return parse_space(raw, name=name, source=f"the space study records of '{name}'")

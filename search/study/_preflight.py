@@ -12,7 +12,7 @@ import optuna
 
 from fusion_search.data import SearchData
 from fusion_search.designs import Design, get_kind
-from fusion_search.spaces import Space, list_spaces, load_space
+from fusion_search.spaces import Space, list_spaces, load_space, space_from_record
 from fusion_search.storage import open_storage, resolve_storage_url
 
 AUTO = "auto"
@@ -22,33 +22,41 @@ IMAGENET = "imagenet"
 
 def chosen_space(space: str | Path | Space, study: str | None = None, storage: str | None = None) -> Space:
     """The space to search: as given, or for ``auto`` the shipped space study ``study`` was made with, else the one
-    for this machine's device (AUTO_SPACES). Says which ``auto`` chose, and why, on stderr."""
+    for this machine's device (AUTO_SPACES). Says which ``auto`` chose, and why, on stderr. A study made with a
+    shipped space resumes with the ranges it stored, also after that shipped file changed (said on stderr)."""
     if isinstance(space, Space):
         return space
+    stored_name, stored_record = _stored_space(study, storage) if study else (None, None)
     if str(space) != AUTO:
-        return load_space(str(space))
-    name = _stored_space(study, storage) if study else None
-    if name in list_spaces():
-        why = f"the space study '{study}' was made with"
+        name = str(space)
+    elif stored_name in list_spaces():
+        name = stored_name
+        print(f"space auto: {name} (the space study '{study}' was made with)", file=sys.stderr, flush=True)
     else:
         from fusion_search.models import device_name  # Keras loads only when a run needs to know the device
 
         device = device_name()
-        name, why = AUTO_SPACES[device], f"this machine trains on a {device}"
-    print(f"space auto: {name} ({why})", file=sys.stderr, flush=True)
-    return load_space(name)
+        name = AUTO_SPACES[device]
+        print(f"space auto: {name} (this machine trains on a {device})", file=sys.stderr, flush=True)
+    shipped = load_space(name)
+    if name == stored_name and stored_record is not None and shipped.record() != stored_record:
+        print(f"space {name}: as study '{study}' stored it (the shipped {name} has changed since the study was made)",
+              file=sys.stderr, flush=True)
+        return space_from_record(stored_record, name, shipped.description)
+    return shipped
 
 
-def _stored_space(study: str, storage: str | None) -> str | None:
-    """The space name an existing study was made with; None when there is no such study (a SQLite file that does
-    not exist yet is not created to find out)."""
+def _stored_space(study: str, storage: str | None) -> tuple[str | None, dict | None]:
+    """(space name, resolved space record) an existing study was made with; (None, None) when there is no such
+    study (a SQLite file that does not exist yet is not created to find out)."""
     url = resolve_storage_url(storage)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
-        return None
+        return None, None
     try:
-        return optuna.load_study(study_name=study, storage=open_storage(url)).user_attrs.get("space")
+        attrs = optuna.load_study(study_name=study, storage=open_storage(url)).user_attrs
     except Exception:  # no such study, or a storage the run itself will name in its error
-        return None
+        return None, None
+    return attrs.get("space"), attrs.get("space_resolved")
 
 
 def say_holdout(data: SearchData) -> None:

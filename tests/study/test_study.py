@@ -54,6 +54,24 @@ def test_auto_is_the_space_the_study_was_made_with_else_the_machines(setup, caps
     assert chosen_space("quick").name == "quick" and chosen_space(space) is space
 
 
+def test_a_study_resumes_with_the_ranges_it_stored_after_its_shipped_space_changed(setup, capsys):
+    """A study made with an older quick.yaml (here: trees searched from 4 leaves, and another first lr) resumes,
+    by name or by auto, with the space it stored, not the shipped file's new ranges (which it would refuse)."""
+    storage, data, _ = setup
+    older = load_space("quick").record()
+    older["search"]["gbdt_max_leaf_nodes"]["low"] = 4
+    older["defaults"]["lr_numeric"] = 0.003
+    made = open_or_create_study(RunSettings(study="old", storage=storage), data, load_space("quick"))
+    made.set_user_attr("space_resolved", older)
+    for asked in ("quick", "auto"):
+        resumed = chosen_space(asked, "old", storage)
+        assert resumed.name == "quick" and resumed.record() == older
+        assert "space quick: as study 'old' stored it (the shipped quick has changed" in capsys.readouterr().err
+    again = open_or_create_study(RunSettings(study="old", storage=storage), data, chosen_space("quick", "old", storage))
+    assert again.user_attrs["space_resolved"] == older  # resumed, not refused
+    assert chosen_space("quick", "other", storage).record() == load_space("quick").record()
+
+
 def test_the_run_says_the_holdout_share_it_obtained(demo_manifest, capsys):
     from fusion_search.study._preflight import say_holdout
 
