@@ -157,7 +157,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.verdict")
     parser.add_argument("--before", help="git revision measured as before")
     parser.add_argument("--keep-before", action="store_true",
-                        help="reuse the before runs of bench/results/verdict.json and measure only --after")
+                        help="reuse the before runs of bench/results/verdict.json (running only before seeds it "
+                             "lacks) and measure --after again")
     parser.add_argument("--after", default="HEAD", help="git revision measured as after (%(default)s)")
     parser.add_argument("--studies", type=int, default=20, help="studies per kind and version (%(default)s)")
     parser.add_argument("--resume", action="store_true",
@@ -169,6 +170,8 @@ def main() -> None:
         if (earlier["before"], earlier["after"]) != (revision_name(args.before or earlier["before"]),
                                                      revision_name(args.after)):
             parser.error(f"verdict.json measured {earlier['before']} -> {earlier['after']}; --resume needs the same")
+        if (earlier["rows"], earlier["trials"], earlier["folds"]) != (ROWS, TRIALS, FOLDS):
+            parser.error("verdict.json was measured with other rows, trials or folds; --resume needs the same")
         kept, args.before = earlier["runs"], earlier["before"]
     elif args.keep_before:
         earlier = json.loads((RESULTS / "verdict.json").read_text())

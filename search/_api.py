@@ -143,7 +143,7 @@ class SearchResult:
 
 
 Columns = list[str] | tuple[str, ...] | None
-Merges = list[str | Sequence[str]] | tuple[str | Sequence[str], ...] | None
+Merges = str | list[str | Sequence[str]] | tuple[str | Sequence[str], ...] | None
 
 
 def search(data: Any, *, image_column: str = "image", label_column: str = "label", numeric_columns: Columns = None,
@@ -160,10 +160,12 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
     What the table is:
         data: a pandas DataFrame, or the path of a manifest CSV (one row per sample).
         image_column: the column of image paths ("image").
-        label_column: the column of the binary label ("label").
+        label_column: the column of the label ("label"); with more than two classes, give ``positive`` or
+            ``merge_classes``.
         positive: the label value of the positive class, scored against every other class (default: 1 of 0/1,
             True of False/True).
-        merge_classes: groups of label values that count as one class, named "a+b": ["a,b"] or [("a", "b")].
+        merge_classes: groups of label values that count as one class, named "a+b": "a,b", ["a,b", "c,d"] or
+            [("a", "b")].
         numeric_columns: the numeric features; given, the features are these and ``categorical_columns`` (default:
             every other column, numeric when most of its cells are numbers, else categorical).
         categorical_columns: columns that are categories even if they hold numbers (e.g. site codes).

@@ -169,7 +169,8 @@ def predict(args: argparse.Namespace) -> int:
         print("rows with a category the training rows never had (scored as unknown): "
               + ", ".join(f"{column} {count} of {table.rows}" for column, count in unseen.items()))
     label_column = args.label_column or about.get("label_column", "label")
-    labels = table_labels(table, label_column, args.positive or about.get("positive"), about.get("merge_classes"))
+    labels = table_labels(table, label_column, args.positive or about.get("positive"), about.get("merge_classes"),
+                          about.get("classes"))
     if labels is not None:
         print(f"ROC AUC against column '{label_column}': {roc_auc_score(labels, scores):.4f}")
         _warn_in_sample(about, table, args.image_column)

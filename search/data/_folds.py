@@ -92,7 +92,7 @@ def fold_indices(folds: np.ndarray, fold: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _require_enough_per_class(labels: np.ndarray, k: int, groups: np.ndarray | None) -> None:
-    for value in np.unique(labels):
+    for value in np.unique(labels)[::-1]:  # (binary: the positive class first)
         members = labels == value
         count = len(np.unique(groups[members])) if groups is not None else int(members.sum())
         unit = "groups" if groups is not None else "samples"

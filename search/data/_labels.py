@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from fusion_search._errors import UserError
+from fusion_search.data._columns import cell_text
 
 JOIN = "+"  # the name of merged classes: their names joined, in the order given
 
@@ -18,34 +19,40 @@ def merged_name(group: Sequence[str]) -> str:
     return JOIN.join(group)
 
 
-def merge_groups(flags: Iterable[str | Sequence[str]] | None) -> tuple[tuple[str, ...], ...]:
-    """--merge-classes values ("a,b", or a sequence of class names) as tuples of names; UserError for a group of
-    fewer than two classes or a class named in two groups."""
-    groups, seen = [], set()
-    for flag in flags or ():
-        names = [n.strip() for n in flag.split(",")] if isinstance(flag, str) else [str(n).strip() for n in flag]
-        names = [n for n in names if n]
-        if len(set(names)) < 2:
-            raise UserError(f"--merge-classes {','.join(names)!s} names {len(set(names))} class(es): give two or more, "
+def merge_groups(flags: str | Iterable[str | Sequence[str]] | None) -> tuple[tuple[str, ...], ...]:
+    """--merge-classes values ("a,b", or a sequence of class names; one string is one group) as tuples of names
+    read as label cells are (1.0 is "1"); UserError for a group of fewer than two classes, a class named in two
+    groups, or two groups that would get one name."""
+    groups, seen, names_given = [], set(), set()
+    for flag in [flags] if isinstance(flags, str) else flags or ():
+        names = [cell_text(n) for n in flag.split(",")] if isinstance(flag, str) else [cell_text(n) for n in flag]
+        names = list(dict.fromkeys(n for n in names if n))
+        if len(names) < 2:
+            raise UserError(f"--merge-classes {','.join(names)} names {len(names)} class(es): give two or more, "
                             "separated by commas (e.g. --merge-classes a,b)")
         if twice := sorted(seen & set(names)):
             raise UserError(f"--merge-classes names class {twice[0]!r} in two groups: merge them in one")
+        if merged_name(names) in names_given:
+            raise UserError(f"--merge-classes: two groups would both be named {merged_name(names)!r}")
         seen |= set(names)
-        groups.append(tuple(dict.fromkeys(names)))
+        names_given.add(merged_name(names))
+        groups.append(tuple(names))
     return tuple(groups)
 
 
-def apply_merges(values: list[str], groups: tuple[tuple[str, ...], ...], label_column: str) -> list[str]:
-    """Each row's class after merging; UserError for a merged class that is not in the column, or a merged name
-    that is already a class of its own."""
+def apply_merges(values: list[str], groups: tuple[tuple[str, ...], ...], label_column: str,
+                 strict: bool = True) -> list[str]:
+    """Each row's class after merging. strict (a study's own rows): UserError for a merged class that is not in the
+    column, or a merged name that is already a class of its own; not strict (rows a model scores later): merge the
+    classes that are there."""
     present = set(values)
     rename = {}
     for group in groups:
-        if missing := [name for name in group if name not in present]:
+        name = merged_name(group)
+        if strict and (missing := [member for member in group if member not in present]):
             raise UserError(f"--merge-classes: {missing[0]!r} is not a class of label column '{label_column}' "
                             f"(classes: {', '.join(sorted(present))})")
-        name = merged_name(group)
-        if name in present and name not in group:
+        if strict and name in present:
             raise UserError(f"--merge-classes {','.join(group)}: the merged class would be named {name!r}, which is "
                             f"already a class of label column '{label_column}'")
         rename.update({member: name for member in group})

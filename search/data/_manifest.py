@@ -14,7 +14,7 @@ import numpy as np
 from fusion_search._errors import UserError
 from fusion_search.data._columns import cell_text, feature_columns, is_blank
 from fusion_search.data._fingerprint import images_fingerprint
-from fusion_search.data._labels import apply_merges, binary_labels
+from fusion_search.data._labels import apply_merges, binary_labels, class_counts
 from fusion_search.data._preprocess import MAX_LEVELS
 from fusion_search.data._table import Table, read_table
 
@@ -45,6 +45,8 @@ class Manifest:
     categorical: np.ndarray | None = None  # object (n, c) of strings, "" where blank; None: no such column
     categorical_columns: tuple[str, ...] = ()
     fingerprint: str = field(default="")
+    classes: tuple[tuple[str, int], ...] = ()  # (label value after merges, rows) per class, sorted
+    positive_class: str = ""  # the label value that is 1
 
     @property
     def rows(self) -> int:
@@ -68,12 +70,13 @@ def read_manifest(data: Any, spec: ManifestSpec = ManifestSpec()) -> Manifest:
     _require_columns(table, spec)
     columns = feature_columns(table, {spec.image_column, spec.label_column, spec.group_column}, spec.numeric_columns,
                               spec.categorical_columns, spec.ignore_columns)
-    labels = _labels(spec, table.column(spec.label_column))
+    labels, classes, positive = _labels(spec, table.column(spec.label_column))
     numeric = numeric_matrix(table, columns.numeric)
     groups = np.array([cell_text(v) for v in table.column(spec.group_column)]) if spec.group_column else None
     paths = image_paths(table, spec.image_column)
     manifest = Manifest(paths, labels, numeric, columns.numeric, groups,
-                        category_matrix(table, columns.categorical), columns.categorical)
+                        category_matrix(table, columns.categorical), columns.categorical, classes=classes,
+                        positive_class=positive)
     return replace(manifest, fingerprint=_fingerprint(manifest))
 
 
@@ -95,13 +98,15 @@ def _separator_hint(table: Table) -> str:
     return ""
 
 
-def _labels(spec: ManifestSpec, column) -> np.ndarray:
+def _labels(spec: ManifestSpec, column) -> tuple[np.ndarray, tuple[tuple[str, int], ...], str]:
+    """(0/1 labels, (class, rows) of every class after merges, the positive class)."""
     values = [cell_text(v) for v in column]
     if "" in values:
         raise UserError(f"label column '{spec.label_column}' is empty on row {values.index('') + 2}")
     values = apply_merges(values, spec.merge_classes, spec.label_column)
     positive = cell_text(spec.positive) if spec.positive is not None else None
-    return binary_labels(values, positive, spec.label_column)
+    labels = binary_labels(values, positive, spec.label_column)
+    return labels, tuple(class_counts(values)), values[int(np.argmax(labels))]
 
 
 def numeric_matrix(table: Table, columns: tuple[str, ...]) -> np.ndarray:

@@ -28,7 +28,7 @@ def export_model(study: optuna.Study, trial_number: int | None, data: Any, path:
     _require_model_path(path, trial)
     manifest = study_rows(study, data, spec)
     model = retrain(study, trial, manifest)
-    save_model(model, path, study, trial, provenance(manifest, data, spec))
+    save_model(model, path, study, trial, provenance(manifest, spec))
     if isinstance(model, HybridModel):
         return {"path": str(path), "trial": trial.number, "rows": manifest.rows, "format": "folder",
                 "parts": sorted(p.name for p in path.iterdir()), "numeric_columns": list(manifest.numeric_columns),

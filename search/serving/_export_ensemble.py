@@ -55,7 +55,7 @@ def export_ensemble(study: optuna.Study, ensemble: Ensemble, data: Any, path: Pa
             save_model(retrain(study, trial, manifest), partial / part, study, trial)
             parts.append({"trial": number, "weight": weight, "part": part, "fusion": trial.user_attrs["fusion"]})
         meta = {"format": FORMAT, "version": VERSION, "study": study.study_name, "side": ensemble.side,
-                "oof_auc": ensemble.oof_auc, "members": parts, KEY: provenance(manifest, data, spec)}
+                "oof_auc": ensemble.oof_auc, "members": parts, KEY: provenance(manifest, spec)}
         (partial / "ensemble.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return {"path": str(path), "side": ensemble.side, "rows": manifest.rows, "members": parts}
 

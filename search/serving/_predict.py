@@ -149,26 +149,28 @@ def _scores(model: keras.Model | HybridModel, inputs: dict[str, np.ndarray]) -> 
     return model.score(inputs) if isinstance(model, HybridModel) else predict_scores(model, inputs)
 
 
-def table_labels(table: Table, column: str, positive: str | None,
-                 merges: list[list[str]] | None = None) -> np.ndarray | None:
+def table_labels(table: Table, column: str, positive: str | None, merges: list[list[str]] | None = None,
+                 classes: list[str] | None = None) -> np.ndarray | None:
     """0/1 labels when the column exists on every row: the positive class (given, else 1 of 0/1) against every
-    other, after merging the classes the model merged; None, with a note saying why, when they cannot be told."""
+    other, after the merges the model was trained with; None, with a note saying why, where no AUC can be told:
+    a class the model never saw (``classes``, as exported; an export without them: exactly two classes)."""
     if column not in table.columns:
         return None
     values = [cell_text(v) for v in table.column(column)]
     if "" in values:
         print(f"note: label column '{column}' is empty on some rows; AUC not computed")
         return None
+    values = apply_merges(values, merge_groups(merges), column, strict=False)
+    unseen = sorted(set(values) - set(classes)) if classes else []
+    if unseen or (not classes and len(set(values)) > 2):
+        what = f"classes the model never saw ({', '.join(unseen)})" if unseen else "more than two classes"
+        print(f"note: label column '{column}' holds {what}; AUC not computed")
+        return None
     try:
-        values = apply_merges(values, merge_groups(merges), column)
-        labels = binary_labels(values, positive, column)
+        return binary_labels(values, None if positive is None else cell_text(positive), column)
     except UserError as problem:
         print(f"note: {problem}; AUC not computed")
         return None
-    if labels.min() == labels.max():
-        print(f"note: label column '{column}' holds one class of the two; AUC not computed")
-        return None
-    return labels
 
 
 def write_predictions(path: Path, table: Table, scores: np.ndarray) -> None:

@@ -18,22 +18,19 @@ from typing import Any
 
 import numpy as np
 
-from fusion_search.data import Manifest, ManifestSpec, Table, apply_merges, cell_text, read_table
+from fusion_search.data import Manifest, ManifestSpec
 
 KERAS_ENTRY = "fusion_search.json"
 KEY = "provenance"
 
 
-def provenance(manifest: Manifest, data: Any, spec: ManifestSpec) -> dict[str, Any]:
-    """The label column, its positive value as the table writes it, and the training rows' path hashes (data: the
-    table, DataFrame or path the manifest was read from)."""
-    table = data if isinstance(data, Table) else read_table(data)
-    values = apply_merges([cell_text(v) for v in table.column(spec.label_column)], spec.merge_classes,
-                          spec.label_column)
-    positive = values[int(np.flatnonzero(manifest.labels == 1)[0])]
+def provenance(manifest: Manifest, spec: ManifestSpec) -> dict[str, Any]:
+    """The label column, its positive class and every class (label values as read, after merges), the merges,
+    and the training rows' path hashes."""
     hashes = row_hashes(manifest.image_paths)
     merges = {"merge_classes": [list(group) for group in spec.merge_classes]} if spec.merge_classes else {}
-    return {"label_column": spec.label_column, "positive": positive, **merges, "training_rows": int(manifest.rows),
+    return {"label_column": spec.label_column, "positive": manifest.positive_class,
+            "classes": [name for name, _ in manifest.classes], **merges, "training_rows": int(manifest.rows),
             "row_hashes": base64.b64encode(hashes.astype("<u4").tobytes()).decode("ascii")}
 
 

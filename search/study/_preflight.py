@@ -67,6 +67,16 @@ def say_holdout(data: SearchData) -> None:
               "sees them", file=sys.stderr, flush=True)
 
 
+def say_classes(data: SearchData) -> None:
+    """With more than two classes, which one is scored against which others, so a stray value (a typo'd third
+    class) shows before it trains as a negative."""
+    manifest = data.manifest
+    if len(manifest.classes) > 2:
+        rest = ", ".join(f"{name} {rows}" for name, rows in manifest.classes if name != manifest.positive_class)
+        print(f"label: {manifest.positive_class} ({manifest.positives} rows) against the rest: {rest}",
+              file=sys.stderr, flush=True)
+
+
 def require_weights(space: Space) -> None:
     """Refuse (UserError) a space whose designs need ImageNet weights this machine cannot get (offline, nothing in
     $KERAS_HOME): each backbone the space can pair with them is built once with them, which downloads and caches

@@ -20,7 +20,7 @@ from fusion_search.study._budget import baseline_quota, top_up_baselines
 from fusion_search.study._confirm import confirm
 from fusion_search.study._objective import CrossValidatedObjective, require_baselines_fit, require_splittable
 from fusion_search.study._oof import save_oof_labels
-from fusion_search.study._preflight import require_weights, say_holdout
+from fusion_search.study._preflight import require_weights, say_classes, say_holdout
 from fusion_search.study._progress import SilentProgress
 from fusion_search.study._worker import WorkerSettings, run_worker
 
@@ -164,6 +164,7 @@ def run_search(settings: RunSettings, data: SearchData, space: Space,
     require_splittable(data, space)
     require_baselines_fit(data, space)
     require_weights(space)
+    say_classes(data)
     say_holdout(data)
     study, created = _open_or_create(settings, data, space)  # an unreachable database here is a user error
     try:

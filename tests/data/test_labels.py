@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fusion_search._errors import UserError
-from fusion_search.data import ManifestSpec, read_manifest
+from fusion_search.data import ManifestSpec, merge_groups, read_manifest
 from tests.conftest import write_manifest
 
 CLASSES = ["bcc", "melanoma", "nevus", "nevus", "melanoma", "nevus"] * 4  # bcc 4, melanoma 8, nevus 12
@@ -49,16 +49,12 @@ def test_merging_down_to_two_classes_still_needs_to_know_which_is_positive(tmp_p
     ((("melanoma", "bcc"), ("bcc", "nevus")), "names class 'bcc' in two groups"),
 ])
 def test_a_merge_that_cannot_be_made_is_refused_in_one_line(tmp_path, merges, message):
-    from fusion_search.data import merge_groups
-
     with pytest.raises(UserError) as raised:
         read_manifest(_manifest(tmp_path), ManifestSpec(positive="nevus", merge_classes=merge_groups(merges)))
     assert message in str(raised.value) and "\n" not in str(raised.value)
 
 
 def test_merge_flags_read_as_comma_separated_names():
-    from fusion_search.data import merge_groups
-
     assert merge_groups(["a, b", ("c", "d", "e")]) == (("a", "b"), ("c", "d", "e"))
     assert merge_groups(None) == ()
 
@@ -68,3 +64,31 @@ def test_the_fingerprint_tells_a_merged_label_from_the_class_alone(tmp_path):
     alone = read_manifest(path, ManifestSpec(positive="melanoma"))
     merged = read_manifest(path, ManifestSpec(positive="melanoma+bcc", merge_classes=(("melanoma", "bcc"),)))
     assert alone.fingerprint != merged.fingerprint
+
+
+def test_numeric_class_labels_merge_by_their_text(tmp_path):
+    labels = [0, 1, 2, 2, 1, 0] * 4
+    spec = ManifestSpec(positive="1+2", merge_classes=merge_groups([(1.0, 2)]))
+    manifest = read_manifest(_manifest(tmp_path, labels), spec)
+    assert manifest.labels.tolist() == [int(v > 0) for v in labels]
+    assert manifest.classes == (("0", 8), ("1+2", 16)) and manifest.positive_class == "1+2"
+
+
+def test_a_merged_name_that_is_already_a_class_is_refused(tmp_path):
+    labels = ["a", "b", "a+b", "c"] * 6
+    with pytest.raises(UserError, match="would be named 'a\\+b', which is already a class"):
+        read_manifest(_manifest(tmp_path, labels), ManifestSpec(positive="c", merge_classes=(("a", "b"),)))
+
+
+def test_two_groups_that_would_share_a_name_are_refused_and_one_string_is_one_group():
+    with pytest.raises(UserError, match="two groups would both be named 'a\\+b\\+c'"):
+        merge_groups(["a+b,c", "a,b+c"])
+    assert merge_groups("a,b") == (("a", "b"),)
+
+
+def test_the_run_says_which_class_is_scored_against_which(tmp_path, capsys):
+    from fusion_search.data import prepare_data
+    from fusion_search.study._preflight import say_classes
+
+    say_classes(prepare_data(_manifest(tmp_path), 3, 0, spec=ManifestSpec(positive="nevus")))
+    assert "label: nevus (12 rows) against the rest: bcc 4, melanoma 8" in capsys.readouterr().err
