@@ -25,6 +25,7 @@ import os
 import platform
 import subprocess
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -101,11 +102,21 @@ def one(version: str, cli: tuple[Path, str], kind: str, seed: int, root: Path) -
             "claims_fusion_helped": text.startswith("Fusion helped")}
 
 
-def measure(before: str, after: str, studies: int, kept: list[dict] | None = None, resume: bool = False) -> dict:
-    """Run both versions' studies. `kept`: an earlier result's runs; its before runs are reused, and with `resume`
-    (same revisions) its after runs too, so only the missing seeds run."""
-    kept = [r for r in kept or [] if r["seed"] < studies and (r["version"] == "before" or resume)]
-    have = {(r["version"], r["kind"], r["seed"]) for r in kept}
+def measure(before: str, after: str, studies: int, kept: list[dict] | None = None, resume: bool = False,
+            extra: dict | None = None) -> dict:
+    """Run both versions' studies, saving the result (with `extra` keys) after every study, so an interrupted run
+    keeps what it measured. `kept`: an earlier result's runs; its before runs are reused, and with `resume` (same
+    revisions) its after runs too, so only the missing seeds run."""
+    runs = [r for r in kept or [] if r["seed"] < studies and (r["version"] == "before" or resume)]
+    have = {(r["version"], r["kind"], r["seed"]) for r in runs}
+    lock = threading.Lock()
+
+    def run(job, versions: dict, folder: str) -> None:
+        measured = one(job[0], versions[job[0]], *job[1:], Path(folder))
+        with lock:
+            runs.append(measured)
+            save({**summarize(before, after, studies, runs), **(extra or {})})
+
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         jobs = [(v, kind, seed) for seed in range(studies) for kind in KINDS for v in ("before", "after")
                 if (v, kind, seed) not in have]
@@ -114,15 +125,26 @@ def measure(before: str, after: str, studies: int, kept: list[dict] | None = Non
                    for name, revision in zip(("before", "after"), (before, after)) if name in names}
         versions = {name: (python, cli_module(python)) for name, python in pythons.items()}
         with ThreadPoolExecutor(max_workers=2) as pool:
-            runs = list(pool.map(lambda job: one(job[0], versions[job[0]], *job[1:], Path(folder)), jobs))
-    runs = kept + runs
+            list(pool.map(lambda job: run(job, versions, folder), jobs))
+    return {**summarize(before, after, studies, runs), **(extra or {})}
+
+
+def summarize(before: str, after: str, studies: int, runs: list[dict]) -> dict:
+    """The result: claim rates per version and kind over the runs each has, and every run."""
     counts = {f"{v}/{k}": sum((r["version"], r["kind"]) == (v, k) for r in runs) for v in ("before", "after")
               for k in KINDS}
     summary = {key: sum(r["claims_fusion_helped"] for r in runs if f"{r['version']}/{r['kind']}" == key)
                / max(1, count) for key, count in counts.items()}
     return {"before": revision_name(before), "after": revision_name(after), "studies_per_kind": studies, "rows": ROWS,
             "trials": TRIALS, "folds": FOLDS, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-            "studies": counts, "claim_rate": summary, "runs": runs}
+            "studies": counts, "claim_rate": summary, "runs": sorted(runs, key=lambda r: (r["version"], r["kind"],
+                                                                                          r["seed"]))}
+
+
+def save(result: dict) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "verdict.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "verdict.md").write_text(markdown(result))
 
 
 def markdown(result: dict) -> str:
@@ -178,15 +200,14 @@ def main() -> None:
         kept, args.before = earlier["runs"], earlier["before"]
     elif not args.before:
         parser.error("give --before REVISION, or --keep-before to reuse the recorded before runs")
-    result = measure(args.before, args.after, args.studies, kept, resume=args.resume)
+    extra = None
     if args.resume:
-        result["earlier_after"] = earlier.get("earlier_after", [])
+        extra = {"earlier_after": earlier.get("earlier_after", [])}
     elif args.keep_before:
-        result["earlier_after"] = earlier.get("earlier_after", []) + [
-            {"after": earlier["after"], "claim_rate": {k: v for k, v in earlier["claim_rate"].items() if "after" in k}}]
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "verdict.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "verdict.md").write_text(markdown(result))
+        extra = {"earlier_after": earlier.get("earlier_after", []) + [
+            {"after": earlier["after"], "claim_rate": {k: v for k, v in earlier["claim_rate"].items() if "after" in k}}]}
+    result = measure(args.before, args.after, args.studies, kept, resume=args.resume, extra=extra)
+    save(result)
     print(markdown(result))
 
 
