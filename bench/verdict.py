@@ -118,8 +118,8 @@ def measure(before: str, after: str, studies: int, kept: list[dict] | None = Non
             save({**summarize(before, after, studies, runs), **(extra or {})})
 
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
-        jobs = [(v, kind, seed) for seed in range(studies) for kind in KINDS for v in ("before", "after")
-                if (v, kind, seed) not in have]
+        jobs = [(v, kind, seed) for v in ("after", "before") for seed in range(studies) for kind in KINDS
+                if (v, kind, seed) not in have]  # after first: a run cut short still measured the change
         names = {v for v, _, _ in jobs}
         pythons = {name: stack.enter_context(installed(revision, Path(folder)))
                    for name, revision in zip(("before", "after"), (before, after)) if name in names}
