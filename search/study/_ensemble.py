@@ -18,14 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import optuna
-from scipy.special import expit, logit
-from sklearn.metrics import roc_auc_score
+from scipy.special import expit, logit, softmax
 
 from fusion_search._errors import UserError
 from fusion_search.designs import get_kind
 from fusion_search.study._chance import is_below_chance
 from fusion_search.study._oof import oof_labels, oof_scores
 from fusion_search.study._summary import completed
+from fusion_search.trainers import fold_auc
 
 ROUNDS = 25  # picks (with replacement); the best-scoring prefix is kept
 CANDIDATES = 20  # per side: the side's trials with the best out-of-fold AUC that may be picked
@@ -46,23 +46,32 @@ class Ensemble:
 
 
 def blend(scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Probabilities of the weighted mean logit of members' probabilities (scores: members x rows)."""
-    return _blend_logits(logit(np.clip(np.asarray(scores, dtype=float), EDGE, 1 - EDGE)), weights)
+    """The weighted blend of members' probabilities: of the mean logit for one score per row (members x rows);
+    for K classes (members x rows x K), the softmax of the mean log-probability, which for K = 2 is the same."""
+    return _blend_transformed(_transformed(scores), weights)
 
 
-def _blend_logits(logits: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def _transformed(scores) -> np.ndarray:
+    """Logits of members' probabilities (members x rows), or log-probabilities (members x rows x K)."""
+    scores = np.asarray(scores, dtype=float)
+    return logit(np.clip(scores, EDGE, 1 - EDGE)) if scores.ndim == 2 else np.log(np.clip(scores, EDGE, 1.0))
+
+
+def _blend_transformed(transformed: np.ndarray, weights: np.ndarray) -> np.ndarray:
     weights = np.asarray(weights, dtype=float)
-    return expit(weights @ logits / weights.sum())
+    mean = np.tensordot(weights / weights.sum(), transformed, axes=1)
+    return expit(mean) if transformed.ndim == 2 else softmax(mean, axis=-1)
 
 
 def greedy_selection(scores: np.ndarray, labels: np.ndarray, rounds: int = ROUNDS) -> tuple[Counter, float]:
     """(times each candidate is picked, the blend's AUC): each round adds the candidate whose addition gives the
-    highest AUC (ties: the lower index); the prefix of rounds with the best AUC is kept."""
+    highest AUC (ties: the lower index); the prefix of rounds with the best AUC is kept. AUC: the binary AUC, or
+    for K classes the macro one-vs-rest AUC."""
     picks, best, best_auc = Counter(), Counter(), -1.0
-    logits = logit(np.clip(np.asarray(scores, dtype=float), EDGE, 1 - EDGE))  # once: each blend only reweights them
+    transformed = _transformed(scores)  # once: each blend only reweights them
     for _ in range(rounds):
-        aucs = [roc_auc_score(labels, _blend_logits(logits, _weights(picks + Counter([c]), len(scores))))
-                for c in range(len(scores))]
+        aucs = [fold_auc(labels, _blend_transformed(transformed, _weights(picks + Counter([c]), len(transformed))))
+                for c in range(len(transformed))]
         choice = int(np.argmax(aucs))
         picks[choice] += 1
         if aucs[choice] > best_auc + 1e-12:

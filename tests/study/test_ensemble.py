@@ -81,3 +81,23 @@ def test_each_side_draws_its_ensemble_from_its_own_trials_not_from_the_overall_t
     study = made_study([("concat", perfect)] * (CANDIDATES + 1) + [("image_only", A), ("image_only", B)])
     found = {e.side: e for e in study_ensembles(study)}
     assert found["image"].members == {CANDIDATES + 1: 1, CANDIDATES + 2: 1} and found["image"].oof_auc == 1.0
+
+
+def test_the_blend_of_class_probabilities_is_the_logit_blend_at_two_classes():
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.01, 0.99, size=(3, 50))
+    weights = np.array([2.0, 1.0, 0.0])
+    two_classes = blend(np.stack([1 - p, p], axis=-1), weights)
+    np.testing.assert_allclose(two_classes[:, 1], blend(p, weights), atol=1e-12)
+    np.testing.assert_allclose(two_classes.sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_greedy_selection_on_three_classes_picks_the_member_that_tells_them_apart():
+    from scipy.special import softmax
+
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, 3, 300)
+    informative = softmax(rng.normal(size=(300, 3)) + 2.0 * np.eye(3)[labels], axis=1)
+    noise = softmax(rng.normal(size=(2, 300, 3)), axis=-1)
+    picks, auc = greedy_selection(np.concatenate([noise, informative[None]]), labels)
+    assert picks.most_common(1)[0][0] == 2 and auc > 0.8
