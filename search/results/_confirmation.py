@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import optuna
 
-from fusion_search.results._statistics import CorrectedTTest, DeLongTest, corrected_ttest, delong_test
+from fusion_search.results._statistics import CorrectedTTest, AucDifferenceTest, corrected_ttest, delong_test
 from fusion_search.study import FUSION_DESIGN, holdout_scores, is_baseline_role, searched_trials
 
 LEVEL = 0.05
@@ -23,7 +23,7 @@ class Confirmed:
     repeats: int
     folds: int
     test: CorrectedTTest | None  # None when the differences cannot be tested
-    holdout: DeLongTest | None  # None without held-out rows
+    holdout: AucDifferenceTest | None  # None without held-out rows
     design_alone: dict | None = None  # the best single fusion design, when the candidate is an ensemble of trials
     failed_units: tuple[dict, ...] = ()  # units that diverged or ran out of memory twice: {trial, repeat, fold, why}
     retried_units: tuple[dict, ...] = ()  # units that failed once and trained with a new seed
@@ -93,7 +93,7 @@ def failed_references(study: optuna.Study) -> tuple[str, ...]:
     return tuple(roles) if roles and all(d["mean_auc"] is None for d in roles.values()) else ()
 
 
-def _holdout(study: optuna.Study, baseline_role: str) -> DeLongTest | None:
+def _holdout(study: optuna.Study, baseline_role: str) -> AucDifferenceTest | None:
     labels, fusion, baseline = (holdout_scores(study, role) for role in ("labels", "fusion", baseline_role))
     if labels is None or fusion is None or baseline is None:
         return None

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from fusion_search.trainers import fold_auc
+
 
 @dataclass(frozen=True)
 class CorrectedTTest:
@@ -61,8 +63,8 @@ def corrected_ttest(a: list[float], b: list[float], test_train_ratio: float) -> 
 
 
 @dataclass(frozen=True)
-class DeLongTest:
-    """Two ROC AUCs on the same rows and DeLong's test of their difference."""
+class AucDifferenceTest:
+    """Two ROC AUCs on the same rows and a paired test of their difference (DeLong's, or a paired bootstrap)."""
 
     auc_a: float
     auc_b: float
@@ -70,13 +72,14 @@ class DeLongTest:
     p: float  # two-sided
     rows: int
     p_greater: float = math.nan  # one-sided, against the alternative that a's AUC is higher than b's
+    method: str = "DeLong"
 
     @property
     def difference(self) -> float:
         return self.auc_a - self.auc_b
 
 
-def delong_test(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray) -> DeLongTest:
+def delong_test(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray) -> AucDifferenceTest:
     """AUCs from midranks; their covariance from the placement values of positives (V10) and negatives (V01):
     S = S10 / m + S01 / n; z = (auc_a - auc_b) / sqrt(S_aa + S_bb - 2 S_ab)."""
     labels = np.asarray(labels).astype(bool)
@@ -95,7 +98,48 @@ def delong_test(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray) 
     covariance = np.cov(np.array(v10)) / m + np.cov(np.array(v01)) / n
     variance = covariance[0, 0] + covariance[1, 1] - 2 * covariance[0, 1]
     if variance <= 0:
-        return DeLongTest(float(aucs[0]), float(aucs[1]), math.nan, math.nan, len(labels))
+        return AucDifferenceTest(float(aucs[0]), float(aucs[1]), math.nan, math.nan, len(labels))
     z = float((aucs[0] - aucs[1]) / math.sqrt(variance))
-    return DeLongTest(float(aucs[0]), float(aucs[1]), z, float(2.0 * stats.norm.sf(abs(z))), len(labels),
+    return AucDifferenceTest(float(aucs[0]), float(aucs[1]), z, float(2.0 * stats.norm.sf(abs(z))), len(labels),
                       float(stats.norm.sf(z)))
+
+
+BOOTSTRAP_DRAWS = 2000
+
+
+def paired_bootstrap_test(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray,
+                          groups: np.ndarray | None = None, draws: int = BOOTSTRAP_DRAWS,
+                          seed: int = 0) -> AucDifferenceTest:
+    """The paired bootstrap of an AUC difference, as pROC's roc.test(method="bootstrap") computes it (Robin et al.
+    2011): z = (auc_a - auc_b) / sd of the difference over resamples of the rows, each class resampled on its own
+    (stratified), or whole groups resampled where rows are grouped (a draw lacking a class is drawn again). For
+    scores where DeLong's test does not apply: K-class scores (rows x K), scored by the macro one-vs-rest AUC.
+    Written here: scipy.stats.bootstrap resamples neither within classes nor whole groups."""
+    labels = np.asarray(labels)
+    scores_a, scores_b = np.asarray(scores_a, dtype=float), np.asarray(scores_b, dtype=float)
+    auc_a, auc_b = fold_auc(labels, scores_a), fold_auc(labels, scores_b)
+    rng, classes = np.random.default_rng(seed), np.unique(labels)
+    differences, tries = [], 0
+    while len(differences) < draws:
+        tries += 1
+        if tries > 20 * draws:
+            raise ValueError("the paired bootstrap cannot draw resamples that hold every class")
+        rows = _resample(labels, classes, groups, rng)
+        if len(np.unique(labels[rows])) == len(classes):
+            differences.append(fold_auc(labels[rows], scores_a[rows]) - fold_auc(labels[rows], scores_b[rows]))
+    spread = float(np.std(differences, ddof=1))
+    if spread == 0.0:
+        return AucDifferenceTest(auc_a, auc_b, math.nan, math.nan, len(labels), math.nan, "paired bootstrap")
+    z = (auc_a - auc_b) / spread
+    return AucDifferenceTest(auc_a, auc_b, z, float(2.0 * stats.norm.sf(abs(z))), len(labels), float(stats.norm.sf(z)),
+                             "paired bootstrap")
+
+
+def _resample(labels: np.ndarray, classes: np.ndarray, groups: np.ndarray | None,
+              rng: np.random.Generator) -> np.ndarray:
+    """Row indices of one resample: each class's rows drawn with replacement, or whole groups where grouped."""
+    if groups is None:
+        return np.concatenate([rng.choice(np.flatnonzero(labels == c), size=int((labels == c).sum())) for c in classes])
+    names, group_of = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(group_of == g) for g in range(len(names))]
+    return np.concatenate([members[g] for g in rng.integers(0, len(names), len(names))])

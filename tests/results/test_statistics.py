@@ -76,3 +76,31 @@ def test_the_correction_makes_the_test_more_cautious_than_the_plain_paired_ttest
 def test_identical_differences_cannot_be_tested():
     result = corrected_ttest([0.8, 0.8, 0.8], [0.7, 0.7, 0.7], test_train_ratio=0.5)
     assert math.isnan(result.p) and result.mean == pytest.approx(0.1)
+
+
+def test_the_paired_bootstrap_agrees_with_delong_on_the_asah_worked_example():
+    """pROC's roc.test(method="bootstrap") on the same pair gives D near DeLong's Z (2.21): the resampled spread of
+    the difference estimates the same standard error."""
+    from fusion_search.results import paired_bootstrap_test
+
+    outcome, wfns, s100b = asah()
+    result = paired_bootstrap_test(outcome, wfns, s100b, seed=1)
+    assert (result.auc_a, result.auc_b) == (roc_auc_score(outcome, wfns), roc_auc_score(outcome, s100b))
+    assert result.z == pytest.approx(2.209, abs=0.25) and result.method == "paired bootstrap"
+    assert 0.5 * 0.0272 < result.p < 2 * 0.0272 and result.p_greater == pytest.approx(result.p / 2)
+
+
+def test_the_paired_bootstrap_tells_a_better_three_class_model_from_noise_and_resamples_whole_groups():
+    from scipy.special import softmax
+
+    from fusion_search.results import paired_bootstrap_test
+
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 3, 240)
+    better = softmax(rng.normal(size=(240, 3)) + 1.2 * np.eye(3)[labels], axis=1)
+    worse = softmax(rng.normal(size=(240, 3)) + 0.3 * np.eye(3)[labels], axis=1)
+    result = paired_bootstrap_test(labels, better, worse, draws=500)
+    assert result.auc_a > result.auc_b and result.p_greater < 0.001
+    assert math.isnan(paired_bootstrap_test(labels, better, better, draws=50).z)  # the same scores: no difference
+    grouped = paired_bootstrap_test(labels, better, worse, groups=np.arange(240) // 4, draws=500)
+    assert grouped.p_greater < 0.01 and grouped.rows == 240
