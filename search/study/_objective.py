@@ -8,7 +8,6 @@ from typing import NoReturn
 
 import numpy as np
 import optuna
-from sklearn.metrics import roc_auc_score
 
 from fusion_search._errors import UserError
 from fusion_search.data import SearchData, fold_indices
@@ -19,7 +18,7 @@ from fusion_search.study._notes import write_notes
 from fusion_search.study._oof import save_oof_scores
 from fusion_search.study._progress import SilentProgress
 from fusion_search.study._summary import baselines
-from fusion_search.trainers import Diverged, FoldResult, fold_data, is_out_of_memory, too_large, train_fold
+from fusion_search.trainers import Diverged, FoldResult, fold_auc, fold_data, is_out_of_memory, too_large, train_fold
 
 
 class CrossValidatedObjective:
@@ -158,7 +157,8 @@ def trial_attrs(data: SearchData, design: Design, results: dict[int, FoldResult]
 
 def oof_scores(data: SearchData, results: dict[int, FoldResult]) -> np.ndarray:
     """Every row's score from the fold that held it out, in manifest row order (NaN: fold not trained)."""
-    scores = np.full(len(data.folds), np.nan)
+    width = np.shape(next(iter(results.values())).scores)[1:]  # () for one score a row, (K,) for K classes
+    scores = np.full((len(data.folds), *width), np.nan)
     for fold, result in results.items():
         scores[fold_indices(data.folds, fold)[1]] = result.scores
     return scores
@@ -167,10 +167,7 @@ def oof_scores(data: SearchData, results: dict[int, FoldResult]) -> np.ndarray:
 def pooled_oof_auc(data: SearchData, results: dict[int, FoldResult]) -> float:
     """One AUC over all out-of-fold scores together (folds' score scales may differ, so it can be lower)."""
     rows = np.concatenate([fold_indices(data.folds, fold)[1] for fold in results])
-    scores = oof_scores(data, results)[rows]
-    if not np.all(np.isfinite(scores)):
-        return 0.5
-    return float(roc_auc_score(data.manifest.labels[rows], scores))
+    return fold_auc(data.manifest.labels[rows], oof_scores(data, results)[rows])  # (0.5 where a fold diverged)
 
 
 def record_against_baselines(trial: optuna.Trial, fusion: str, value: float) -> None:

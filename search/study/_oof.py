@@ -17,7 +17,8 @@ import numpy as np
 import optuna
 
 MAX_OOF_ROWS = 5000
-SCORES_KEY = "fusion_search:oof_scores"  # trial system attr: list of floats (None where not finite)
+MAX_OOF_VALUES = 20000  # K-class scores: rows x K at most (about 200 KB of JSON a trial)
+SCORES_KEY = "fusion_search:oof_scores"  # trial system attr: floats, or K floats a row (None where not finite)
 LABELS_KEY = "fusion_search:oof_labels"  # study system attr: list of 0/1 (-1: held out), manifest row order
 
 
@@ -27,9 +28,15 @@ def save_oof_labels(study: optuna.Study, labels: np.ndarray) -> None:
 
 
 def save_oof_scores(trial: optuna.Trial, scores: np.ndarray) -> None:
-    if len(scores) <= MAX_OOF_ROWS:
+    """One score a row, or (rows x K) class scores as K a row; None for a row that is not finite."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if len(scores) > MAX_OOF_ROWS or scores.size > MAX_OOF_VALUES:
+        return
+    if scores.ndim == 1:
         values = [round(float(s), 4) if math.isfinite(s) else None for s in scores]
-        trial.storage.set_trial_system_attr(trial._trial_id, SCORES_KEY, values)
+    else:
+        values = [[round(float(v), 4) for v in row] if np.all(np.isfinite(row)) else None for row in scores]
+    trial.storage.set_trial_system_attr(trial._trial_id, SCORES_KEY, values)
 
 
 def oof_labels(study: optuna.Study) -> np.ndarray | None:
@@ -38,6 +45,12 @@ def oof_labels(study: optuna.Study) -> np.ndarray | None:
 
 
 def oof_scores(trial: optuna.trial.FrozenTrial) -> np.ndarray | None:
-    """The trial's out-of-fold scores in manifest row order, NaN where a fold diverged; None if not kept."""
+    """The trial's out-of-fold scores in manifest row order (rows, or rows x K), NaN where a fold diverged; None
+    if not kept."""
     scores = trial.system_attrs.get(SCORES_KEY)
-    return None if scores is None else np.array([np.nan if s is None else s for s in scores], dtype=np.float64)
+    if scores is None:
+        return None
+    width = next((len(s) for s in scores if isinstance(s, list)), None)
+    if width is None:
+        return np.array([np.nan if s is None else s for s in scores], dtype=np.float64)
+    return np.array([[np.nan] * width if s is None else s for s in scores], dtype=np.float64)

@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import optuna
 import pytest
+from sklearn.metrics import roc_auc_score
 
 import fusion_search.study._objective as objective_module
 from fusion_search.cli import main
@@ -52,7 +53,7 @@ def inverted_image_study(demo_manifest, tiny_space, tmp_path_factory):
             return result
         labels = data.labels[val_idx]
         scores = np.where(labels == 1, 0.2, 0.8) + np.random.default_rng(seed).normal(0, 0.1, len(val_idx))
-        return replace(result, scores=scores, auc=objective_module.roc_auc_score(labels, scores))
+        return replace(result, scores=scores, auc=roc_auc_score(labels, scores))
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(objective_module, "train_fold", train_fold)
