@@ -2,12 +2,13 @@
 ``np.load(allow_pickle=False)``, scored by a small numpy walk — no pickle, so a tree file from an
 untrusted place cannot run code when it is opened.
 
-A scikit-learn ``HistGradientBoostingClassifier`` (binary) predicts ``sigmoid(baseline + sum of one leaf value
-per tree)``; each tree is a node table. At a numeric split a row goes left when its feature is NaN and the node
-sends missing values left, else when its feature is ``<= num_threshold``. At a categorical split (the feature
-holds category codes 0..254) a row goes left when its code is in the node's left set (a 256-bit bitset), right
-when it is another category seen in training (the feature's known set), and where missing values go when it is
-NaN, negative or a category never seen. ``TreeEnsemble`` keeps exactly those columns and bitsets,
+A scikit-learn ``HistGradientBoostingClassifier`` predicts ``sigmoid(baseline + sum of one leaf value per tree)``
+for two classes; for K classes it grows one tree per class and iteration, and predicts the softmax of K such
+sums (each from its own baseline and its class's trees). Each tree is a node table. At a numeric split a row goes
+left when its feature is NaN and the node sends missing values left, else when its feature is
+``<= num_threshold``. At a categorical split (the feature holds category codes 0..254) a row goes left when its
+code is in the node's left set (a 256-bit bitset), right when it is another category seen in training (the
+feature's known set), and where missing values go when it is NaN, negative or a category never seen. ``TreeEnsemble`` keeps exactly those columns and bitsets,
 concatenated, and adds leaf values in scikit-learn's order, so its probabilities equal ``predict_proba``'s.
 """
 
@@ -17,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.special import expit  # the inverse link scikit-learn's binomial loss uses
+from scipy.special import expit, softmax  # the inverse links of scikit-learn's binomial and multinomial losses
 
 from fusion_search._errors import UserError
 
-FORMAT_VERSION = 2  # 2: categorical splits (a version-1 file, numeric splits only, is read as well)
+FORMAT_VERSION = 3  # 3: K classes (2: categorical splits; 1: numeric splits only; both are read as well)
 NUMERIC_ONLY = {"is_categorical": np.zeros(0, bool), "bitset": np.zeros(0, np.int64),
                 "left_categories": np.zeros((0, 8), np.uint32), "known_categories": np.zeros((0, 8), np.uint32),
                 "known_index": np.zeros(0, np.int64)}
@@ -32,7 +33,7 @@ class TreeEnsemble:
     """Every tree's nodes, concatenated; ``tree_start[t]`` is the first node (the root) of tree t.
     ``left``/``right`` are indices into the concatenated arrays."""
 
-    baseline: float
+    baseline: np.ndarray  # float64 (1,) for two classes, (K,) for K classes
     n_features: int
     tree_start: np.ndarray  # int64 (n_trees,)
     feature: np.ndarray  # int64
@@ -47,15 +48,18 @@ class TreeEnsemble:
     left_categories: np.ndarray  # uint32 (n_bitsets, 8): the categories sent left, one row per categorical node
     known_categories: np.ndarray  # uint32 (n_categorical_features, 8): the categories seen in training
     known_index: np.ndarray  # int64 per feature: its row of known_categories
+    tree_class: np.ndarray | None = None  # int64 (n_trees,): the class each tree adds to (None: class 0)
 
     def raw(self, x: np.ndarray) -> np.ndarray:
-        """Raw scores (log-odds) of every row of x (n, n_features); NaN allowed."""
+        """Raw scores of every row of x (n, n_features; NaN allowed): log-odds (n,) for two classes, (n, K) for
+        K classes."""
         x = np.asarray(x, dtype=np.float64)  # scikit-learn scores in float64 too
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise UserError(f"the trees read {self.n_features} features, got an array of shape {x.shape}")
         rows = np.arange(len(x))
-        raw = np.zeros(len(x)) + self.baseline
-        for root in self.tree_start:
+        raw = np.zeros((len(x), len(self.baseline))) + self.baseline
+        classes = self.tree_class if self.tree_class is not None else np.zeros(len(self.tree_start), np.int64)
+        for root, k in zip(self.tree_start, classes):
             node = np.full(len(x), root, dtype=np.int64)
             inner = ~self.is_leaf[node]
             while inner.any():
@@ -66,8 +70,8 @@ class TreeEnsemble:
                     go_left[split] = self._categorical_left(at[split], values[split])
                 node[inner] = np.where(go_left, self.left[at], self.right[at])
                 inner = ~self.is_leaf[node]
-            raw += self.value[node]
-        return raw
+            raw[:, k] += self.value[node]
+        return raw[:, 0] if len(self.baseline) == 1 else raw
 
     def _categorical_left(self, at: np.ndarray, values: np.ndarray) -> np.ndarray:
         """scikit-learn's categorical rule (_predictor.pyx): left if the code is in the node's left set; right if
@@ -79,8 +83,10 @@ class TreeEnsemble:
         return np.where(missing | ~(left | known), self.missing_left[at], left)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """Probability of the positive class for every row (scikit-learn's ``predict_proba(x)[:, 1]``)."""
-        return expit(self.raw(x))
+        """Probability of the positive class for every row (scikit-learn's ``predict_proba(x)[:, 1]``); for K
+        classes, (n, K) probabilities (its whole ``predict_proba(x)``)."""
+        raw = self.raw(x)
+        return expit(raw) if raw.ndim == 1 else softmax(raw, axis=1)
 
 
 def _in_bitset(bitsets: np.ndarray, code: np.ndarray) -> np.ndarray:
@@ -90,19 +96,21 @@ def _in_bitset(bitsets: np.ndarray, code: np.ndarray) -> np.ndarray:
 
 
 def from_sklearn(trees) -> TreeEnsemble:
-    """The arrays of a fitted binary HistGradientBoostingClassifier (numeric and categorical features), in the
-    caller's column order and category codes (scikit-learn reorders and re-codes categorical columns internally;
-    that is folded into the arrays here)."""
-    if getattr(trees, "n_trees_per_iteration_", 1) != 1 or len(trees.classes_) != 2:
-        raise UserError("only binary tree classifiers can be saved as tree arrays")
-    predictors = [predictor for (predictor,) in trees._predictors]  # one tree per iteration (binary)
+    """The arrays of a fitted HistGradientBoostingClassifier (numeric and categorical features; two classes or K),
+    in the caller's column order and category codes (scikit-learn reorders and re-codes categorical columns
+    internally; that is folded into the arrays here)."""
+    per_iteration = int(getattr(trees, "n_trees_per_iteration_", 1))
+    if per_iteration != (1 if len(trees.classes_) == 2 else len(trees.classes_)):
+        raise UserError("these trees do not score one class of two, or each of K classes: not saved as tree arrays")
+    predictors = [predictor for iteration in trees._predictors for predictor in iteration]  # class order within
     tables = [predictor.nodes for predictor in predictors]
     sizes = [len(table) for table in tables]
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     nodes, shift = np.concatenate(tables), np.repeat(starts, sizes)  # child indices become global
     columns, categories = _internal_columns(trees)
     return TreeEnsemble(
-        baseline=float(np.asarray(trees._baseline_prediction).reshape(-1)[0]), n_features=int(trees.n_features_in_),
+        baseline=np.asarray(trees._baseline_prediction, dtype=np.float64).reshape(-1),
+        n_features=int(trees.n_features_in_), tree_class=np.tile(np.arange(per_iteration), len(trees._predictors)),
         tree_start=starts, feature=columns[nodes["feature_idx"]],
         threshold=nodes["num_threshold"].astype(np.float64), missing_left=nodes["missing_go_to_left"].astype(bool),
         left=nodes["left"].astype(np.int64) + shift, right=nodes["right"].astype(np.int64) + shift,
@@ -166,19 +174,21 @@ def save_trees(ensemble: TreeEnsemble, path: Path) -> None:
     arrays = {name: getattr(ensemble, name) for name in
               ("tree_start", "feature", "threshold", "missing_left", "left", "right", "is_leaf", "value",
                *CATEGORICAL_FIELDS)}
-    np.savez(path, format_version=np.int64(FORMAT_VERSION), baseline=np.float64(ensemble.baseline),
-             n_features=np.int64(ensemble.n_features), **arrays)
+    tree_class = ensemble.tree_class if ensemble.tree_class is not None else np.zeros(len(ensemble.tree_start))
+    np.savez(path, format_version=np.int64(FORMAT_VERSION), baseline=np.asarray(ensemble.baseline, np.float64),
+             n_features=np.int64(ensemble.n_features), tree_class=tree_class.astype(np.int64), **arrays)
 
 
 def load_trees(path: Path) -> TreeEnsemble:
     """Read a tree file (no pickle) and check its node references stay inside its arrays."""
     with np.load(path, allow_pickle=False) as saved:
-        if int(saved["format_version"]) not in (1, FORMAT_VERSION):
+        if int(saved["format_version"]) not in (1, 2, FORMAT_VERSION):
             raise UserError(f"{path}: tree file format {int(saved['format_version'])}, "
-                            f"this version reads 1 and {FORMAT_VERSION}")
+                            f"this version reads 1 to {FORMAT_VERSION}")
         categorical = {name: saved[name] if name in saved else NUMERIC_ONLY[name] for name in CATEGORICAL_FIELDS}
         ensemble = TreeEnsemble(
-            baseline=float(saved["baseline"]), n_features=int(saved["n_features"]),
+            baseline=np.asarray(saved["baseline"], dtype=np.float64).reshape(-1), n_features=int(saved["n_features"]),
+            tree_class=saved["tree_class"].astype(np.int64) if "tree_class" in saved else None,
             tree_start=saved["tree_start"].astype(np.int64), feature=saved["feature"].astype(np.int64),
             threshold=saved["threshold"].astype(np.float64), missing_left=saved["missing_left"].astype(bool),
             left=saved["left"].astype(np.int64), right=saved["right"].astype(np.int64),
@@ -202,7 +212,7 @@ def _check_structure(ensemble: TreeEnsemble, path: Path) -> None:
           # children come after their parent in every tree scikit-learn grows, so every walk ends
           and np.all(ensemble.left[inner] > np.flatnonzero(inner)) and np.all(ensemble.left[inner] < n)
           and np.all(ensemble.right[inner] > np.flatnonzero(inner)) and np.all(ensemble.right[inner] < n)
-          and _categories_in_range(ensemble, n, inner))
+          and _categories_in_range(ensemble, n, inner) and _classes_in_range(ensemble))
     if not ok:
         raise UserError(f"{path} is not a valid tree file (node references out of range)")
 
@@ -218,3 +228,11 @@ def _categories_in_range(ensemble: TreeEnsemble, n: int, inner: np.ndarray) -> b
     rows = ensemble.known_index[ensemble.feature[split]]
     return bool(np.all((ensemble.bitset[split] >= 0) & (ensemble.bitset[split] < len(ensemble.left_categories)))
                 and np.all((rows >= 0) & (rows < len(ensemble.known_categories))))
+
+
+def _classes_in_range(ensemble: TreeEnsemble) -> bool:
+    """One class per tree, each one of the baseline's."""
+    if ensemble.tree_class is None:
+        return len(ensemble.baseline) == 1
+    return bool(len(ensemble.tree_class) == len(ensemble.tree_start) and len(ensemble.baseline) >= 1
+                and np.all((ensemble.tree_class >= 0) & (ensemble.tree_class < len(ensemble.baseline))))
