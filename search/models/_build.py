@@ -37,6 +37,16 @@ class TrainingRowStats:
     log_odds: float = 0.0  # log(p / (1 - p)), p the (class-weighted) share of positive training rows
     pixel_mean: tuple[float, float, float] | None = None  # per channel, 0..255 scale (from-scratch backbones)
     pixel_std: tuple[float, float, float] | None = None
+    class_log_priors: tuple[float, ...] | None = None  # K >= 3 classes: log of each (class-weighted) share
+
+    @property
+    def output_bias(self) -> float | tuple[float, ...]:
+        """Where the output logit starts: the log-odds (two classes), or the K log-priors."""
+        return self.class_log_priors if self.class_log_priors is not None else self.log_odds
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_log_priors) if self.class_log_priors is not None else 2
 
     @property
     def pixel_stats(self) -> tuple | None:
@@ -51,7 +61,7 @@ def build_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] |
     With ``feature_shape`` the frozen backbone's output is an input (``image_features``, from the
     feature cache) and the model holds only what trains: heads, fusion, numeric branch. ``stats``: every output
     unit's bias starts at the training rows' log-odds, a from-scratch backbone sees their standardised pixels."""
-    fusion = get_fusion(design.fusion)(design, output_bias=stats.log_odds)
+    fusion = get_fusion(design.fusion)(design, output_bias=stats.output_bias)
     kind = fusion.kind
     inputs: dict[str, keras.KerasTensor] = {}
     v = t = None
@@ -72,9 +82,10 @@ def build_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] |
         v = image_branch(pixels_or_features, design, lambda feature_map: fusion.on_feature_map(feature_map, t),
                          from_features=feature_shape is not None, pixel_stats=stats.pixel_stats)
     fused = fusion.fuse(v, t)
-    logit = fused if kind.outputs_logit else head(fused, design, stats.log_odds)
-    score = layers.Activation("sigmoid", dtype="float32", name="score")(logit)
-    auxiliary = {name: layers.Activation("sigmoid", dtype="float32", name=name)(aux_logit)
+    logit = fused if kind.outputs_logit else head(fused, design, stats.output_bias)
+    link = "sigmoid" if stats.n_classes == 2 else "softmax"  # K classes: a distribution over them
+    score = layers.Activation(link, dtype="float32", name="score")(logit)
+    auxiliary = {name: layers.Activation(link, dtype="float32", name=name)(aux_logit)
                  for name, aux_logit in fusion.auxiliary_logits().items()}
     return keras.Model(inputs, {"score": score, **auxiliary} if auxiliary else score, name=f"fusion_{design.fusion}")
 
@@ -124,7 +135,7 @@ def numeric_branch(numbers, design: Design):
                          design.numeric_dropout)
 
 
-def head(fused, design: Design, output_bias: float = 0.0):
+def head(fused, design: Design, output_bias: float | tuple[float, ...] = 0.0):
     x = fused
     for index in range(design.head_layers):
         x = layers.Dense(design.head_units, activation="relu", name=f"head_hidden{index}")(x)
@@ -164,11 +175,14 @@ def make_optimizer(design: Design, model: keras.Model | None = None) -> keras.op
 
 
 def loss_spec(model: keras.Model, design: Design) -> dict:
-    """compile() loss arguments: binary cross-entropy on the score, plus weighted auxiliary branch outputs if any."""
+    """compile() loss arguments: cross-entropy on the score (binary for one output unit, sparse categorical for
+    K), plus weighted auxiliary branch outputs if any."""
+    score = model.output["score"] if isinstance(model.output, dict) else model.output
+    loss = "binary_crossentropy" if score.shape[-1] == 1 else "sparse_categorical_crossentropy"
     if not isinstance(model.output, dict):
-        return {"loss": "binary_crossentropy"}
+        return {"loss": loss}
     weight = get_fusion(design.fusion)(design).auxiliary_weight
-    return {"loss": {name: "binary_crossentropy" for name in model.output},
+    return {"loss": {name: loss for name in model.output},
             "loss_weights": {name: 1.0 if name == "score" else weight for name in model.output}}
 
 
@@ -187,12 +201,14 @@ SCORING_BATCH = 256  # rows scored per step
 
 
 def predict_scores(model: keras.Model, inputs, batch_size: int = SCORING_BATCH) -> np.ndarray:
-    """Positive-class probabilities, one per row (auxiliary branch outputs dropped). inputs: a dict of arrays,
-    or a PyDataset of input batches (RowBatches), which brings its own batch size."""
+    """Positive-class probabilities, one per row, or (rows, K) class probabilities (auxiliary branch outputs
+    dropped). inputs: a dict of arrays, or a PyDataset of input batches (RowBatches), which brings its own batch
+    size."""
     if isinstance(inputs, dict):
         scores = model.predict(inputs, batch_size=batch_size, verbose=0)
     else:
         scores = model.predict(inputs, verbose=0)
     if isinstance(scores, dict):  # auxiliary branch outputs were only there for training
         scores = scores["score"]
-    return np.asarray(scores, dtype=np.float64).reshape(-1)
+    scores = np.asarray(scores, dtype=np.float64)
+    return scores.reshape(-1) if scores.shape[-1] == 1 else scores

@@ -146,8 +146,9 @@ def epochs_by_inner_folds(design: Design, data: FoldData, train_idx: np.ndarray,
         splits = inner_folds(data.labels, train_idx, INNER_FOLDS, seed, data.groups)
     except ValueError:  # fewer rows (groups) of a class than inner folds
         return design.epochs
-    splits = [(fit, held) for fit, held in splits  # whole groups can leave a side with one class: it ranks nothing
-              if len(np.unique(data.labels[held])) == 2 and len(np.unique(data.labels[fit])) == 2]
+    classes = data.n_classes  # whole groups can leave a side without a class: it ranks nothing
+    splits = [(fit, held) for fit, held in splits
+              if len(np.unique(data.labels[held])) == classes and len(np.unique(data.labels[fit])) == classes]
     if not splits:
         return design.epochs
     curves = []
@@ -191,14 +192,17 @@ def training_row_stats(design: Design, data: FoldData, fit_idx: np.ndarray,
                        weights: np.ndarray | None) -> TrainingRowStats:
     """The fit rows' (class-weighted) log-odds, and their per-channel pixel mean and spread for a backbone trained
     from scratch on pixels."""
-    labels = data.labels[fit_idx].astype(np.float64)
+    labels = data.labels[fit_idx]
     row_weights = weights[fit_idx] if weights is not None else np.ones(len(fit_idx))
-    positive = float(np.clip(np.sum(row_weights * labels) / np.sum(row_weights), 1e-3, 1 - 1e-3))
-    log_odds = float(np.log(positive / (1.0 - positive)))
-    if data.images is None or data.image_features is not None or not standardises_pixels(design.backbone, design.weights) \
-            or not get_kind(design.fusion).uses_image:
-        return TrainingRowStats(log_odds)
-    return TrainingRowStats(log_odds, *pixel_statistics(data.images, fit_idx))
+    shares = np.bincount(labels.astype(int), weights=row_weights, minlength=data.n_classes) / np.sum(row_weights)
+    shares = np.clip(shares, 1e-3, 1 - 1e-3)
+    log_odds = float(np.log(shares[1] / (1.0 - shares[1])))
+    priors = tuple(float(v) for v in np.log(shares / shares.sum())) if data.n_classes > 2 else None
+    pixels = (None, None)
+    if data.images is not None and data.image_features is None and standardises_pixels(design.backbone, design.weights) \
+            and get_kind(design.fusion).uses_image:
+        pixels = pixel_statistics(data.images, fit_idx)
+    return TrainingRowStats(log_odds, *pixels, class_log_priors=priors)
 
 
 PIXEL_STATS_ROWS = 4096  # images read for the pixel statistics: plenty for 3 means and spreads, bounded cost

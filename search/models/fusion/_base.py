@@ -26,10 +26,11 @@ class Fusion:
 
     name: ClassVar[str]
 
-    def __init__(self, design: Design, output_bias: float = 0.0):
+    def __init__(self, design: Design, output_bias: float | tuple[float, ...] = 0.0):
         self.design = design
         self.kind: DesignKind = get_kind(self.name)
-        self.output_bias = output_bias  # where a fusion's own output units start (the training rows' log-odds)
+        # where a fusion's own output units start: the training rows' log-odds, or K classes' log-priors
+        self.output_bias = output_bias
 
     def fuse(self, v, t):
         raise NotImplementedError
@@ -55,9 +56,13 @@ class Fusion:
         return layers.Dense(self.design.fusion_units, activation=activation, name=name)(x)
 
 
-def output_logit(x, name: str, bias: float = 0.0):
-    """One output unit's logit, its bias starting at ``bias`` (the training rows' log-odds)."""
-    return layers.Dense(1, bias_initializer=keras.initializers.Constant(float(bias)), name=name)(x)
+def output_logit(x, name: str, bias: float | tuple[float, ...] = 0.0):
+    """The output logit: one unit whose bias starts at ``bias`` (the training rows' log-odds), or for K classes K
+    units whose biases start at ``bias`` (their log-priors: the softmax starts at the class frequencies)."""
+    if isinstance(bias, (int, float)):
+        return layers.Dense(1, bias_initializer=keras.initializers.Constant(float(bias)), name=name)(x)
+    return layers.Dense(len(bias), bias_initializer=keras.initializers.Constant([float(b) for b in bias]),
+                        name=name)(x)
 
 
 def register_fusion(cls: type[Fusion]) -> type[Fusion]:
