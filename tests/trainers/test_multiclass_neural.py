@@ -57,3 +57,15 @@ def test_a_numeric_network_learns_three_classes_and_scores_each_one():
     assert result.scores.shape == (len(val), 3)
     np.testing.assert_allclose(result.scores.sum(axis=1), 1.0, atol=1e-5)
     assert result.auc == pytest.approx(fold_auc(data.labels[val], result.scores)) and result.auc > 0.8
+
+
+@pytest.mark.parametrize("fusion", ["stacked", "gbdt_on_embedding"])
+def test_the_hybrid_designs_score_three_classes(fusion):
+    data = three_class_table(rows=180)
+    train, val = fold_indices(assign_folds(data.labels, 3, seed=0), 0)
+    design = Design(fusion=fusion, stacked_inner_folds=2, embedding_dims=4, gbdt_max_leaf_nodes=4,
+                    gbdt_min_samples_leaf=5, **{k: v for k, v in SMALL.items() if k != "late_aux_weight"})
+    result = train_fold(design, data, train, val, seed=0)
+    assert result.scores.shape == (len(val), 3)
+    np.testing.assert_allclose(result.scores.sum(axis=1), 1.0, atol=1e-9)
+    assert result.auc > 0.75  # the numbers carry the classes; the trees read them beside the image scores
