@@ -94,7 +94,7 @@ def prepare_data(data: Any, k: int, fold_seed: int, image_sizes: tuple[int, ...]
     share of rows (stratified, whole groups) set aside from the search, fold id -1."""
     manifest = read_manifest(data, spec)
     held_out = holdout_mask(manifest.labels, holdout, fold_seed, manifest.groups)
-    folds = assign_folds(manifest.labels, k, fold_seed, manifest.groups, held_out)
+    folds = assign_folds(manifest.labels, k, fold_seed, manifest.groups, held_out, manifest.class_names)
     prepared = SearchData(manifest, folds, fold_seed, caches, holdout)
     for size in image_sizes:
         prepared.images(size)

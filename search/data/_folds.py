@@ -10,13 +10,14 @@ from fusion_search._errors import UserError
 
 
 def assign_folds(labels: np.ndarray, k: int, seed: int, groups: np.ndarray | None = None,
-                 held_out: np.ndarray | None = None) -> np.ndarray:
-    """Fold id (0..k-1) of every sample, -1 for the held_out ones (a boolean mask). Same inputs, same ids."""
+                 held_out: np.ndarray | None = None, class_names: tuple[str, ...] = ()) -> np.ndarray:
+    """Fold id (0..k-1) of every sample, -1 for the held_out ones (a boolean mask). Same inputs, same ids.
+    class_names (of labels 0..K-1) name a class that is too rare for k folds."""
     if k < 2:
         raise UserError(f"--folds must be at least 2, got {k}")
     rows = np.flatnonzero(~held_out) if held_out is not None else np.arange(len(labels))
     row_groups = groups[rows] if groups is not None else None
-    _require_enough_per_class(labels[rows], k, row_groups)
+    _require_enough_per_class(labels[rows], k, row_groups, class_names)
     folds = np.full(len(labels), -1, dtype=np.int16)
     splitter = (
         StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
@@ -91,25 +92,26 @@ def fold_indices(folds: np.ndarray, fold: int) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero((folds != fold) & (folds >= 0)), np.flatnonzero(folds == fold)
 
 
-def _require_enough_per_class(labels: np.ndarray, k: int, groups: np.ndarray | None) -> None:
+def _require_enough_per_class(labels: np.ndarray, k: int, groups: np.ndarray | None,
+                              class_names: tuple[str, ...] = ()) -> None:
     for value in np.unique(labels)[::-1]:  # (binary: the positive class first)
         members = labels == value
         count = len(np.unique(groups[members])) if groups is not None else int(members.sum())
         unit = "groups" if groups is not None else "samples"
         if count < k:
-            raise UserError(f"only {count} {_class_name(labels, value)} {unit} for {k} folds: each fold needs at least "
-                            f"one (use fewer --folds{_merge_hint(labels)})")
+            raise UserError(f"only {count} {_class_name(labels, value, class_names)} {unit} for {k} folds: each fold "
+                            f"needs at least one (use fewer --folds{_merge_hint(labels)})")
 
 
-def _class_name(labels: np.ndarray, value) -> str:
-    """'positive' / 'negative' for 0/1 labels; 'class k' for one of K >= 3 classes."""
+def _class_name(labels: np.ndarray, value, class_names: tuple[str, ...]) -> str:
+    """'positive' / 'negative' for 0/1 labels; "class 'name'" for one of K >= 3 classes."""
     if labels.max() <= 1:
         return "positive" if value == 1 else "negative"
-    return f"class {value}"
+    return f"class {class_names[value]!r}" if value < len(class_names) else f"class {value}"
 
 
 def _merge_hint(labels: np.ndarray) -> str:
-    return ", merge the class with another with --merge-classes, or drop its rows" if labels.max() > 1 else ""
+    return ", merge the class with another with --merge-classes a,b, or drop its rows" if labels.max() > 1 else ""
 
 
 def _require_every_class_per_fold(labels: np.ndarray, folds: np.ndarray, k: int) -> None:

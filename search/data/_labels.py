@@ -1,6 +1,6 @@
 """A label column -> its classes (sorted, with their counts), merged where the user asks (--merge-classes a,b makes
-one class "a+b"), and the 0/1 labels of the positive class against the rest (--positive; with more than two
-classes, that class against all others)."""
+one class "a+b"), and the labels: 0/1 of the positive class against the rest (two classes, or --positive V), or
+the class index 0..K-1 of K >= 3 classes in sorted order."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import numpy as np
 from fusion_search._errors import UserError
 from fusion_search.data._columns import cell_text
 
+MAX_CLASSES = 100  # int8 class indices; a study of more classes would have too few rows a class to rank
 JOIN = "+"  # the name of merged classes: their names joined, in the order given
 
 
@@ -70,6 +71,22 @@ def describe_classes(counts: list[tuple[str, int]], most: int = 8) -> str:
     return shown + (f" and {len(counts) - most} more" if len(counts) > most else "")
 
 
+def class_labels(values: list[str], positive: str | None, label_column: str) -> tuple[np.ndarray, str]:
+    """(labels, the positive class): with a positive class named, or two classes, int8 0/1 labels (1 = the positive
+    class, against every other); with K >= 3 classes and none named, the class index 0..K-1 of each row in sorted
+    class order and "" as the positive class. UserError when the column holds one class."""
+    distinct = [name for name, _ in class_counts(values)]
+    if positive is None and len(distinct) > 2:
+        if len(distinct) > MAX_CLASSES:
+            raise UserError(f"label column '{label_column}' has {len(distinct)} classes "
+                            f"({describe_classes(class_counts(values))}); at most {MAX_CLASSES} are taken: merge "
+                            "classes with --merge-classes a,b or name one with --positive VALUE")
+        index = {name: i for i, name in enumerate(distinct)}
+        return np.array([index[v] for v in values], dtype=np.int8), ""
+    labels = binary_labels(values, positive, label_column)
+    return labels, values[int(np.argmax(labels))]
+
+
 def binary_labels(values: list[str], positive: str | None, label_column: str) -> np.ndarray:
     """int8 labels, 1 = the positive class (given; else 1 of 0/1, True of False/True), against every other class;
     UserError when the column holds one class, or more than two and no positive class was named."""
@@ -80,9 +97,8 @@ def binary_labels(values: list[str], positive: str | None, label_column: str) ->
                         "a classifier needs two")
     if positive is None and len(distinct) > 2:
         raise UserError(
-            f"label column '{label_column}' has {len(distinct)} classes ({describe_classes(counts)}); models here "
-            "tell two apart: name one with --positive VALUE (it against the rest), or merge classes with "
-            "--merge-classes a,b")
+            f"label column '{label_column}' has {len(distinct)} classes ({describe_classes(counts)}); name one with "
+            "--positive VALUE (it against the rest), or merge classes with --merge-classes a,b")
     if positive is None:
         positive = _default_positive(distinct, label_column)
     if positive not in distinct:

@@ -14,7 +14,7 @@ import numpy as np
 from fusion_search._errors import UserError
 from fusion_search.data._columns import cell_text, feature_columns, is_blank
 from fusion_search.data._fingerprint import images_fingerprint
-from fusion_search.data._labels import apply_merges, binary_labels, class_counts
+from fusion_search.data._labels import apply_merges, class_counts, class_labels
 from fusion_search.data._preprocess import MAX_LEVELS
 from fusion_search.data._table import Table, read_table
 
@@ -38,7 +38,7 @@ class Manifest:
     """A validated manifest: one row per sample, images not yet decoded."""
 
     image_paths: tuple[Path, ...]
-    labels: np.ndarray  # int8, 1 = positive
+    labels: np.ndarray  # int8: 1 = positive (two classes), or the index of its class in `classes` (K >= 3)
     numeric: np.ndarray  # float32 (n, p), NaN where missing
     numeric_columns: tuple[str, ...]
     groups: np.ndarray | None
@@ -46,7 +46,7 @@ class Manifest:
     categorical_columns: tuple[str, ...] = ()
     fingerprint: str = field(default="")
     classes: tuple[tuple[str, int], ...] = ()  # (label value after merges, rows) per class, sorted
-    positive_class: str = ""  # the label value that is 1
+    positive_class: str = ""  # the label value that is 1; "" for K >= 3 classes
 
     @property
     def rows(self) -> int:
@@ -55,6 +55,19 @@ class Manifest:
     @property
     def positives(self) -> int:
         return int(self.labels.sum())
+
+    @property
+    def n_classes(self) -> int:
+        """2 for a positive class against the rest, else K (the labels are 0..K-1)."""
+        return 2 if self.positive_class or len(self.classes) <= 2 else len(self.classes)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The name of each label index: (the rest, the positive class) for two, else the sorted classes."""
+        if self.n_classes > 2:
+            return tuple(name for name, _ in self.classes)
+        rest = [name for name, _ in self.classes if name != self.positive_class]
+        return ("+".join(rest) if len(rest) == 1 else "rest", self.positive_class)
 
     @property
     def category_sizes(self) -> tuple[int, ...]:
@@ -99,14 +112,14 @@ def _separator_hint(table: Table) -> str:
 
 
 def _labels(spec: ManifestSpec, column) -> tuple[np.ndarray, tuple[tuple[str, int], ...], str]:
-    """(0/1 labels, (class, rows) of every class after merges, the positive class)."""
+    """(labels, (class, rows) of every class after merges, the positive class: "" for K >= 3 classes)."""
     values = [cell_text(v) for v in column]
     if "" in values:
         raise UserError(f"label column '{spec.label_column}' is empty on row {values.index('') + 2}")
     values = apply_merges(values, spec.merge_classes, spec.label_column)
     positive = cell_text(spec.positive) if spec.positive is not None else None
-    labels = binary_labels(values, positive, spec.label_column)
-    return labels, tuple(class_counts(values)), values[int(np.argmax(labels))]
+    labels, positive = class_labels(values, positive, spec.label_column)
+    return labels, tuple(class_counts(values)), positive
 
 
 def numeric_matrix(table: Table, columns: tuple[str, ...]) -> np.ndarray:

@@ -37,6 +37,36 @@ def make_demo_dataset(folder: Path, rows: int = 400, image_size: int = 32, seed:
     return manifest
 
 
+LESION_NAMES = ("akiec", "bcc", "bkl", "df", "mel", "nv", "vasc")  # HAM10000's seven diagnoses, as string labels
+
+
+def make_multiclass_dataset(folder: Path, rows: int = 300, classes: int = 3, image_size: int = 32,
+                            seed: int = 0) -> Path:
+    """A K-class table with string labels and a string column, where each input tells only part of the classes:
+    the image's disc brightness shows the pair of a class (classes 0-1, 2-3, ...: class // 2), and the numeric
+    column `measurement` its parity (class % 2), so only a design that reads both tells every class apart; `site`
+    (strings) and `noise` carry nothing. Writes images/ and manifest.csv under folder; returns the manifest path."""
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    names = LESION_NAMES if classes <= len(LESION_NAMES) else tuple(f"class_{i}" for i in range(classes))
+    label = np.arange(rows) % classes
+    rng.shuffle(label)
+    pairs = (classes + 1) // 2
+    image_latent = (label // 2 - (pairs - 1) / 2) / max(1.0, (pairs - 1) / 2) * 1.6 + 0.35 * rng.normal(size=rows)
+    measurement = 1.5 * (label % 2) + rng.normal(size=rows)
+    manifest = folder / "manifest.csv"
+    with manifest.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image", "diagnosis", "measurement", "site", "noise"])
+        for i in range(rows):
+            name = f"images/{i:05d}.png"
+            Image.fromarray(disc_image(image_latent[i], image_size, rng)).save(folder / name)
+            writer.writerow([name, names[label[i]], f"{measurement[i]:.4f}", rng.choice(["north", "south", "east"]),
+                             f"{rng.normal():.4f}"])
+    return manifest
+
+
 def disc_image(latent: float, size: int, rng: np.random.Generator) -> np.ndarray:
     """A noisy background with a disc at a random place whose brightness rises with the latent."""
     image = rng.normal(90, 25, size=(size, size, 3))

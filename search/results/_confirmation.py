@@ -1,5 +1,5 @@
 """The confirmation's evidence: the best fusion design against the best baseline on fresh folds (corrected
-repeated k-fold t-test) and, with held-out rows, once on rows no trial saw (DeLong's test, one-sided)."""
+repeated k-fold t-test) and, with held-out rows, once on rows no trial saw (DeLong's test, one-sided; for K >= 3 classes a paired bootstrap of the macro AUC)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import optuna
 
-from fusion_search.results._statistics import CorrectedTTest, AucDifferenceTest, corrected_ttest, delong_test
+from fusion_search.results._statistics import (AucDifferenceTest, CorrectedTTest, corrected_ttest, delong_test,
+                                               paired_bootstrap_test)
 from fusion_search.study import FUSION_DESIGN, holdout_scores, is_baseline_role, searched_trials
 
 LEVEL = 0.05
@@ -45,7 +46,8 @@ class Confirmed:
 
     @property
     def holdout_agrees(self) -> bool:
-        """No held-out rows, or the fusion design is also better on them: DeLong's test, one-sided, at the 5% level
+        """No held-out rows, or the fusion design is also better on them: DeLong's test (K classes: the paired
+        bootstrap), one-sided, at the 5% level
         (merely scoring higher would be a coin flip when fusion adds nothing)."""
         held = self.holdout
         if self.holdout_failed:
@@ -97,7 +99,9 @@ def _holdout(study: optuna.Study, baseline_role: str) -> AucDifferenceTest | Non
     labels, fusion, baseline = (holdout_scores(study, role) for role in ("labels", "fusion", baseline_role))
     if labels is None or fusion is None or baseline is None:
         return None
-    return delong_test(labels, fusion, baseline)
+    if fusion.ndim == 1:
+        return delong_test(labels, fusion, baseline)
+    return paired_bootstrap_test(labels.astype(int), fusion, baseline, holdout_scores(study, "groups", text=True))
 
 
 def confirmation_in_words(confirmed: Confirmed) -> str:
@@ -124,7 +128,7 @@ def confirmation_in_words(confirmed: Confirmed) -> str:
     if confirmed.holdout is not None:
         held = confirmed.holdout
         parts.append(f"On the {held.rows} held-out rows, which no trial saw, both were trained on every search row "
-                     f"once: AUC {held.auc_a:.3f} against {held.auc_b:.3f}, DeLong's test one-sided "
+                     f"once: AUC {held.auc_a:.3f} against {held.auc_b:.3f}, {held.name} one-sided "
                      f"{p_text(held.p_greater)}, two-sided {p_text(held.p)}.")
     return " ".join(parts)
 

@@ -136,5 +136,5 @@ def _test_lines(done: Confirmed) -> list[str]:
     if done.holdout is not None:
         held = done.holdout
         lines += ["", f"**Held-out rows** ({held.rows}, seen by no trial): AUC {held.auc_a:.3f} against "
-                      f"{held.auc_b:.3f}, DeLong's test one-sided {p_text(held.p_greater)}."]
+                      f"{held.auc_b:.3f}, {held.name} one-sided {p_text(held.p_greater)}."]
     return lines

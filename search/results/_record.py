@@ -56,6 +56,7 @@ def export_record(study: optuna.Study, trial_number: int | None = None) -> dict[
 def _data(study: optuna.Study) -> dict[str, Any]:
     attrs = study.user_attrs
     return {"rows": attrs.get("data_rows"), "positives": attrs.get("data_positives"),
+            "classes": {name: rows for name, rows in attrs.get("classes", [])} or None,
             "fingerprint": attrs.get("data_fingerprint"), "numeric_columns": attrs.get("numeric_columns"),
             "categorical_columns": attrs.get("categorical_columns", []), "folds": attrs.get("folds")}
 

@@ -75,6 +75,11 @@ class AucDifferenceTest:
     method: str = "DeLong"
 
     @property
+    def name(self) -> str:
+        """How a sentence names the test: "DeLong's test", "a paired bootstrap test"."""
+        return "DeLong's test" if self.method == "DeLong" else f"a {self.method} test"
+
+    @property
     def difference(self) -> float:
         return self.auc_a - self.auc_b
 
@@ -117,7 +122,7 @@ def paired_bootstrap_test(labels: np.ndarray, scores_a: np.ndarray, scores_b: np
     Written here: scipy.stats.bootstrap resamples neither within classes nor whole groups."""
     labels = np.asarray(labels)
     scores_a, scores_b = np.asarray(scores_a, dtype=float), np.asarray(scores_b, dtype=float)
-    auc_a, auc_b = fold_auc(labels, scores_a), fold_auc(labels, scores_b)
+    auc_a, auc_b = rank_auc(labels, scores_a), rank_auc(labels, scores_b)
     rng, classes = np.random.default_rng(seed), np.unique(labels)
     differences, tries = [], 0
     while len(differences) < draws:
@@ -126,13 +131,26 @@ def paired_bootstrap_test(labels: np.ndarray, scores_a: np.ndarray, scores_b: np
             raise ValueError("the paired bootstrap cannot draw resamples that hold every class")
         rows = _resample(labels, classes, groups, rng)
         if len(np.unique(labels[rows])) == len(classes):
-            differences.append(fold_auc(labels[rows], scores_a[rows]) - fold_auc(labels[rows], scores_b[rows]))
+            differences.append(rank_auc(labels[rows], scores_a[rows]) - rank_auc(labels[rows], scores_b[rows]))
     spread = float(np.std(differences, ddof=1))
     if spread == 0.0:
         return AucDifferenceTest(auc_a, auc_b, math.nan, math.nan, len(labels), math.nan, "paired bootstrap")
     z = (auc_a - auc_b) / spread
     return AucDifferenceTest(auc_a, auc_b, z, float(2.0 * stats.norm.sf(abs(z))), len(labels), float(stats.norm.sf(z)),
                              "paired bootstrap")
+
+
+def rank_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """fold_auc's value (binary ROC AUC, or the macro one-vs-rest AUC of (rows, K) scores) from midranks (Mann-Whitney
+    U / (m n)), all K columns ranked at once: the bootstrap computes it thousands of times, and scikit-learn's
+    roc_auc_score builds a whole curve each time (40 s for 2,000 draws of 200 rows and 7 classes)."""
+    scores = np.asarray(scores, dtype=float)
+    columns = scores[:, None] if scores.ndim == 1 else scores
+    members = (labels[:, None] == (np.arange(columns.shape[1]) if scores.ndim > 1 else np.array([1])))
+    ranks = stats.rankdata(columns, axis=0)
+    m = members.sum(axis=0)
+    n = len(labels) - m
+    return float(np.mean(((ranks * members).sum(axis=0) - m * (m + 1) / 2) / (m * n)))
 
 
 def _resample(labels: np.ndarray, classes: np.ndarray, groups: np.ndarray | None,

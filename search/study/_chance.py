@@ -18,18 +18,31 @@ ALPHA = 0.05
 BELOW_CHANCE = "below_chance"  # trial user attr: the flag's sentence
 
 
-def below_chance_reason(labels: np.ndarray, scores: np.ndarray) -> str | None:
-    """The flag's sentence when the scored rows' AUC is below 0.5 beyond chance (p < ALPHA), else None."""
-    scored = np.isfinite(scores)
-    labels, scores = np.asarray(labels)[scored], np.asarray(scores)[scored]
-    positives, negatives = scores[labels == 1], scores[labels == 0]
+def below_chance_reason(labels: np.ndarray, scores: np.ndarray, class_names: tuple[str, ...] = ()) -> str | None:
+    """The flag's sentence when the scored rows' AUC is below 0.5 beyond chance (p < ALPHA), else None. Scores of
+    K >= 3 classes (rows, K): each class's one-vs-rest AUC is tested, at ALPHA / K (Bonferroni), and the sentence
+    names the class."""
+    scores, labels = np.asarray(scores, dtype=float), np.asarray(labels)
+    scored = np.isfinite(scores) if scores.ndim == 1 else np.isfinite(scores).all(axis=1)
+    labels, scores = labels[scored], scores[scored]
+    if scores.ndim == 1:
+        return _one_side(scores[labels == 1], scores[labels == 0], ALPHA, len(scores), "")
+    for c in range(scores.shape[1]):
+        name = class_names[c] if c < len(class_names) else str(c)
+        if reason := _one_side(scores[labels == c, c], scores[labels != c, c], ALPHA / scores.shape[1],
+                               len(scores), f"class {name!r} against the rest: "):
+            return reason
+    return None
+
+
+def _one_side(positives: np.ndarray, negatives: np.ndarray, alpha: float, rows: int, which: str) -> str | None:
     if not len(positives) or not len(negatives):
         return None
     test = stats.mannwhitneyu(positives, negatives, alternative="less")
     auc = float(test.statistic) / (len(positives) * len(negatives))
-    if auc >= 0.5 or test.pvalue >= ALPHA:
+    if auc >= 0.5 or test.pvalue >= alpha:
         return None
-    return (f"below chance: out-of-fold AUC {auc:.3f} over {len(scores)} rows (one-sided Mann-Whitney "
+    return (f"below chance: {which}out-of-fold AUC {auc:.3f} over {rows} rows (one-sided Mann-Whitney "
             f"p = {test.pvalue:.2g}): a training problem, or folds too small to rank, not a signal")
 
 

@@ -96,21 +96,21 @@ def confirmation_folds(data: SearchData, wanted: int = CONFIRM_FOLDS, repeats: i
 
 def _fresh_folds_fit(data: SearchData, k: int, repeat: int, least: int) -> bool:
     """Whether repeat's fresh partition into k folds exists and keeps ``least`` rows of each class in every fold."""
-    labels = data.manifest.labels
-    if np.bincount(labels[data.folds >= 0], minlength=2).min() < k * least:
+    labels, classes = data.manifest.labels, data.manifest.n_classes
+    if np.bincount(labels[data.folds >= 0], minlength=classes).min() < k * least:
         return False
     try:
         folds = fresh_partition(data, k, repeat)
     except UserError:
         return False
-    return all(np.bincount(labels[folds == f], minlength=2).min() >= least for f in range(k))
+    return all(np.bincount(labels[folds == f], minlength=classes).min() >= least for f in range(k))
 
 
 def fresh_partition(data: SearchData, k: int, repeat: int) -> np.ndarray:
     """Fold ids of repeat's fresh partition of the search rows (held-out rows stay -1): new seeds, groups kept."""
     manifest = data.manifest
     return assign_folds(manifest.labels, k, data.fold_seed + (repeat + 1) * SEED_STEP, manifest.groups,
-                        held_out=data.folds < 0)
+                        held_out=data.folds < 0, class_names=manifest.class_names)
 
 
 def _stored_plan(study: optuna.Study) -> dict | None:
@@ -280,8 +280,11 @@ class UnitObjective:
         seed = (self.seed * 7919 + (unit["repeat"] + 2) * 101 + unit["fold"] + 2) % (2**31 - 1)  # holdout: -1, -1
         result, failures = self._train(design, train_idx, val_idx, seed)
         labels = [int(v) for v in self.data.manifest.labels[val_idx]]
-        scores = None if result is None else [float(s) for s in result.scores]
-        trial.storage.set_trial_system_attr(trial._trial_id, SCORES_KEY, {"labels": labels, "scores": scores})
+        scores = None if result is None else np.asarray(result.scores, dtype=float).tolist()  # (rows,) or (rows, K)
+        kept = {"labels": labels, "scores": scores}
+        if unit["fold"] == HOLDOUT and self.data.manifest.groups is not None:
+            kept["groups"] = [str(g) for g in self.data.manifest.groups[val_idx]]  # the bootstrap resamples groups
+        trial.storage.set_trial_system_attr(trial._trial_id, SCORES_KEY, kept)
         if failures:
             trial.set_user_attr(FAILED_KEY if result is None else RETRIED_KEY, "; ".join(failures))
         if result is not None:

@@ -18,7 +18,7 @@ from fusion_search.study._ensemble import blend
 from fusion_search.study._summary import design_label
 from fusion_search.trainers import fold_auc
 
-SCORES_KEY = "fusion_search:unit_scores"  # unit trial system attr: {"labels": [...], "scores": [...]}
+SCORES_KEY = "fusion_search:unit_scores"  # unit trial system attr: {"labels", "scores"; held-out unit: "groups"}
 HOLDOUT_KEY = "fusion_search:holdout_scores"  # study system attr per role (and "labels"): held-out rows' scores
 HOLDOUT = -1  # repeat and fold of a unit that trains on every search row and scores the held-out rows
 FAILED_KEY, RETRIED_KEY = "failed", "retried"  # unit trial user attrs: why it failed twice / once, then trained
@@ -39,16 +39,17 @@ def summarize(study: optuna.Study, companion: optuna.Study) -> dict | None:
     if len(units) < len(wanted["units"]):
         return None
     done = {key: unit.system_attrs[SCORES_KEY] for key, unit in units.items()}
+    classes = len(study.user_attrs.get("classes") or ()) or 2
     summary = {"repeats": wanted["repeats"], "folds": wanted["folds"], "search_trials": wanted["search_trials"],
                "designs": {}, "failed_units": _unit_notes(units, FAILED_KEY),
                "retried_units": _unit_notes(units, RETRIED_KEY)}
     for role, weights in wanted["roles"].items():
         members = {int(number): weight for number, weight in weights.items()}
         baseline = is_baseline_role(role)
-        aucs = [_blend_auc(done, members, repeat, fold, baseline)[0]
+        aucs = [_blend_auc(done, members, repeat, fold, baseline, classes)[0]
                 for repeat in range(wanted["repeats"]) for fold in range(wanted["folds"])]
         scored = [a for a in aucs if a is not None]
-        holdout = _blend_auc(done, members, HOLDOUT, HOLDOUT, baseline) \
+        holdout = _blend_auc(done, members, HOLDOUT, HOLDOUT, baseline, classes) \
             if (next(iter(members)), HOLDOUT, HOLDOUT) in done else None
         summary["designs"][role] = {
             "trial": next(iter(members)) if len(members) == 1 else None, "members": members,
@@ -58,6 +59,8 @@ def summarize(study: optuna.Study, companion: optuna.Study) -> dict | None:
         if holdout and not holdout[3]:
             _save(study, role, holdout[2])
             _save(study, "labels", holdout[1])
+            if "groups" in done[(next(iter(members)), HOLDOUT, HOLDOUT)]:
+                _save(study, "groups", done[(next(iter(members)), HOLDOUT, HOLDOUT)]["groups"])
         elif holdout:
             summary["designs"][role]["holdout_failed"] = True
     retry_storage(lambda: study.set_user_attr("confirmation", summary), storage_url(study._storage))
@@ -70,20 +73,20 @@ def _unit_notes(units: dict, key: str) -> list[dict]:
             for (trial, repeat, fold), unit in sorted(units.items()) if key in unit.user_attrs]
 
 
-def _blend_auc(done: dict, members: dict[int, int], repeat: int, fold: int,
-               baseline: bool = False) -> tuple[float | None, list, list | None, bool]:
+def _blend_auc(done: dict, members: dict[int, int], repeat: int, fold: int, baseline: bool = False,
+               classes: int = 2) -> tuple[float | None, list, list | None, bool]:
     """(AUC, labels, scores, whether a member's unit failed) of the members' blend on one fresh fold (the members
     scored the same rows). A failed member makes the whole fold count against its role: chance (0.5, every row
-    the same score) for a fusion candidate, since blending the rest would simply drop the member; no AUC (None) for
-    a baseline."""
+    the same score: 0.5, or 1/K for each of K classes) for a fusion candidate, since blending the rest would simply
+    drop the member; no AUC (None) for a baseline."""
     parts = [done[(number, repeat, fold)] for number in members]
     labels = np.asarray(parts[0]["labels"])
     if any(p["scores"] is None for p in parts):
-        return (None, labels.tolist(), None, True) if baseline else (
-            CHANCE_AUC, labels.tolist(), [CHANCE_AUC] * len(labels), True)
+        chance = [CHANCE_AUC] * len(labels) if classes == 2 else np.full((len(labels), classes), 1 / classes).tolist()
+        return (None, labels.tolist(), None, True) if baseline else (CHANCE_AUC, labels.tolist(), chance, True)
     member_scores = np.array([p["scores"] for p in parts], dtype=float)
     scores = blend(member_scores, np.array(list(members.values()))) if len(parts) > 1 else member_scores[0]
-    return fold_auc(labels, scores), labels.tolist(), [float(s) for s in scores], False
+    return fold_auc(labels, scores), labels.tolist(), scores.tolist(), False
 
 
 def _name(study: optuna.Study, members: dict[int, int]) -> str:
@@ -98,7 +101,8 @@ def _save(study: optuna.Study, role: str, values: list) -> None:
     study._storage.set_study_system_attr(study._study_id, f"{HOLDOUT_KEY}:{role}", values)
 
 
-def holdout_scores(study: optuna.Study, role: str) -> np.ndarray | None:
-    """The held-out rows' scores of a confirmed role, or their labels for role "labels" (None without a holdout)."""
+def holdout_scores(study: optuna.Study, role: str, text: bool = False) -> np.ndarray | None:
+    """The held-out rows' scores of a confirmed role ((rows,) or (rows, K)), their labels for role "labels", or
+    their groups (text) for role "groups"; None without a holdout (or groups)."""
     scores = study._storage.get_study_system_attrs(study._study_id).get(f"{HOLDOUT_KEY}:{role}")
-    return None if scores is None else np.asarray(scores, dtype=float)
+    return None if scores is None else np.asarray(scores, dtype=str if text else float)

@@ -18,7 +18,8 @@ from fusion_search.study._notes import write_notes
 from fusion_search.study._oof import save_oof_scores
 from fusion_search.study._progress import SilentProgress
 from fusion_search.study._summary import baselines
-from fusion_search.trainers import Diverged, FoldResult, fold_auc, fold_data, is_out_of_memory, too_large, train_fold
+from fusion_search.trainers import (Diverged, FoldResult, class_aucs, fold_auc, fold_data, is_out_of_memory, too_large,
+                                    train_fold)
 
 
 class CrossValidatedObjective:
@@ -49,7 +50,7 @@ class CrossValidatedObjective:
             trial.set_user_attr(key, attr)
         scores = oof_scores(self.data, results)
         save_oof_scores(trial, scores)
-        if flag := below_chance_reason(self.data.manifest.labels, scores):
+        if flag := below_chance_reason(self.data.manifest.labels, scores, self.data.manifest.class_names):
             trial.set_user_attr(BELOW_CHANCE, flag)
         record_against_baselines(trial, design.fusion, value)
         write_notes(trial, value, self.trials)
@@ -145,6 +146,7 @@ def trial_attrs(data: SearchData, design: Design, results: dict[int, FoldResult]
         "fold_aucs": aucs,
         "std_auc": round(statistics.pstdev(done), 6),
         "oof_auc": round(pooled_oof_auc(data, results), 6),
+        **pooled_class_aucs(data, results),
         "epochs": [results[f].epochs if f in results else None for f in range(data.k)],
         "pruned": len(results) < data.k,
         "folds_done": len(results),
@@ -168,6 +170,21 @@ def pooled_oof_auc(data: SearchData, results: dict[int, FoldResult]) -> float:
     """One AUC over all out-of-fold scores together (folds' score scales may differ, so it can be lower)."""
     rows = np.concatenate([fold_indices(data.folds, fold)[1] for fold in results])
     return fold_auc(data.manifest.labels[rows], oof_scores(data, results)[rows])  # (0.5 where a fold diverged)
+
+
+def pooled_class_aucs(data: SearchData, results: dict[int, FoldResult]) -> dict:
+    """K >= 3 classes: {"class_aucs": {class: its one-vs-rest AUC over the pooled out-of-fold scores}} (rows of a
+    diverged fold left out); {} for two classes."""
+    manifest = data.manifest
+    if manifest.n_classes == 2:
+        return {}
+    rows = np.concatenate([fold_indices(data.folds, fold)[1] for fold in results])
+    scores, labels = oof_scores(data, results)[rows], manifest.labels[rows]
+    finite = np.isfinite(scores).all(axis=1)
+    if len(np.unique(labels[finite])) < manifest.n_classes:
+        return {}
+    aucs = class_aucs(labels[finite], scores[finite])
+    return {"class_aucs": {name: round(float(auc), 6) for name, auc in zip(manifest.class_names, aucs)}}
 
 
 def record_against_baselines(trial: optuna.Trial, fusion: str, value: float) -> None:

@@ -68,10 +68,13 @@ def say_holdout(data: SearchData) -> None:
 
 
 def say_classes(data: SearchData) -> None:
-    """With more than two classes, which one is scored against which others, so a stray value (a typo'd third
-    class) shows before it trains as a negative."""
+    """With more than two classes, the classes and their rows (K classes), or which one is scored against which
+    others (--positive), so a stray value (a typo'd class) shows before it trains."""
     manifest = data.manifest
-    if len(manifest.classes) > 2:
+    if manifest.n_classes > 2:
+        print(f"label: {manifest.n_classes} classes, scored by macro one-vs-rest AUC: "
+              + ", ".join(f"{name} {rows}" for name, rows in manifest.classes), file=sys.stderr, flush=True)
+    elif len(manifest.classes) > 2:
         rest = ", ".join(f"{name} {rows}" for name, rows in manifest.classes if name != manifest.positive_class)
         print(f"label: {manifest.positive_class} ({manifest.positives} rows) against the rest: {rest}",
               file=sys.stderr, flush=True)

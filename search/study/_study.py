@@ -70,7 +70,8 @@ def study_attrs(data: SearchData, space: Space, seed: int) -> dict:
     return {
         "data_fingerprint": manifest.fingerprint,
         "data_rows": manifest.rows,
-        "data_positives": manifest.positives,
+        "data_positives": manifest.positives if manifest.n_classes == 2 else None,
+        "classes": [[name, rows] for name, rows in manifest.classes] if manifest.n_classes > 2 else [],  # label i = i-th
         "numeric_columns": list(manifest.numeric_columns),
         "categorical_columns": list(manifest.categorical_columns),
         "folds": data.k,
