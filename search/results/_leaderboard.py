@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fusion_search.designs import baseline_fusions
+from fusion_search.results._classes import class_rows
 from fusion_search.results._ensembles import ensemble_rows
 from fusion_search.results._verdict import compare
 from fusion_search.study import (
@@ -69,6 +70,31 @@ def leaderboard_table(study: optuna.Study) -> Table:
     return table
 
 
+CLASS_COLUMNS = ("class", "rows", "best design (trial)", "its AUC", "best baseline", "best fusion", "fusion gain")
+
+
+def class_table(study: optuna.Study) -> Table | None:
+    """K >= 3 classes: per class, the best design on it and fusion's gain over the best baseline (one-vs-rest AUC,
+    out of fold); None for two classes."""
+    rows = class_rows(study)
+    if not rows:
+        return None
+    table = Table(title="per class: one-vs-rest AUC out of fold, each design's best trial", title_justify="left")
+    for column in CLASS_COLUMNS:
+        table.add_column(column, justify="left" if column in {"class", "best design (trial)"} else "right")
+    for row in rows:
+        table.add_row(*class_cells(row))
+    return table
+
+
+def class_cells(row: dict) -> tuple[str, ...]:
+    def number(value: float | None, form: str = ".3f") -> str:
+        return "-" if value is None else format(value, form)
+
+    return (row["class"], str(row["rows"]), f"{row['best_design']} ({row['best_trial']})", number(row["auc"]),
+            number(row["best_baseline_auc"]), number(row["best_fusion_auc"]), number(row["fusion_gain"], "+.3f"))
+
+
 def row_cells(row: dict) -> tuple[str, ...]:
     """One leaderboard row as the table's text cells."""
     def number(value: float | None, form: str = ".3f") -> str:
@@ -115,6 +141,8 @@ def print_status(study: optuna.Study, console: Console | None = None) -> None:
     console = console or Console(width=None if sys.stdout.isatty() else WIDTH)
     console.print(f"study {study.study_name}: {state_line(study)}")
     console.print(leaderboard_table(study))
+    if (classes := class_table(study)) is not None:
+        console.print(classes)
     if too_large := skipped(study):
         console.print(f"{len(too_large)} trial(s) skipped, too large for device memory; "
                       f"trial {too_large[-1].number}: {too_large[-1].user_attrs['skipped']}")

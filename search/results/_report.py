@@ -14,13 +14,16 @@ import numpy as np
 import optuna
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.subplots import make_subplots
 from plotly.colors import qualitative
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from fusion_search._errors import UserError
 from fusion_search.designs import baseline_fusions, list_designs
+from fusion_search.results._classes import class_rows, study_classes
 from fusion_search.results._confirmation import confirmation_in_words
 from fusion_search.results._ensembles import ensemble_rows
+from fusion_search.results._leaderboard import CLASS_COLUMNS, class_cells
 from fusion_search.results._verdict import Comparison, compare, headline, paired_test_in_words
 from fusion_search.storage import write_text_atomically
 from fusion_search.study import (
@@ -80,7 +83,7 @@ def report_html(study: optuna.Study) -> str:
         ("roc", *roc_section(study, comparison)),
     ]
     body = [f"<h1>Study {html.escape(study.study_name)}</h1>",
-            f'<p class="verdict">{html.escape(headline(comparison))}</p>', _summary_table(study)]
+            f'<p class="verdict">{html.escape(headline(comparison))}</p>', _summary_table(study), _class_table(study)]
     first = True
     for key, figure, note in sections:  # a plot carries its own title; a section without one gets a heading
         body.append(f'<section id="{key}">' + (f"<h2>{TITLES[key]}</h2>" if figure is None else ""))
@@ -204,27 +207,74 @@ def roc_section(study: optuna.Study, comparison: Comparison) -> tuple[go.Figure 
     best = best_per_fusion(study)
     chosen = ([comparison.fusion] if comparison.fusion is not None else []) + \
         [best[name] for name in baseline_fusions() if name in best]
-    figure = go.Figure()
-    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#999"}, name="chance")
+    classes = [name for name, _ in study_classes(study)]
+    figure = _roc_axes(classes)
     skipped, searched = [], labels >= 0  # held-out rows (-1) were scored by no fold
     for trial in chosen:
         scores = oof_scores(trial)
         if scores is None or len(scores) != len(labels) or not np.all(np.isfinite(scores[searched])):
             skipped.append(f"trial {trial.number}")
             continue
-        y, s = labels[searched], scores[searched]
-        fpr, tpr, _ = roc_curve(y, s)
-        figure.add_scatter(x=fpr, y=tpr, mode="lines", line={"color": _colour(_fusion(trial))},
-                           name=f"{_fusion(trial)} (trial {trial.number}, OOF AUC {roc_auc_score(y, s):.3f})")
+        y, s = labels[searched].astype(int), scores[searched]
+        for k, name in enumerate(classes or [None]):  # K classes: class k against the rest, ranked by its column
+            positive, score = (y, s) if name is None else (y == k, s[:, k])
+            fpr, tpr, _ = roc_curve(positive, score)
+            auc = roc_auc_score(positive, score)
+            figure.add_scatter(x=fpr, y=tpr, mode="lines", line={"color": _colour(_fusion(trial))},
+                               legendgroup=str(trial.number), showlegend=k == 0,
+                               name=f"{_fusion(trial)} (trial {trial.number}"
+                                    + (f", OOF AUC {auc:.3f})" if name is None else ")"),
+                               hovertemplate=f"{_fusion(trial)} AUC {auc:.3f}<extra></extra>",
+                               **({} if name is None else {"row": k // ROC_COLUMNS + 1, "col": k % ROC_COLUMNS + 1}))
     note = "Every row scored by the model of the fold that held it out, pooled into one curve per design."
+    if classes:
+        note += (" One panel per class: its rows against all others, ranked by the class's score (one-vs-rest; the "
+                 "macro AUC is the mean of the panels' AUCs, shown on hover).")
     if skipped:
         note += f" No usable out-of-fold scores for {', '.join(skipped)}."
-    figure.update_xaxes(range=[0, 1], constrain="domain")
-    figure.update_yaxes(scaleanchor="x", scaleratio=1, range=[0, 1.01], constrain="domain")
     _layout(figure, "roc", "false positive rate", "true positive rate")
+    if classes:
+        figure.update_layout(height=300 * ((len(classes) - 1) // ROC_COLUMNS + 1) + 80, xaxis_title=None,
+                             yaxis_title=None)
     figure.update_layout(legend={"x": 0.98, "y": 0.02, "xanchor": "right", "yanchor": "bottom",  # the corner
                                  "bgcolor": "rgba(255,255,255,0.8)", "font": {"size": 11}})  # curves leave empty
     return figure, note
+
+
+ROC_COLUMNS = 4  # panels a row, for K classes
+
+
+def _roc_axes(classes: list[str]) -> go.Figure:
+    """One square panel with the chance diagonal; for K classes a grid of them, a panel per class."""
+    if not classes:
+        figure = go.Figure()
+        figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#999"}, name="chance")
+        figure.update_xaxes(range=[0, 1], constrain="domain")
+        figure.update_yaxes(scaleanchor="x", scaleratio=1, range=[0, 1.01], constrain="domain")
+        return figure
+    columns = min(ROC_COLUMNS, len(classes))
+    figure = make_subplots(rows=(len(classes) - 1) // ROC_COLUMNS + 1, cols=columns, subplot_titles=classes,
+                           horizontal_spacing=0.05, vertical_spacing=0.12)
+    for k in range(len(classes)):
+        figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#999"}, name="chance",
+                           showlegend=k == 0, legendgroup="chance", row=k // ROC_COLUMNS + 1, col=k % ROC_COLUMNS + 1)
+    figure.update_xaxes(range=[0, 1])
+    figure.update_yaxes(range=[0, 1.01])
+    return figure
+
+
+def _class_table(study: optuna.Study) -> str:
+    """K classes: the best design on each class and fusion's gain there (one-vs-rest AUC, out of fold)."""
+    rows = class_rows(study)
+    if not rows:
+        return ""
+    cells = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in class_cells(row)) + "</tr>"
+                    for row in rows)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in CLASS_COLUMNS)
+    return (f"<table>{head}{cells}</table><p class=\"small\">Per class: its rows against all others (one-vs-rest "
+            "ROC AUC over the pooled out-of-fold scores of each design's best trial); fusion gain: the best fusion "
+            "design's AUC on the class minus the best baseline's. Search-stage numbers, optimistic like every best "
+            "of many: the verdict rests on the macro AUC's confirmation.</p>")
 
 
 def _summary_table(study: optuna.Study) -> str:

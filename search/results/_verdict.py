@@ -21,6 +21,7 @@ import optuna
 from scipy import stats
 
 from fusion_search.designs import baseline_fusions
+from fusion_search.results._classes import class_gains_in_words
 from fusion_search.results._confirmation import LEVEL, Confirmed, confirmed, describe, failed_references, p_text
 from fusion_search.study import best_baseline, best_per_fusion, design_label, is_below_chance, pruned
 
@@ -126,6 +127,7 @@ def headline(comparison: Comparison) -> str:
     if done is not None and done.unscored_baselines:
         sentence += (f" The {', '.join(done.unscored_baselines)} baseline failed on every fresh fold, so fusion "
                      "cannot be confirmed against it.")
+    sentence += class_gains_in_words(comparison.fusion, comparison.baseline)
     if comparison.below_chance:
         flagged = ", ".join(comparison.below_chance)
         sentence += (f" Caution: the best {flagged} baseline scored below chance out of fold (a training problem, "
