@@ -10,7 +10,6 @@ from pathlib import Path
 
 import optuna
 from rich.console import Console
-from sklearn.metrics import roc_auc_score
 
 from fusion_search._api import confirm as confirm_study
 from fusion_search._api import search
@@ -156,23 +155,26 @@ def report(args: argparse.Namespace) -> int:
 
 def predict(args: argparse.Namespace) -> int:
     from fusion_search.serving import (
-        load_exported_model, read_provenance, score_table, table_labels, unseen_categories, write_predictions,
+        auc_in_words, load_exported_model, read_provenance, score_table, table_labels, unseen_categories,
+        write_predictions,
     )
 
     model = load_exported_model(args.model)
     about = read_provenance(args.model) or {}  # the label, its positive class and the training rows, as exported
     table = read_table(args.data)
     scores = score_table(model, table, args.image_column)
-    write_predictions(args.output, table, scores)
+    classes = about.get("classes")
+    write_predictions(args.output, table, scores, classes)
     print(f"scored {table.rows} rows of {args.data}; wrote {args.output}")
-    if unseen := unseen_categories(model, table):
+    if unseen := {column: count for column, count in unseen_categories(model, table).items() if count}:
         print("rows with a category the training rows never had (scored as unknown): "
               + ", ".join(f"{column} {count} of {table.rows}" for column, count in unseen.items()))
     label_column = args.label_column or about.get("label_column", "label")
-    labels = table_labels(table, label_column, args.positive or about.get("positive"), about.get("merge_classes"),
-                          about.get("classes"))
-    if labels is not None:
-        print(f"ROC AUC against column '{label_column}': {roc_auc_score(labels, scores):.4f}")
+    positive = args.positive or about.get("positive") or None
+    labels = table_labels(table, label_column, positive, about.get("merge_classes"), classes, scores.ndim > 1)
+    if labels is not None and (words := auc_in_words(labels, scores, label_column, classes,
+                                                     positive if scores.ndim > 1 else None)):
+        print(words)
         _warn_in_sample(about, table, args.image_column)
     return 0
 

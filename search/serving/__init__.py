@@ -8,6 +8,7 @@ from fusion_search.serving._export_ensemble import EnsembleModel, export_ensembl
 from fusion_search.serving._export_hybrid import HybridModel, load_hybrid
 from fusion_search.serving._predict import (
     ModelContract,
+    auc_in_words,
     load_exported_model,
     model_contract,
     score_table,
@@ -20,5 +21,5 @@ from fusion_search.serving._provenance import read_provenance, training_rows_amo
 __all__ = [
     "EnsembleModel", "export_ensemble", "load_ensemble", "HybridModel", "ModelContract", "export_model", "load_exported_model", "load_hybrid", "model_contract",
     "export_chosen", "read_provenance", "retrain", "retrain_chosen", "save_model", "training_rows_among",
-    "score_table", "study_rows", "table_labels", "unseen_categories", "write_predictions",
+    "auc_in_words", "score_table", "study_rows", "table_labels", "unseen_categories", "write_predictions",
 ]

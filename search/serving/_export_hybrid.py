@@ -7,8 +7,8 @@ The folder (written into a hidden sibling folder, then renamed into place):
 - ``design.json`` — format and version, the design's parameters, numeric column names, image size,
   how many image models there are and whether an embedding is used;
 - ``trees.npz`` — the gradient-boosted trees as plain arrays (search/fusion/hybrid/_tree_file.py);
-- ``image_model_0.keras`` … (``stacked``) — the K inner image models; a new row's image score is
-  their mean, as the scored fold's was in cross-validation;
+- ``image_model_0.keras`` … (``stacked``) — the inner image models; a new row's image score is
+  their mean, as the scored fold's was in cross-validation (for K classes: K class probabilities);
 - ``extractor.keras`` + ``pca.npz`` (``gbdt_on_embedding``) — the backbone feature extractor with
   its weights (random-weight backbones are not reproducible otherwise) and the PCA fit on all rows.
 
@@ -82,8 +82,9 @@ class HybridModel:
         return self.design.decode_size if get_kind(self.design.fusion).uses_image else None
 
     def score(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        """Positive-class probabilities of rows given as {"numeric": raw columns (NaN allowed), "categorical":
-        strings, "image": uint8}; a category never seen in training goes where missing values go."""
+        """Positive-class probabilities (K classes: (rows, K)) of rows given as {"numeric": raw columns (NaN
+        allowed), "categorical": strings, "image": uint8}; a category never seen in training goes where missing
+        values go."""
         columns = [inputs["numeric"]]
         if self.categorical_columns:
             columns.append(np.array([[codes.get(value, 0) - 1.0 if codes.get(value, 0) else np.nan
@@ -105,10 +106,11 @@ def image_inputs(design: Design, images: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def mean_image_score(models, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """The inner image models' mean score of every row: (rows,), or (rows, K) class probabilities."""
     rows = np.arange(len(next(iter(inputs.values()))))
-    total = np.zeros(len(rows))
+    total = 0.0
     for model in models:  # summed as cross-validation summed the inner models' scores of the scored fold
-        total += predict_scores(model, RowBatches(inputs, rows, SCORING_BATCH)) / len(models)
+        total = total + predict_scores(model, RowBatches(inputs, rows, SCORING_BATCH)) / len(models)
     return total
 
 
@@ -149,7 +151,8 @@ def _train_stacked(design: Design, manifest: Manifest, images: np.ndarray, seed:
     """K inner image models cross-fitted on all rows give every row an out-of-fold image score (as the stacked
     trainer does inside a training fold); the trees fit on those."""
     image_design = replace(design, fusion=get_kind(design.fusion).network_kind().name)
-    labels, out_of_fold, models = manifest.labels, np.empty(manifest.rows), []
+    width = () if manifest.n_classes == 2 else (manifest.n_classes,)  # K classes: K image columns
+    labels, out_of_fold, models = manifest.labels, np.empty((manifest.rows, *width)), []
     seen = image_inputs(design, images)
     folds = inner_folds(labels, np.arange(manifest.rows), design.stacked_inner_folds, seed, manifest.groups)
     for inner, (fit_rows, held_rows) in enumerate(folds):
@@ -242,7 +245,8 @@ def _load_projection(path: Path) -> Projection:
 
 
 def _check_widths(model: HybridModel, path: Path) -> None:
-    width = len(model.numeric_columns) + len(model.categorical_columns) + (1 if model.image_models else 0)
+    classes = len(model.trees.baseline)  # 1 for two classes, else K: the stacked image score has as many columns
+    width = len(model.numeric_columns) + len(model.categorical_columns) + (classes if model.image_models else 0)
     if model.design.fusion == "gbdt_on_embedding" and model.design.backbone == DESCRIPTORS:
         width += len(DESCRIPTOR_NAMES)
     width += len(model.projection.components) if model.projection is not None else 0

@@ -6,11 +6,12 @@ folder (tree and stacking designs, _export_hybrid.py) keeps both in its design.j
 take missing numbers as they are (they learned where NaN goes). Handling of input:
 
 - a numeric column the model needs is missing: error naming it, nothing written;
-- extra columns: ignored for scoring, copied to the output unchanged (with ``score`` appended);
+- extra columns: ignored for scoring, copied to the output unchanged (with ``score`` appended; for a model of K
+  classes, ``p_<class>`` for each class and ``predicted``);
 - empty or NaN numeric values: imputed with the training median (as in the search);
   non-numeric or infinite values: error naming column and row;
 - a missing or unreadable image: error naming the rows (up to five), nothing written;
-- a label column (optional): when it holds two classes, the AUC is printed;
+- a label column (optional): the AUC is printed (K classes: the macro one-vs-rest AUC and each class's);
 - a category the training rows never had: scored as the unknown category, and counted per column in one line.
 """
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 from fusion_search._errors import UserError
 from fusion_search.data import (
@@ -35,6 +37,7 @@ from fusion_search.storage import write_text_atomically
 from fusion_search.study import blend
 
 SCORE_COLUMN = "score"
+PREDICTED_COLUMN = "predicted"  # K classes: the most probable class, beside a p_<class> column for each
 PREDICT_ROWS = 1024  # images decoded and scored at a time (the next chunk is decoded meanwhile)
 
 
@@ -150,10 +153,11 @@ def _scores(model: keras.Model | HybridModel, inputs: dict[str, np.ndarray]) -> 
 
 
 def table_labels(table: Table, column: str, positive: str | None, merges: list[list[str]] | None = None,
-                 classes: list[str] | None = None) -> np.ndarray | None:
-    """0/1 labels when the column exists on every row: the positive class (given, else 1 of 0/1) against every
-    other, after the merges the model was trained with; None, with a note saying why, where no AUC can be told:
-    a class the model never saw (``classes``, as exported; an export without them: exactly two classes)."""
+                 classes: list[str] | None = None, multiclass: bool = False) -> np.ndarray | None:
+    """Labels when the column exists on every row, after the merges the model was trained with: 0/1 of the positive
+    class (given, else 1 of 0/1) against every other, or, for a model of K classes (``multiclass``) and no positive
+    class given, each row's class index in ``classes``. None, with a note saying why, where no AUC can be told: a
+    class the model never saw (``classes``, as exported; an export without them: exactly two classes)."""
     if column not in table.columns:
         return None
     values = [cell_text(v) for v in table.column(column)]
@@ -166,6 +170,9 @@ def table_labels(table: Table, column: str, positive: str | None, merges: list[l
         what = f"classes the model never saw ({', '.join(unseen)})" if unseen else "more than two classes"
         print(f"note: label column '{column}' holds {what}; AUC not computed")
         return None
+    if multiclass and not positive:
+        index = {name: i for i, name in enumerate(classes)}
+        return np.array([index[v] for v in values], dtype=np.int16)
     try:
         return binary_labels(values, None if positive is None else cell_text(positive), column)
     except UserError as problem:
@@ -173,12 +180,41 @@ def table_labels(table: Table, column: str, positive: str | None, merges: list[l
         return None
 
 
-def write_predictions(path: Path, table: Table, scores: np.ndarray) -> None:
-    """The table's columns as they came, plus the score, written whole or not at all."""
+def auc_in_words(labels: np.ndarray, scores: np.ndarray, column: str, classes: list[str] | None = None,
+                 positive: str | None = None) -> str | None:
+    """The AUC of scores against labels in words: binary ROC AUC, one class's column against the rest (a K-class
+    model scored for ``positive``), or the macro one-vs-rest AUC of K-class scores over the classes the rows hold
+    (each needs rows of its own and others), with each class's AUC; None when no class can be scored."""
+    if scores.ndim == 1 or positive:
+        score = scores if scores.ndim == 1 else scores[:, list(classes).index(cell_text(positive))]
+        if len(np.unique(labels)) < 2:
+            print("note: the labels hold one class only; AUC not computed")
+            return None
+        return f"ROC AUC against column '{column}': {roc_auc_score(labels, score):.4f}"
+    present = [k for k in range(scores.shape[1]) if 0 < np.sum(labels == k) < len(labels)]
+    if not present:
+        print("note: the labels hold one class only; AUC not computed")
+        return None
+    aucs = [roc_auc_score(labels == k, scores[:, k]) for k in present]
+    absent = [classes[k] for k in range(scores.shape[1]) if k not in present]
+    each = ", ".join(f"{classes[k]} {auc:.4f}" for k, auc in zip(present, aucs))
+    over = f" over the {len(present)} of {scores.shape[1]} classes present" if absent else ""
+    return f"macro one-vs-rest ROC AUC{over} against column '{column}': {np.mean(aucs):.4f} (per class: {each})"
+
+
+def write_predictions(path: Path, table: Table, scores: np.ndarray, classes: list[str] | None = None) -> None:
+    """The table's columns as they came, plus the score (two classes), or for K-class scores one probability column
+    p_<class> per class and the predicted class (the most probable); written whole or not at all. A new column
+    whose name the table already has is prefixed with fusion_search_."""
     out = io.StringIO()
     writer = csv.writer(out)
-    column = SCORE_COLUMN if SCORE_COLUMN not in table.columns else "fusion_search_score"
-    writer.writerow([*table.header, column])
-    for values, score in zip(zip(*table.columns.values()), scores):
-        writer.writerow([*values, f"{score:.6f}"])
+    if scores.ndim == 1:
+        added, cells = [SCORE_COLUMN], ([f"{score:.6f}"] for score in scores)
+    else:
+        names = list(classes or range(scores.shape[1]))
+        added = [f"p_{name}" for name in names] + [PREDICTED_COLUMN]
+        cells = ([*(f"{p:.6f}" for p in row), str(names[int(np.argmax(row))])] for row in scores)
+    writer.writerow([*table.header, *(c if c not in table.columns else f"fusion_search_{c}" for c in added)])
+    for values, new in zip(zip(*table.columns.values()), cells):
+        writer.writerow([*values, *new])
     write_text_atomically(path, out.getvalue())
