@@ -131,10 +131,14 @@ def test_a_study_needs_at_least_one_trial(demo_manifest):
         fusion_search.search(demo_manifest, trials=0)
 
 
-def test_a_label_of_three_classes_needs_a_positive_class_or_a_merge(demo_manifest):
+def test_a_class_too_rare_for_the_folds_is_named_with_both_ways_out_before_any_study(demo_manifest, tmp_path):
     frame = pd.read_csv(demo_manifest)
-    frame["label"] = np.where(frame["label"] == 1, np.where(np.arange(len(frame)) % 2, "a", "b"), "c")
-    with pytest.raises(UserError, match=re.escape("label column 'label' has 3 classes (a ")):
-        fusion_search.search(frame, space="quick", trials=1, base_dir=demo_manifest.parent)
+    frame["label"] = np.where(frame["label"] == 1, "a", "b")
+    frame.loc[:2, "label"] = "rare"  # 3 rows of a third class, for 5 folds
+    storage = f"sqlite:///{tmp_path / 'rare.db'}"
+    with pytest.raises(UserError, match=re.escape("only 3 class 'rare' samples for 5 folds")) as raised:
+        fusion_search.search(frame, space="quick", trials=1, storage=storage, base_dir=demo_manifest.parent)
+    assert "--merge-classes a,b" in str(raised.value) and "drop its rows" in str(raised.value)
+    assert not (tmp_path / "rare.db").exists()
     with pytest.raises(UserError, match=re.escape("--merge-classes a names 1 class(es)")):
         fusion_search.search(frame, space="quick", trials=1, merge_classes=["a"], base_dir=demo_manifest.parent)

@@ -75,8 +75,10 @@ def test_three_classes_are_stratified_into_every_fold():
 
 def test_a_class_of_fewer_rows_than_folds_is_refused_with_the_ways_out():
     labels = np.repeat([0, 1, 2], [30, 12, 2])
-    with pytest.raises(UserError, match="only 2 class 2 samples for 3 folds: .*--merge-classes, or drop its rows"):
+    with pytest.raises(UserError, match="only 2 class 2 samples for 3 folds: .*--merge-classes a,b, or drop its rows"):
         assign_folds(labels, 3, seed=0)
+    with pytest.raises(UserError, match="only 2 class 'vasc' samples for 3 folds"):
+        assign_folds(labels, 3, seed=0, class_names=("nv", "mel", "vasc"))
 
 
 def test_a_grouped_holdout_of_three_classes_holds_out_each_about_its_share():

@@ -1,5 +1,5 @@
-"""Labels with more than two classes: one class against the rest (--positive), classes merged into one
-(--merge-classes), and a clear refusal when neither says which two classes to tell apart."""
+"""Labels with more than two classes: K classes (indices in sorted class order), one class against the rest
+(--positive), classes merged into one (--merge-classes), and a class too rare for the folds named."""
 
 from __future__ import annotations
 
@@ -24,12 +24,36 @@ def test_a_named_class_is_scored_against_every_other(tmp_path):
     assert manifest.labels.tolist() == [int(label == "melanoma") for label in CLASSES]
 
 
-def test_more_than_two_classes_without_a_positive_is_one_line_naming_them_and_both_ways_out(tmp_path):
+def test_more_than_two_classes_without_a_positive_are_k_classes_in_sorted_order(tmp_path):
+    manifest = read_manifest(_manifest(tmp_path))
+    order = {"bcc": 0, "melanoma": 1, "nevus": 2}
+    assert manifest.labels.tolist() == [order[label] for label in CLASSES]
+    assert manifest.n_classes == 3 and manifest.class_names == ("bcc", "melanoma", "nevus")
+    assert manifest.classes == (("bcc", 4), ("melanoma", 8), ("nevus", 12)) and manifest.positive_class == ""
+
+
+def test_two_classes_stay_a_positive_class_against_the_other(tmp_path):
+    manifest = read_manifest(_manifest(tmp_path, [c for c in CLASSES if c != "bcc"]), ManifestSpec(positive="nevus"))
+    assert manifest.n_classes == 2 and manifest.class_names == ("melanoma", "nevus")
+    assert manifest.labels.dtype == np.int8 and set(manifest.labels.tolist()) == {0, 1}
+
+
+def test_a_class_too_rare_for_the_folds_is_named_with_both_ways_out(tmp_path):
+    from fusion_search.data import prepare_data
+
     with pytest.raises(UserError) as raised:
-        read_manifest(_manifest(tmp_path))
+        prepare_data(_manifest(tmp_path), 5, 0)  # bcc has 4 rows
     message = str(raised.value)
-    assert "has 3 classes (bcc 4, melanoma 8, nevus 12)" in message
-    assert "--positive" in message and "--merge-classes" in message and "\n" not in message
+    assert "only 4 class 'bcc' samples for 5 folds" in message
+    assert "--merge-classes a,b" in message and "drop its rows" in message and "\n" not in message
+    merged = prepare_data(_manifest(tmp_path), 5, 0, spec=ManifestSpec(merge_classes=(("bcc", "melanoma"),),
+                                                                      positive="nevus"))
+    assert merged.manifest.n_classes == 2
+
+
+def test_more_classes_than_a_study_takes_are_refused_in_one_line(tmp_path):
+    with pytest.raises(UserError, match="has 101 classes .*at most 100 are taken"):
+        read_manifest(_manifest(tmp_path, [f"c{i}" for i in range(101)] * 2))
 
 
 def test_merged_classes_count_as_one_named_by_their_members(tmp_path):
@@ -92,3 +116,5 @@ def test_the_run_says_which_class_is_scored_against_which(tmp_path, capsys):
 
     say_classes(prepare_data(_manifest(tmp_path), 3, 0, spec=ManifestSpec(positive="nevus")))
     assert "label: nevus (12 rows) against the rest: bcc 4, melanoma 8" in capsys.readouterr().err
+    say_classes(prepare_data(_manifest(tmp_path), 3, 0))
+    assert "label: 3 classes, scored by macro one-vs-rest AUC: bcc 4, melanoma 8, nevus 12" in capsys.readouterr().err
