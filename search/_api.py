@@ -126,13 +126,20 @@ class SearchResult:
         return {**written, "chosen": choice.record(), "artifact": upload_model(self.study, path, artifact_dir)}
 
     @property
+    def classes(self) -> tuple[str, ...]:
+        """The class of each column of ``predict``'s scores when the label has K >= 3 classes (sorted, after
+        merges); () for two classes, where ``predict`` gives one score a row (the positive class's probability)."""
+        return tuple(str(name) for name, _ in self.study.user_attrs.get("classes") or ())
+
+    @property
     def choice(self) -> ExportChoice:
         """What the verdict stands behind, and why: the confirmed fusion candidate when fusion helped, else the
         single modality that scored best on the fresh folds (before the confirmation: the search's best trial)."""
         return export_choice(self.study)
 
     def predict(self, data: Any, base_dir: str | Path | None = None) -> np.ndarray:
-        """Scores of new rows (a DataFrame or a manifest path) by ``choice`` retrained on all searched rows.
+        """Scores of new rows (a DataFrame or a manifest path) by ``choice`` retrained on all searched rows: the
+        positive class's probability a row, or for K classes (rows, K) probabilities, a column per ``classes``.
         A DataFrame's relative image paths start at base_dir, by default where the searched rows' did."""
         from fusion_search.serving import retrain_chosen, score_table, study_rows
 
@@ -160,8 +167,8 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
     What the table is:
         data: a pandas DataFrame, or the path of a manifest CSV (one row per sample).
         image_column: the column of image paths ("image").
-        label_column: the column of the label ("label"); with more than two classes, give ``positive`` or
-            ``merge_classes``.
+        label_column: the column of the label ("label"); with K >= 3 classes (and no ``positive``) the study is
+            a K-class one, scored by the macro one-vs-rest AUC.
         positive: the label value of the positive class, scored against every other class (default: 1 of 0/1,
             True of False/True).
         merge_classes: groups of label values that count as one class, named "a+b": "a,b", ["a,b", "c,d"] or

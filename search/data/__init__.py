@@ -12,14 +12,14 @@ from fusion_search.data._manifest import (
 )
 from fusion_search.data._prefetch import prefetched
 from fusion_search.data._preprocess import CategoryEncoder, NumericScaler
-from fusion_search.data._synthetic import disc_image, make_demo_dataset, make_multiclass_dataset
+from fusion_search.data._synthetic import LESION_NAMES, disc_image, make_demo_dataset, make_multiclass_dataset
 from fusion_search.data._table import Table, read_table
 
 __all__ = [
     "DESCRIPTOR_NAMES", "DESCRIPTOR_VERSION", "CategoryEncoder", "Manifest", "ManifestSpec", "NumericScaler", "SearchData", "Table", "assign_folds",
     "chunked_descriptors", "manifest_images",
     "category_matrix", "decode_images", "disc_image", "fold_indices", "holdout_mask", "image_chunks", "image_descriptors", "image_paths", "inner_folds",
-    "make_demo_dataset", "make_multiclass_dataset", "apply_merges", "binary_labels", "cell_text", "merge_groups", "numeric_matrix", "parse_number", "prefetched", "prepare_data", "read_manifest", "read_table",
+    "LESION_NAMES", "make_demo_dataset", "make_multiclass_dataset", "apply_merges", "binary_labels", "cell_text", "merge_groups", "numeric_matrix", "parse_number", "prefetched", "prepare_data", "read_manifest", "read_table",
     "row_chunks",
     "stopping_split",
 ]
