@@ -18,7 +18,8 @@ import numpy as np
 from fusion_search._errors import UserError
 from fusion_search.data import SearchData
 from fusion_search.designs import Design
-from fusion_search.models import build_model, configure_precision, device_name, gpu_memory, keras
+from fusion_search.models import (TrainingRowStats, build_model, configure_precision, device_name, gpu_memory,
+                                   keras)
 from fusion_search.trainers._features import image_features
 from fusion_search.trainers._fold import is_out_of_memory
 
@@ -57,17 +58,20 @@ class Budget:
 
 
 def step_memory(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None = None,
-                category_sizes: tuple[int, ...] = ()) -> StepMemory:
-    """Estimate the memory of one training step of the design's Keras model (under the current precision policy)."""
+                category_sizes: tuple[int, ...] = (), n_classes: int = 2) -> StepMemory:
+    """Estimate the memory of one training step of the design's Keras model (under the current precision policy),
+    with its K output units for n_classes > 2."""
     configure_precision()
-    return _step_memory(replace(design, batch_size=1, weights="none"), n_numeric, feature_shape, category_sizes)
+    return _step_memory(replace(design, batch_size=1, weights="none"), n_numeric, feature_shape, category_sizes,
+                        n_classes)
 
 
 @functools.lru_cache(maxsize=32)
 def _step_memory(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None,
-                 category_sizes: tuple[int, ...]) -> StepMemory:
+                 category_sizes: tuple[int, ...], n_classes: int = 2) -> StepMemory:
     state = np.random.get_state()  # estimating must not move the training seed's streams
-    model = build_model(design, n_numeric, feature_shape, category_sizes)
+    stats = TrainingRowStats(class_log_priors=(0.0,) * n_classes) if n_classes > 2 else TrainingRowStats()
+    model = build_model(design, n_numeric, feature_shape, category_sizes, stats)
     np.random.set_state(state)
     weights = sum(_bytes(v.shape, v.dtype) for v in model.weights)
     trainable = sum(_bytes(v.shape, v.dtype) for v in model.trainable_weights)
@@ -162,14 +166,14 @@ def feature_shape_of(data: SearchData, network: Design) -> tuple[int, ...] | Non
 
 
 def too_large(network: Design, n_numeric: int, feature_shape: tuple[int, ...] | None = None,
-              category_sizes: tuple[int, ...] = ()) -> str | None:
+              category_sizes: tuple[int, ...] = (), n_classes: int = 2) -> str | None:
     """Why a training step of this Keras design at its batch size cannot fit this worker's memory,
     or None when it fits (or when the device's size is unknown)."""
     budget = memory_budget()
     if budget is None:
         return None
     try:
-        need = step_memory(network, n_numeric, feature_shape, category_sizes)
+        need = step_memory(network, n_numeric, feature_shape, category_sizes, n_classes)
     except Exception as error:
         if not is_out_of_memory(error):
             raise

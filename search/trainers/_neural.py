@@ -61,7 +61,7 @@ class NeuralTrainer:
     @staticmethod
     def too_large(data: SearchData, design: Design) -> str | None:
         return too_large(design, data.manifest.numeric.shape[1], feature_shape_of(data, design),
-                         data.manifest.category_sizes)
+                         data.manifest.category_sizes, data.manifest.n_classes)
 
 
 def train_fold(design: Design, data: FoldData, train_idx: np.ndarray, val_idx: np.ndarray, seed: int,

@@ -19,6 +19,7 @@ from fusion_search.cli import main
 from fusion_search.cli._launch import worker_devices
 from fusion_search.data import prepare_data
 from fusion_search.designs import Design, DesignKind, register_design, unregister_design
+from fusion_search.models import TrainingRowStats, build_model
 from fusion_search.spaces import parse_space
 from fusion_search.study import RunSettings, completed, run_search, skipped
 from fusion_search.trainers import FoldData, is_out_of_memory, register_trainer, unregister_trainer
@@ -43,6 +44,15 @@ def test_fine_tuning_adds_gradients_and_two_adamw_slots_per_trainable_weight():
     vgg16_weight_bytes = 14_714_688 * 4
     assert tuned.fixed - frozen.fixed == 3 * vgg16_weight_bytes
     assert tuned.per_sample > frozen.per_sample  # the backward pass keeps the backbone's activations
+
+
+def test_k_classes_count_k_output_units_of_weights_and_activations():
+    binary, seven = step_memory(SMALL, 4), step_memory(SMALL, 4, n_classes=7)
+    models = [build_model(SMALL, 4, stats=stats) for stats in (TrainingRowStats(),
+                                                               TrainingRowStats(class_log_priors=(0.0,) * 7))]
+    more = sum(v.numpy().nbytes for v in models[1].weights) - sum(v.numpy().nbytes for v in models[0].weights)
+    assert more > 0 and seven.fixed - binary.fixed == 5 * more  # weights, their copy, gradients, two AdamW slots
+    assert seven.per_sample > binary.per_sample
 
 
 def test_the_largest_batch_is_the_last_one_whose_step_fits_the_headroom():
