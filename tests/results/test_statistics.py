@@ -85,7 +85,7 @@ def test_the_paired_bootstrap_agrees_with_delong_on_the_asah_worked_example():
 
     outcome, wfns, s100b = asah()
     result = paired_bootstrap_test(outcome, wfns, s100b, seed=1)
-    assert (result.auc_a, result.auc_b) == (roc_auc_score(outcome, wfns), roc_auc_score(outcome, s100b))
+    assert (result.auc_a, result.auc_b) == pytest.approx((roc_auc_score(outcome, wfns), roc_auc_score(outcome, s100b)))
     assert result.z == pytest.approx(2.209, abs=0.25) and result.method == "paired bootstrap"
     assert 0.5 * 0.0272 < result.p < 2 * 0.0272 and result.p_greater == pytest.approx(result.p / 2)
 
@@ -104,3 +104,15 @@ def test_the_paired_bootstrap_tells_a_better_three_class_model_from_noise_and_re
     assert math.isnan(paired_bootstrap_test(labels, better, better, draws=50).z)  # the same scores: no difference
     grouped = paired_bootstrap_test(labels, better, worse, groups=np.arange(240) // 4, draws=500)
     assert grouped.p_greater < 0.01 and grouped.rows == 240
+
+
+def test_the_bootstraps_rank_auc_is_scikit_learns_with_ties_for_two_and_k_classes():
+    from fusion_search.results._statistics import rank_auc
+    from fusion_search.trainers import fold_auc
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 4, 300)
+    scores = np.round(rng.normal(size=(300, 4)) + np.eye(4)[labels], 1)  # rounded: many ties
+    assert rank_auc(labels, scores) == pytest.approx(fold_auc(labels, scores), abs=1e-12)
+    binary = (labels == 1).astype(int)
+    assert rank_auc(binary, scores[:, 1]) == pytest.approx(roc_auc_score(binary, scores[:, 1]), abs=1e-12)

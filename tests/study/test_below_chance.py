@@ -34,6 +34,17 @@ def test_noise_and_signal_are_not_flagged(scores):
     assert below_chance_reason(np.array([1] * 40 + [0] * 60), scores) is None
 
 
+def test_a_class_ranked_backwards_beyond_chance_is_named_and_noise_of_k_classes_is_not_flagged():
+    labels = np.repeat([0, 1, 2], 50)
+    scores = RNG.random((150, 3)) + 0.5 * np.eye(3)[labels]
+    scores[:, 2] = np.where(labels == 2, 0.2, 0.6) + RNG.normal(0, 0.2, 150)  # class 2's column upside down
+    reason = below_chance_reason(labels, scores, ("akiec", "bcc", "bkl"))
+    assert reason is not None and reason.startswith("below chance: class 'bkl' against the rest: out-of-fold AUC 0.")
+    assert below_chance_reason(labels, RNG.random((150, 3)), ("akiec", "bcc", "bkl")) is None
+    scores[:100] = np.nan  # rows never scored are left out: 50 rows of class 2 alone rank nothing
+    assert below_chance_reason(labels, scores) is None
+
+
 def test_rows_without_a_score_are_left_out():
     labels = np.array([1, 0] * 30)
     scores = np.where(labels == 1, 0.2, 0.8) + RNG.normal(0, 0.05, 60)

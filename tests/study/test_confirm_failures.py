@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 
@@ -98,6 +99,17 @@ def test_a_failed_member_makes_the_whole_blended_fold_count_against_its_role(bas
             (2, 0, 0): {"labels": labels, "scores": None}}
     auc, _, _, failed = _blend_auc(done, {1: 2, 2: 1}, 0, 0, baseline)
     assert auc == expected and failed
+
+
+def test_a_failed_fold_of_k_classes_scores_every_class_alike_and_a_blend_of_k_columns_is_macro_scored():
+    labels = [0, 1, 2, 0, 1, 2]
+    done = {(1, 0, 0): {"labels": labels, "scores": np.eye(3)[labels].tolist()},
+            (2, 0, 0): {"labels": labels, "scores": None}}
+    auc, _, scores, failed = _blend_auc(done, {1: 1, 2: 1}, 0, 0, classes=3)
+    assert auc == 0.5 and failed and np.allclose(scores, 1 / 3) and np.shape(scores) == (6, 3)
+    done[(2, 0, 0)] = {"labels": labels, "scores": (0.8 * np.eye(3)[labels] + 0.1).tolist()}
+    auc, _, scores, failed = _blend_auc(done, {1: 1, 2: 1}, 0, 0, classes=3)
+    assert auc == 1.0 and not failed and np.shape(scores) == (6, 3)
 
 
 def test_a_confirmation_whose_every_baseline_failed_ends_without_a_claim(failing_confirmation, tmp_path):
