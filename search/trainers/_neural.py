@@ -257,7 +257,7 @@ def fresh_compiled_model(design: Design, n_numeric: int, feature_shape: tuple[in
     of a frozen-backbone design takes. So the last compiled model is kept: each fold builds an
     uncompiled model under its own seed only for its initial weights, copies them in, and puts the
     optimizer back to its just-built state. Results equal those of a new model per fold."""
-    key = (design, n_numeric, feature_shape, category_sizes)
+    key = (design, n_numeric, feature_shape, category_sizes, stats.n_classes)  # K classes: K output units
     if key not in _REUSED:
         initial = new_compiled_model(design, n_numeric, feature_shape, category_sizes, stats)
         initial.optimizer.build(initial.trainable_variables)
@@ -274,7 +274,7 @@ def fresh_compiled_model(design: Design, n_numeric: int, feature_shape: tuple[in
 
 
 def class_sample_weights(design: Design, labels: np.ndarray) -> np.ndarray | None:
-    """Per-row weights for class_weight=balanced: n / (2 * count of the row's class)."""
+    """Per-row weights for class_weight=balanced: n / (K * count of the row's class), K classes (2 for two)."""
     if design.class_weight == "none":
         return None
     if design.class_weight != "balanced":

@@ -79,3 +79,15 @@ def test_k_classes_train_twice_the_epochs_and_patience_where_they_stop_early_and
     assert class_budget(design, 2) == design
     fixed = Design(fusion="concat", epochs=7, patience=0)  # an export's median epochs: a count, not a ceiling
     assert class_budget(fixed, 7) == fixed
+
+
+def test_a_reused_compiled_model_is_never_one_of_another_number_of_classes():
+    """One process may train a binary study after a 7-class one (a notebook): the cached compiled model of the same
+    design must not be reused with the wrong number of outputs."""
+    from fusion_search.trainers._neural import fresh_compiled_model
+
+    design = Design(fusion="numeric_only", **{k: v for k, v in SMALL.items() if k != "late_aux_weight"})
+    seven = fresh_compiled_model(design, 2, None, (), TrainingRowStats(class_log_priors=(0.0,) * 7))
+    two = fresh_compiled_model(design, 2, None, (), TrainingRowStats())
+    inputs = {"numeric": np.zeros((3, 2), np.float32)}
+    assert predict_scores(seven, inputs).shape == (3, 7) and predict_scores(two, inputs).shape == (3,)

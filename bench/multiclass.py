@@ -1,0 +1,183 @@
+"""K >= 3 classes: are the baselines' first tries as strong as scikit-learn's, and what does a K-class trial cost?
+
+    python -m bench.multiclass --seeds 3     # bench/results/multiclass.json and .md
+
+1. Baselines against anchors. On make_multiclass_dataset tables (the image tells a class's pair, the numbers its
+   parity) of 150 rows and 3 classes (a notebook) and 700 rows and 7 classes, 3 folds, each baseline's first try of
+   a shipped space (its defaults; image_only on the space's default backbone and on the descriptors) is trained on
+   the study's folds, with the two-class epoch budget ("before": MULTICLASS_BUDGET 1) and with the K-class one
+   ("after", the trainer's MULTICLASS_BUDGET), side by side in one process. Anchors on the same folds: logistic
+   regression on the standardised pixels (image_only on pixels), on the standardised descriptors (image_only on
+   descriptors), on the standardised numbers (numeric_only), and HistGradientBoostingClassifier on the numbers
+   (gbdt_only). Target: every baseline's mean macro AUC >= its anchor's - 0.03.
+2. Time of a K-class trial. The concat first try of the quick space on the 700 rows, 3 folds, with the 7-class label
+   and with a two-class label of the same rows (class index < 4), back to back; the ratio of their seconds, with
+   the K-class budget and with the two-class budget for both (the cost of K outputs alone). Target: <= 1.3x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import fusion_search.trainers._neural as neural
+from bench._results import RESULTS
+from fusion_search.data import ManifestSpec, fold_indices, make_multiclass_dataset, prepare_data
+from fusion_search.designs import DESCRIPTORS, Design
+from fusion_search.spaces import baseline_params, load_space
+from fusion_search.trainers import fold_auc, fold_data, train_fold
+
+SIZES = ((150, 3), (700, 7))
+FOLDS, MARGIN, TIME_TARGET = 3, 0.03, 1.3
+SPEC = ManifestSpec(label_column="diagnosis", ignore_columns=("site",))
+ANCHOR_OF = {"image_only": "pixels_logistic", "image_only on descriptors": "descriptors_logistic",
+             "numeric_only": "numbers_logistic", "gbdt_only": "numbers_trees"}
+
+
+def first_tries(space_name: str) -> dict[str, Design]:
+    """The space's baselines at its defaults (what every study trains first), image_only also on the descriptors."""
+    space = load_space(space_name)
+    designs = {p["fusion"]: Design.from_params({**space.fixed, **p}) for p in baseline_params(space)}
+    designs["image_only on descriptors"] = replace(designs["image_only"], backbone=DESCRIPTORS)
+    return designs
+
+
+def cross_validated(design: Design, data, budget: int) -> float:
+    """Mean fold macro AUC of the design on the study's folds, with MULTICLASS_BUDGET = budget."""
+    kept, neural.MULTICLASS_BUDGET = neural.MULTICLASS_BUDGET, budget
+    try:
+        arrays = fold_data(data, design)
+        return float(np.mean([train_fold(design, arrays, *fold_indices(data.folds, f), seed=f).auc
+                              for f in range(data.k)]))
+    finally:
+        neural.MULTICLASS_BUDGET = kept
+
+
+def anchors(data, descriptors: np.ndarray) -> dict[str, float]:
+    """scikit-learn's first tries on the same folds."""
+    labels = data.manifest.labels
+    pixels = data.images(32).reshape(len(labels), -1).astype(np.float64)
+    numbers = data.manifest.numeric
+    models = {"pixels_logistic": (pixels, lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))),
+              "descriptors_logistic": (descriptors, lambda: make_pipeline(StandardScaler(),
+                                                                         LogisticRegression(max_iter=3000))),
+              "numbers_logistic": (numbers, lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))),
+              "numbers_trees": (numbers, lambda: HistGradientBoostingClassifier(random_state=0))}
+    out = {}
+    for name, (features, model) in models.items():
+        aucs = []
+        for fold in range(data.k):
+            train, test = fold_indices(data.folds, fold)
+            aucs.append(fold_auc(labels[test], model().fit(features[train], labels[train]).predict_proba(features[test])))
+        out[name] = round(float(np.mean(aucs)), 4)
+    return out
+
+
+def baselines_against_anchors(space_name: str, rows: int, classes: int, seed: int, folder: Path) -> dict:
+    manifest = make_multiclass_dataset(folder / f"{rows}-{classes}-{seed}", rows=rows, classes=classes,
+                                       image_size=32, seed=seed)
+    data = prepare_data(manifest, FOLDS, seed, spec=SPEC)
+    designs = first_tries(space_name)
+    descriptors = fold_data(data, designs["image_only on descriptors"]).image_features
+    result = {"space": space_name, "rows": rows, "classes": classes, "seed": seed, "anchors": anchors(data, descriptors)}
+    for budget, name in ((1, "before"), (neural.MULTICLASS_BUDGET, "after")):
+        result[name] = {label: round(cross_validated(design, data, budget), 4) for label, design in designs.items()
+                        if design.fusion != "gbdt_only" or name == "after"}  # trees have no epochs
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def trial_seconds(rows: int, folder: Path) -> dict:
+    """Seconds of the quick space's concat first try on 3 folds, 7 classes against two, same rows."""
+    manifest = make_multiclass_dataset(folder / "timing", rows=rows, classes=7, image_size=32, seed=0)
+    seven = prepare_data(manifest, FOLDS, 0, spec=SPEC)
+    two = replace(seven, manifest=replace(seven.manifest, labels=(seven.manifest.labels < 4).astype(np.int8),
+                                          classes=(), positive_class="1"))
+    design = Design.from_params({**load_space("quick").fixed, **baseline_params(load_space("quick"))[0],
+                                 "fusion": "concat"})
+    out = {}
+    for budget, name in ((neural.MULTICLASS_BUDGET, "with the K-class budget"), (1, "with the two-class budget")):
+        seconds = {}
+        for label, data in (("7 classes", seven), ("2 classes", two)):
+            started = time.perf_counter()
+            auc = cross_validated(design, data, budget)
+            seconds[label] = (round(time.perf_counter() - started, 1), round(auc, 4))
+        out[name] = {**{k: {"seconds": s, "auc": a} for k, (s, a) in seconds.items()},
+                     "ratio": round(seconds["7 classes"][0] / seconds["2 classes"][0], 2)}
+        print(name, json.dumps(out[name]), flush=True)
+    return out
+
+
+def summarize(runs: list[dict]) -> list[dict]:
+    """Per space, size and baseline: mean anchor, mean before and after, and whether after meets the target."""
+    rows = []
+    for space, size, classes in sorted({(r["space"], r["rows"], r["classes"]) for r in runs}):
+        mine = [r for r in runs if (r["space"], r["rows"], r["classes"]) == (space, size, classes)]
+        for baseline, anchor in ANCHOR_OF.items():
+            before = [r["before"][baseline] for r in mine if baseline in r["before"]]
+            after = np.mean([r["after"][baseline] for r in mine])
+            reference = np.mean([r["anchors"][anchor] for r in mine])
+            rows.append({"space": space, "rows": size, "classes": classes, "baseline": baseline, "anchor": anchor,
+                         "anchor_auc": round(float(reference), 4),
+                         "before": round(float(np.mean(before)), 4) if before else None,
+                         "after": round(float(after), 4), "meets": bool(after >= reference - MARGIN),
+                         "seeds": len(mine)})
+    return rows
+
+
+def markdown(result: dict) -> str:
+    lines = ["# K classes: baselines against scikit-learn, and the cost of a K-class trial (`python -m bench.multiclass`)",
+             "", f"{result['machine']}; {result['seeds']} seed(s) a size; {FOLDS} folds. Before: the two-class epoch "
+             f"budget; after: {result['budget']}x the epochs and patience for K classes (the trainer's rule).", "",
+             "| space | rows | classes | baseline | anchor | anchor AUC | before | after | after >= anchor - 0.03 |",
+             "|---|---:|---:|---|---|---:|---:|---:|---|"]
+    for row in result["baselines"]:
+        before = "-" if row["before"] is None else f"{row['before']:.3f}"
+        lines.append(f"| {row['space']} | {row['rows']} | {row['classes']} | {row['baseline']} | {row['anchor']} | "
+                     f"{row['anchor_auc']:.3f} | {before} | {row['after']:.3f} | {'yes' if row['meets'] else 'no'} |")
+    timing = result["timing"]
+    lines += ["", f"**Time of a trial** (quick space's concat first try, {result['timing_rows']} rows, {FOLDS} folds; "
+              f"target <= {TIME_TARGET}x):", "", "| budget | 7 classes | 2 classes | ratio |", "|---|---:|---:|---:|"]
+    for name, row in timing.items():
+        lines.append(f"| {name} | {row['7 classes']['seconds']} s (AUC {row['7 classes']['auc']:.3f}) | "
+                     f"{row['2 classes']['seconds']} s (AUC {row['2 classes']['auc']:.3f}) | {row['ratio']}x |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.multiclass")
+    parser.add_argument("--seeds", type=int, default=3, help="tables a size (%(default)s)")
+    parser.add_argument("--spaces", default="quick,balanced", help="shipped spaces whose first tries run (%(default)s)")
+    parser.add_argument("--sizes", default=",".join(f"{r}x{k}" for r, k in SIZES),
+                        help="rows x classes of the tables (%(default)s)")
+    parser.add_argument("--timing-rows", type=int, default=700, help="rows of the timing table (%(default)s)")
+    args = parser.parse_args()
+    sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        runs = [baselines_against_anchors(space, rows, classes, seed, folder) for space in args.spaces.split(",")
+                for rows, classes in sizes for seed in range(args.seeds)]
+        timing = trial_seconds(args.timing_rows, folder)
+    result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "seeds": args.seeds,
+              "budget": neural.MULTICLASS_BUDGET, "baselines": summarize(runs), "timing_rows": args.timing_rows,
+              "timing": timing, "runs": runs}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "multiclass.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "multiclass.md").write_text(markdown(result))
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()
