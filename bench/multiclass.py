@@ -46,12 +46,19 @@ ANCHOR_OF = {"image_only": "pixels_logistic", "image_only on descriptors": "desc
              "numeric_only": "numbers_logistic", "gbdt_only": "numbers_trees"}
 
 
-def first_tries(space_name: str) -> dict[str, Design]:
+TINY_EPOCHS = 2  # --tiny: a check that the bench runs, its numbers mean nothing
+
+
+def first_tries(space_name: str, tiny: bool = False) -> dict[str, Design]:
     """The space's baselines at its defaults (what every study trains first), image_only also on the descriptors."""
     space = load_space(space_name)
-    designs = {p["fusion"]: Design.from_params({**space.fixed, **p}) for p in baseline_params(space)}
+    designs = {p["fusion"]: shrunk(Design.from_params({**space.fixed, **p}), tiny) for p in baseline_params(space)}
     designs["image_only on descriptors"] = replace(designs["image_only"], backbone=DESCRIPTORS)
     return designs
+
+
+def shrunk(design: Design, tiny: bool) -> Design:
+    return replace(design, epochs=TINY_EPOCHS, patience=1) if tiny else design
 
 
 def cross_validated(design: Design, data, budget: int) -> float:
@@ -85,11 +92,12 @@ def anchors(data, descriptors: np.ndarray) -> dict[str, float]:
     return out
 
 
-def baselines_against_anchors(space_name: str, rows: int, classes: int, seed: int, folder: Path) -> dict:
+def baselines_against_anchors(space_name: str, rows: int, classes: int, seed: int, folder: Path,
+                              tiny: bool = False) -> dict:
     manifest = make_multiclass_dataset(folder / f"{rows}-{classes}-{seed}", rows=rows, classes=classes,
                                        image_size=32, seed=seed)
     data = prepare_data(manifest, FOLDS, seed, spec=SPEC)
-    designs = first_tries(space_name)
+    designs = first_tries(space_name, tiny)
     descriptors = fold_data(data, designs["image_only on descriptors"]).image_features
     result = {"space": space_name, "rows": rows, "classes": classes, "seed": seed, "anchors": anchors(data, descriptors)}
     for budget, name in ((1, "before"), (neural.MULTICLASS_BUDGET, "after")):
@@ -99,14 +107,14 @@ def baselines_against_anchors(space_name: str, rows: int, classes: int, seed: in
     return result
 
 
-def trial_seconds(rows: int, folder: Path) -> dict:
+def trial_seconds(rows: int, folder: Path, tiny: bool = False) -> dict:
     """Seconds of the quick space's concat first try on 3 folds, 7 classes against two, same rows."""
     manifest = make_multiclass_dataset(folder / "timing", rows=rows, classes=7, image_size=32, seed=0)
     seven = prepare_data(manifest, FOLDS, 0, spec=SPEC)
     two = replace(seven, manifest=replace(seven.manifest, labels=(seven.manifest.labels < 4).astype(np.int8),
                                           classes=(), positive_class="1"))
-    design = Design.from_params({**load_space("quick").fixed, **baseline_params(load_space("quick"))[0],
-                                 "fusion": "concat"})
+    design = shrunk(Design.from_params({**load_space("quick").fixed, **baseline_params(load_space("quick"))[0],
+                                        "fusion": "concat"}), tiny)
     out = {}
     for budget, name in ((neural.MULTICLASS_BUDGET, "with the K-class budget"), (1, "with the two-class budget")):
         seconds = {}
@@ -163,13 +171,16 @@ def main() -> None:
     parser.add_argument("--sizes", default=",".join(f"{r}x{k}" for r, k in SIZES),
                         help="rows x classes of the tables (%(default)s)")
     parser.add_argument("--timing-rows", type=int, default=700, help="rows of the timing table (%(default)s)")
+    parser.add_argument("--tiny", action="store_true", help="one 45-row table, 2 epochs: check that it runs")
     args = parser.parse_args()
+    if args.tiny:
+        args.seeds, args.spaces, args.sizes, args.timing_rows = 1, "quick", "45x3", 45
     sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        runs = [baselines_against_anchors(space, rows, classes, seed, folder) for space in args.spaces.split(",")
-                for rows, classes in sizes for seed in range(args.seeds)]
-        timing = trial_seconds(args.timing_rows, folder)
+        runs = [baselines_against_anchors(space, rows, classes, seed, folder, args.tiny)
+                for space in args.spaces.split(",") for rows, classes in sizes for seed in range(args.seeds)]
+        timing = trial_seconds(args.timing_rows, folder, args.tiny)
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "seeds": args.seeds,
               "budget": neural.MULTICLASS_BUDGET, "baselines": summarize(runs), "timing_rows": args.timing_rows,
               "timing": timing, "runs": runs}

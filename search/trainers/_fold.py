@@ -58,8 +58,11 @@ def early_stopping_slice(labels: np.ndarray, rows: np.ndarray, seed: int,
     groups), or no slice (every row fits, a fixed budget) when the slice would hold fewer than
     MIN_STOPPING_CLASS_ROWS rows of a class: a score of a handful of rows picks the stopping point by chance, and
     on such small data the rows are worth more to the fit."""
+    classes = max(2, int(labels.max()) + 1)
+    if groups is None and EARLY_STOPPING_SHARE * len(rows) < classes:  # a stratified slice cannot hold each class
+        return rows, rows[:0]
     fit, stop = stopping_split(labels, rows, EARLY_STOPPING_SHARE, seed, groups)
-    if np.bincount(labels[stop], minlength=max(2, int(labels.max()) + 1)).min() < MIN_STOPPING_CLASS_ROWS:
+    if np.bincount(labels[stop], minlength=classes).min() < MIN_STOPPING_CLASS_ROWS:
         return rows, rows[:0]
     return fit, stop
 

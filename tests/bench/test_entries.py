@@ -65,3 +65,24 @@ def test_the_tree_first_try_study_runs_and_scores_every_candidate(tmp_path):
     names = {name for study in result["studies"] for name in study["auc"]}
     assert len(names) == 5 and all(0 <= auc <= 1 for study in result["studies"] for auc in study["auc"].values())
     assert set(result["interaction"]["400"]) == names
+
+
+def test_the_multiclass_benchmark_scores_each_baseline_and_times_both_labels(tmp_path):
+    _run(tmp_path, "bench.multiclass", "--tiny")
+    result = json.loads((tmp_path / "results" / "multiclass.json").read_text())
+    assert {row["baseline"] for row in result["baselines"]} == {"image_only", "image_only on descriptors",
+                                                                 "numeric_only", "gbdt_only"}
+    assert all(0 <= row["after"] <= 1 and 0 <= row["anchor_auc"] <= 1 for row in result["baselines"])
+    assert all(row["ratio"] > 0 for row in result["timing"].values())
+
+
+def test_the_four_class_verdict_bench_plants_four_classes_that_only_fusion_tells_apart(tmp_path):
+    import csv
+    from collections import Counter
+
+    from bench.verdict_multiclass import CLASSES, planted
+
+    for kind in ("null", "interaction"):
+        rows = list(csv.DictReader(planted(tmp_path / kind, kind, seed=0).open()))
+        counts = Counter(row["label"] for row in rows)
+        assert set(counts) == set(CLASSES) and min(counts.values()) >= 40, counts

@@ -140,3 +140,11 @@ def test_an_inner_model_that_diverges_is_left_out_and_all_diverging_means_the_fi
     assert epochs_by_inner_folds(design, data, np.arange(60), seed=0) == 2  # mean of the two that trained
     monkeypatch.setattr(_neural, "_fit", fit(iter([None, None, None])))
     assert epochs_by_inner_folds(design, data, np.arange(60), seed=0) == 4
+
+
+def test_seven_classes_on_a_small_training_fold_train_without_a_slice_instead_of_failing_to_split():
+    from fusion_search.trainers._fold import early_stopping_slice
+
+    labels = np.arange(30) % 7  # 15% of 30 rows: 5 rows, fewer than the classes
+    fit_rows, stop_rows = early_stopping_slice(labels, np.arange(30), seed=0)
+    assert len(stop_rows) == 0 and len(fit_rows) == 30
