@@ -28,6 +28,7 @@ from fusion_search.results._verdict import Comparison, compare, headline, paired
 from fusion_search.storage import write_text_atomically
 from fusion_search.study import (
     MAX_OOF_ROWS,
+    MAX_OOF_VALUES,
     is_below_chance,
     baselines,
     best_per_fusion,
@@ -203,7 +204,8 @@ def scored_on_every_fold(study: optuna.Study) -> optuna.Study:
 def roc_section(study: optuna.Study, comparison: Comparison) -> tuple[go.Figure | None, str]:
     labels = oof_labels(study)
     if labels is None:
-        return None, (f"No out-of-fold scores are stored for this study (kept for data of at most {MAX_OOF_ROWS} rows).")
+        return None, (f"No out-of-fold scores are stored for this study (kept for data of at most {MAX_OOF_ROWS} rows, "
+                      f"and at most {MAX_OOF_VALUES} scores a trial: rows times classes).")
     best = best_per_fusion(study)
     chosen = ([comparison.fusion] if comparison.fusion is not None else []) + \
         [best[name] for name in baseline_fusions() if name in best]

@@ -171,6 +171,9 @@ def table_labels(table: Table, column: str, positive: str | None, merges: list[l
         print(f"note: label column '{column}' holds {what}; AUC not computed")
         return None
     if multiclass and not positive:
+        if not classes:
+            print("note: this model scores several classes but records no class names; AUC not computed")
+            return None
         index = {name: i for i, name in enumerate(classes)}
         return np.array([index[v] for v in values], dtype=np.int16)
     try:

@@ -12,7 +12,7 @@ from fusion_search.study._confirm_summary import holdout_scores
 from fusion_search.study._ensemble import Ensemble, blend, study_ensemble, study_ensembles
 from fusion_search.study._notes import note_progress, progress_note, save_note_if_changed, trial_note
 from fusion_search.study._objective import CrossValidatedObjective, fold_order, fold_seed, require_baselines_fit
-from fusion_search.study._oof import MAX_OOF_ROWS, oof_labels, oof_scores
+from fusion_search.study._oof import MAX_OOF_ROWS, MAX_OOF_VALUES, oof_labels, oof_scores
 from fusion_search.study._preflight import AUTO, chosen_space
 from fusion_search.study._progress import SilentProgress
 from fusion_search.study._study import (
@@ -28,7 +28,7 @@ from fusion_search.study._worker import WorkerSettings, WorkerStopped, run_worke
 __all__ = [
     "note_progress", "progress_note", "save_note_if_changed", "trial_note",
     "CONFIRM_FOLDS",
-    "CrossValidatedObjective", "Ensemble", "MAX_OOF_ROWS", "METRIC_NAME", "RunSettings", "SilentProgress", "WorkerSettings",
+    "CrossValidatedObjective", "Ensemble", "MAX_OOF_ROWS", "MAX_OOF_VALUES", "METRIC_NAME", "RunSettings", "SilentProgress", "WorkerSettings",
     "WorkerStopped", "baseline_quota", "baselines", "best_baseline", "best_per_fusion", "blend", "chosen_trial",
     "FUSION_DESIGN", "chosen_trials", "completed", "confirm", "confirmation_folds", "confirmation_progress",
     "confirmation_setup", "default_repeats", "fresh_partition", "require_confirmation_flags", "diverged", "is_baseline_role", "fold_order", "fold_seed",

@@ -104,16 +104,20 @@ def require_splittable(data: SearchData, space: Space) -> None:
         inner = _largest(space, "stacked_inner_folds")
         if inner > needed:
             needed, why = inner, f"the stacked design's {inner} inner folds"
-    labels, groups = data.manifest.labels, data.manifest.groups
+    manifest = data.manifest
+    labels, groups = manifest.labels, manifest.groups
+    names = ({1: "positive", 0: "negative"} if manifest.n_classes == 2
+             else {k: f"class {name!r}" for k, name in enumerate(manifest.class_names)})
     for fold in range(data.k):
         train = fold_indices(data.folds, fold)[0]
-        for value, name in ((1, "positive"), (0, "negative")):
+        for value, name in sorted(names.items(), reverse=True):  # (two classes: the positive one first)
             members = train[labels[train] == value]
             count = len(np.unique(groups[members])) if groups is not None else len(members)
             if count < needed:
                 unit = "groups" if groups is not None else "rows"
+                hint = ", merge the class with another (--merge-classes a,b)" if manifest.n_classes > 2 else ""
                 raise UserError(f"a training fold has only {count} {name} {unit}, too few to split it again "
-                                f"({why} needs {needed}): use fewer --folds, or more data")
+                                f"({why} needs {needed}): use fewer --folds{hint}, or more data")
 
 
 def _largest(space: Space, name: str) -> int:

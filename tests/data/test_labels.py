@@ -118,3 +118,16 @@ def test_the_run_says_which_class_is_scored_against_which(tmp_path, capsys):
     assert "label: nevus (12 rows) against the rest: bcc 4, melanoma 8" in capsys.readouterr().err
     say_classes(prepare_data(_manifest(tmp_path), 3, 0))
     assert "label: 3 classes, scored by macro one-vs-rest AUC: bcc 4, melanoma 8, nevus 12" in capsys.readouterr().err
+
+
+def test_a_class_too_rare_to_split_a_training_fold_again_is_named_before_any_trial(tmp_path):
+    """Three rows of bcc pass two folds (a row in each) but leave a training fold one bcc row, too few for its
+    early-stopping slice: refused by name before any trial fails on it."""
+    from fusion_search.data import prepare_data
+    from fusion_search.spaces import load_space
+    from fusion_search.study._objective import require_splittable
+
+    labels = ["bcc"] * 3 + ["melanoma", "nevus"] * 12
+    data = prepare_data(_manifest(tmp_path, labels), 2, 0)
+    with pytest.raises(UserError, match="only 1 class 'bcc' rows, too few to split it again .*--merge-classes a,b"):
+        require_splittable(data, load_space("quick"))
