@@ -176,18 +176,26 @@ def main() -> None:
     if args.tiny:
         args.seeds, args.spaces, args.sizes, args.timing_rows = 1, "quick", "45x3", 45
     sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
-        runs = [baselines_against_anchors(space, rows, classes, seed, folder, args.tiny)
-                for space in args.spaces.split(",") for rows, classes in sizes for seed in range(args.seeds)]
-        timing = trial_seconds(args.timing_rows, folder, args.tiny)
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "seeds": args.seeds,
-              "budget": neural.MULTICLASS_BUDGET, "baselines": summarize(runs), "timing_rows": args.timing_rows,
-              "timing": timing, "runs": runs}
+              "budget": neural.MULTICLASS_BUDGET, "baselines": [], "timing_rows": args.timing_rows, "timing": {},
+              "runs": []}
+    with tempfile.TemporaryDirectory() as scratch:  # the time first; saved after every part (a cut run keeps it)
+        folder = Path(scratch)
+        result["timing"] = trial_seconds(args.timing_rows, folder, args.tiny)
+        save(result)
+        for space in args.spaces.split(","):
+            for rows, classes in sizes:
+                for seed in range(args.seeds):
+                    result["runs"].append(baselines_against_anchors(space, rows, classes, seed, folder, args.tiny))
+                    result["baselines"] = summarize(result["runs"])
+                    save(result)
+    print(markdown(result))
+
+
+def save(result: dict) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "multiclass.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / "multiclass.md").write_text(markdown(result))
-    print(markdown(result))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ import optuna
 import plotly.graph_objects as go
 from optuna_dashboard import save_plotly_graph_object
 
+from fusion_search.results._classes import class_rows
 from fusion_search.results._confirmation import Confirmed, describe, p_text
+from fusion_search.results._leaderboard import CLASS_COLUMNS, class_cells
 from fusion_search.results._report import by_fusion_figure, confirmation_figure, roc_section
 from fusion_search.results._verdict import Comparison, compare, headline
 from fusion_search.study import completed, confirmation_progress, progress_note, pruned, save_note_if_changed
@@ -88,11 +90,22 @@ def verdict_note(study: optuna.Study, comparison: Comparison | None = None) -> s
         lines += _unconfirmed(study, comparison)
     else:
         lines += _confirmed_table(study, done) + [""] + _test_lines(done)
+    lines += _class_lines(study)
     stopped = len(pruned(study))
     lines += ["", f"Search: {len(completed(study))} trials scored on every fold, {stopped} pruned early. The study's "
               "first page shows the report's plots (`fusion-search report` draws the same); each trial's note says "
               "how it scored."]
     return "\n".join(lines)
+
+
+def _class_lines(study: optuna.Study) -> list[str]:
+    """K classes: the per-class table of `status` (one-vs-rest AUC out of fold) in Markdown; [] for two classes."""
+    rows = class_rows(study)
+    if not rows:
+        return []
+    return ["", "### Per class (one-vs-rest AUC out of fold, each design's best trial)", "",
+            "| " + " | ".join(CLASS_COLUMNS) + " |", "|" + "---|" * len(CLASS_COLUMNS),
+            *("| " + " | ".join(class_cells(row)) + " |" for row in rows)]
 
 
 def _unconfirmed(study: optuna.Study, comparison: Comparison) -> list[str]:

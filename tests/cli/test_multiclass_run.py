@@ -72,6 +72,14 @@ def test_status_shows_each_class_with_its_best_design(ran, capsys):
     assert "Per class, out of fold (one-vs-rest AUC of trial" in out
 
 
+def test_the_dashboard_note_holds_the_per_class_table(ran):
+    from fusion_search.results import verdict_note
+
+    note = verdict_note(optuna.load_study(study_name="seven", storage=ran[2]))
+    assert "### Per class (one-vs-rest AUC out of fold" in note
+    assert all(f"\n| {name} | 24 | " in note for name in LESION_NAMES)
+
+
 def test_the_report_draws_a_roc_panel_per_class(ran, tmp_path):
     _, _, storage = ran
     page = tmp_path / "report.html"
