@@ -109,10 +109,10 @@ MULTICLASS_BUDGET = 2  # K >= 3 classes: times the epochs and the patience of an
 def class_budget(design: Design, n_classes: int) -> Design:
     """The design's epoch budget and patience for K >= 3 classes: MULTICLASS_BUDGET times both, where training stops
     early (patience > 0; a fixed number of epochs, as an export retrains, stays). Each class's output learns from its
-    own share of the rows, and the two-class budget left a softmax short: on a 3-class, 150-row table the image_only
-    first try on descriptors scored 0.805 macro AUC in 20 epochs (patience 4) against 0.855 in 40 (patience 8), and
-    0.844 for scikit-learn's logistic regression on the same features; 7 classes, 700 rows: 0.815 against 0.889, and
-    0.897 (bench/results/multiclass.md)."""
+    own share of the rows, and the two-class budget left a softmax short: on 7 classes and 700 rows the quick space's
+    image_only first try on the descriptors scored 0.838 macro AUC, 0.896 with this budget, and scikit-learn's
+    logistic regression on the same features 0.897 (bench/results/multiclass.md); the balanced space's (20 epochs,
+    patience 4) scored 0.815 and 0.889 there."""
     if n_classes <= 2 or design.patience <= 0:
         return design
     return replace(design, epochs=design.epochs * MULTICLASS_BUDGET, patience=design.patience * MULTICLASS_BUDGET)
