@@ -79,6 +79,7 @@ def one(cli: tuple[Path, str], kind: str, seed: int, root: Path) -> dict:
 def measure(revision: str, studies: int, kept: list[dict] | None = None) -> dict:
     """Run the studies not in `kept`, saving the result after every study (an interrupted run keeps what it
     measured); two at a time, one CPU thread each."""
+    revision = revision_name(revision)  # once: HEAD may move while the studies run
     runs = [r for r in kept or [] if r["seed"] < studies]
     have = {(r["kind"], r["seed"]) for r in runs}
     lock = threading.Lock()
@@ -100,7 +101,7 @@ def measure(revision: str, studies: int, kept: list[dict] | None = None) -> dict
 def summarize(revision: str, studies: int, runs: list[dict]) -> dict:
     counts = {kind: sum(r["kind"] == kind for r in runs) for kind in KINDS}
     claims = {kind: sum(r["claims_fusion_helped"] for r in runs if r["kind"] == kind) for kind in KINDS}
-    return {"revision": revision_name(revision), "studies_per_kind": studies, "classes": len(CLASSES), "rows": ROWS,
+    return {"revision": revision, "studies_per_kind": studies, "classes": len(CLASSES), "rows": ROWS,
             "trials": TRIALS, "folds": FOLDS, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
             "studies": counts, "claims": claims,
             "claim_rate": {kind: claims[kind] / max(1, counts[kind]) for kind in KINDS},
