@@ -178,7 +178,7 @@ def _headline(comparison: Comparison) -> str:
     if done.holdout is not None:
         held = done.holdout
         sentence += (f" On the {held.rows} held-out rows: AUC {held.auc_a:.3f} against {held.auc_b:.3f} "
-                     f"({held.name}, one-sided {p_text(held.p_greater)}).")
+                     f"({held.method}, one-sided {p_text(held.p_greater)}).")
     return sentence
 
 
