@@ -61,10 +61,15 @@ search:
 def planted(folder: Path, kind: str, seed: int) -> Path:
     """images/ and manifest.csv of one planted task."""
     rng = np.random.default_rng([seed, list(KINDS).index(kind)])
-    (folder / "images").mkdir(parents=True, exist_ok=True)
     a, b = rng.normal(size=ROWS), rng.normal(size=ROWS)
     wa, wb, wab = KINDS[kind]
     labels = (rng.random(ROWS) < 1 / (1 + np.exp(-(wa * a + wb * b + wab * a * b)))).astype(int)
+    return write_planted(folder, a, b, labels, rng)
+
+
+def write_planted(folder: Path, a: np.ndarray, b: np.ndarray, labels, rng: np.random.Generator) -> Path:
+    """images/ (a disc of brightness a per row) and manifest.csv (label; b measured with noise; a noise column)."""
+    (folder / "images").mkdir(parents=True, exist_ok=True)
     with (folder / "manifest.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["image", "label", "measurement", "noise"])

@@ -16,7 +16,6 @@ Four classes, string labels; latent a is the disc brightness, b is measured (wit
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -26,12 +25,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from scipy.special import softmax
 
 from bench._results import RESULTS
 from bench._versions import cli_module, installed, revision_name
-from bench.verdict import FOLDS, ROWS, SIZE, SPACE, TRIALS, headline
-from fusion_search.data import disc_image
+from bench.verdict import FOLDS, ROWS, SPACE, TRIALS, headline, write_planted
 
 CLASSES = ("akiec", "bcc", "bkl", "df")
 KINDS = ("null", "interaction")
@@ -50,19 +48,9 @@ def class_logits(kind: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def planted(folder: Path, kind: str, seed: int) -> Path:
     """images/ and manifest.csv of one planted four-class task."""
     rng = np.random.default_rng([seed, KINDS.index(kind), 4])
-    (folder / "images").mkdir(parents=True, exist_ok=True)
     a, b = rng.normal(size=ROWS), rng.normal(size=ROWS)
-    logits = class_logits(kind, a, b)
-    shares = np.exp(logits - logits.max(axis=1, keepdims=True))
-    shares /= shares.sum(axis=1, keepdims=True)
-    labels = [CLASSES[rng.choice(len(CLASSES), p=p)] for p in shares]
-    with (folder / "manifest.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["image", "label", "measurement", "noise"])
-        for i in range(ROWS):
-            Image.fromarray(disc_image(a[i], SIZE, rng)).save(folder / "images" / f"{i}.png")
-            writer.writerow([f"images/{i}.png", labels[i], f"{b[i] + 0.2 * rng.normal():.4f}", f"{rng.normal():.4f}"])
-    return folder / "manifest.csv"
+    labels = [CLASSES[rng.choice(len(CLASSES), p=p)] for p in softmax(class_logits(kind, a, b), axis=1)]
+    return write_planted(folder, a, b, labels, rng)
 
 
 def one(cli: tuple[Path, str], kind: str, seed: int, root: Path) -> dict:
