@@ -49,22 +49,47 @@ class FoldResult:
 
 
 EARLY_STOPPING_SHARE = 0.15  # of a training fold, held out to decide when to stop (networks and trees alike)
-MIN_STOPPING_CLASS_ROWS = 10  # of each class in that slice, or it cannot choose when to stop (then: no slice)
+MIN_STOPPING_CLASS_ROWS = 10  # of the rarer class of a two-class slice, or it cannot choose when to stop (then: no
+# slice); K classes need a macro AUC as steady (slice_is_steady)
 
 
 def early_stopping_slice(labels: np.ndarray, rows: np.ndarray, seed: int,
                          groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(fit rows, early-stopping slice) of a training fold: EARLY_STOPPING_SHARE of its rows (stratified, whole
-    groups), or no slice (every row fits, a fixed budget) when the slice would hold fewer than
-    MIN_STOPPING_CLASS_ROWS rows of a class: a score of a handful of rows picks the stopping point by chance, and
-    on such small data the rows are worth more to the fit."""
+    groups), or no slice (every row fits, a fixed budget) when the slice's stopping score would be noisier than
+    that of a two-class slice with MIN_STOPPING_CLASS_ROWS rows of its rarer class (slice_is_steady): a score of a
+    handful of rows picks the stopping point by chance, and on such small data the rows are worth more to the fit."""
     classes = max(2, int(labels.max()) + 1)
     if groups is None and EARLY_STOPPING_SHARE * len(rows) < classes:  # a stratified slice cannot hold each class
         return rows, rows[:0]
     fit, stop = stopping_split(labels, rows, EARLY_STOPPING_SHARE, seed, groups)
-    if np.bincount(labels[stop], minlength=classes).min() < MIN_STOPPING_CLASS_ROWS:
+    if not slice_is_steady(np.bincount(labels[stop], minlength=classes)):
         return rows, rows[:0]
     return fit, stop
+
+
+def slice_is_steady(class_rows: np.ndarray) -> bool:
+    """Whether a slice of these rows per class scores as steadily as a two-class slice of the same size with
+    MIN_STOPPING_CLASS_ROWS rows of its rarer class: its stopping_score_spread is no larger. For two classes this
+    is exactly "each class has MIN_STOPPING_CLASS_ROWS rows"; for K >= 3 the macro AUC averages K one-vs-rest AUCs,
+    and 4 classes of 8, 16, 15 and 9 rows (a 48-row slice) pass where the rarest class alone holds fewer than 10."""
+    class_rows = np.asarray(class_rows)
+    if class_rows.min() == 0:
+        return False
+    size = int(class_rows.sum())
+    reference = [MIN_STOPPING_CLASS_ROWS, max(MIN_STOPPING_CLASS_ROWS, size - MIN_STOPPING_CLASS_ROWS)]
+    return stopping_score_spread(class_rows) <= stopping_score_spread(np.array(reference))
+
+
+def stopping_score_spread(class_rows: np.ndarray) -> float:
+    """An upper bound on the standard deviation of a slice's stopping score (its macro one-vs-rest ROC AUC) for a
+    model that ranks at chance: the mean over classes of each one-vs-rest AUC's null deviation, the Mann-Whitney
+    sqrt((n1 + n0 + 1) / (12 n1 n0)) (the mean of the deviations bounds the deviation of the mean whatever the
+    classes' correlation). Two classes have one AUC: its deviation. Written here: scipy computes the test, not
+    this variance on its own."""
+    class_rows = np.asarray(class_rows, dtype=np.float64)
+    rest = class_rows.sum() - class_rows
+    return float(np.mean(np.sqrt((class_rows + rest + 1) / (12 * class_rows * rest))))
 
 
 def fold_auc(labels: np.ndarray, scores: np.ndarray) -> float:

@@ -148,3 +148,32 @@ def test_seven_classes_on_a_small_training_fold_train_without_a_slice_instead_of
     labels = np.arange(30) % 7  # 15% of 30 rows: 5 rows, fewer than the classes
     fit_rows, stop_rows = early_stopping_slice(labels, np.arange(30), seed=0)
     assert len(stop_rows) == 0 and len(fit_rows) == 30
+
+
+def test_a_two_class_slice_is_steady_exactly_when_each_class_has_ten_rows():
+    from fusion_search.trainers._fold import MIN_STOPPING_CLASS_ROWS, slice_is_steady
+
+    for rare in range(1, 60):
+        for common in range(rare, 120):
+            assert slice_is_steady([rare, common]) == (rare >= MIN_STOPPING_CLASS_ROWS), (rare, common)
+
+
+def test_k_classes_need_a_macro_auc_as_steady_as_the_two_class_rule_not_ten_rows_of_every_class():
+    from fusion_search.trainers._fold import slice_is_steady, stopping_score_spread
+
+    # a 48-row slice of the four-class verdict bench (400 rows, 5 folds): its rarest class holds 8 rows
+    assert stopping_score_spread([8, 16, 15, 9]) < stopping_score_spread([10, 38])
+    assert slice_is_steady([8, 16, 15, 9])
+    assert not slice_is_steady([2, 20, 16, 10])  # one class of two rows: the average is too noisy
+    assert not slice_is_steady([0, 20, 18, 10])  # a class absent from the slice ranks nothing
+    assert not slice_is_steady([47, 8, 8, 3, 2, 1, 1])  # seven skewed classes (HAM10000's shape) in 70 rows
+
+
+def test_four_classes_of_four_hundred_rows_stop_on_a_slice_instead_of_inner_folds():
+    from fusion_search.trainers._fold import early_stopping_slice
+
+    labels = np.repeat([0, 1, 2, 3], [64, 129, 119, 88])  # the class counts of a four-class verdict bench study
+    rows = np.random.default_rng(0).permutation(400)[:320]  # a training fold of five
+    fit_rows, stop_rows = early_stopping_slice(labels, rows, seed=0)
+    assert len(stop_rows) == 48 and np.bincount(labels[stop_rows]).min() < 10
+    assert sorted([*fit_rows, *stop_rows]) == sorted(rows)
