@@ -18,6 +18,7 @@ from keras import layers, ops
 
 from fusion_search._errors import UserError
 from fusion_search.designs import list_backbones
+from fusion_search.models._standardize import Standardize
 
 
 @keras.saving.register_keras_serializable(package="fusion_search")
@@ -31,27 +32,12 @@ class CaffePreprocess(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="fusion_search")
-class PixelStandardize(layers.Layer):
+class PixelStandardize(Standardize):
     """(pixel - mean) / std per channel, the statistics learned on a fold's training rows, for backbones trained
-    from scratch. Written here rather than keras.layers.Normalization: that layer copies adapted statistics
-    into constants when it is built, so a compiled model reused for the next fold would keep the first fold's."""
+    from scratch (without statistics: pixel / 255)."""
 
     def __init__(self, mean=(0.0, 0.0, 0.0), std=(255.0, 255.0, 255.0), **kwargs):
-        super().__init__(**kwargs)
-        self.initial_mean, self.initial_std = [float(m) for m in mean], [float(s) for s in std]
-
-    def build(self, input_shape):
-        self.mean = self.add_weight(shape=(3,), initializer=keras.initializers.Constant(self.initial_mean),
-                                    trainable=False, name="mean")
-        self.std = self.add_weight(shape=(3,), initializer=keras.initializers.Constant(self.initial_std),
-                                   trainable=False, name="std")
-
-    def call(self, images):
-        images = ops.cast(images, self.compute_dtype)
-        return (images - ops.cast(self.mean, self.compute_dtype)) / ops.cast(self.std, self.compute_dtype)
-
-    def get_config(self):
-        return {**super().get_config(), "mean": self.initial_mean, "std": self.initial_std}
+        super().__init__(mean, std, **kwargs)
 
 
 @dataclass(frozen=True)

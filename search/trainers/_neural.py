@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -94,28 +94,12 @@ def fit_model(design: Design, data: FoldData, train_idx: np.ndarray, seed: int,
     reuse=False gives a model of its own (one that outlives the next call)."""
     make_deterministic()
     configure_precision()
-    design = class_budget(design, data.n_classes)
     fit_idx, stop_idx = _early_stopping_split(design, data, train_idx, seed)
     epochs = design.epochs
     if design.patience > 0 and not len(stop_idx):
         epochs = epochs_by_inner_folds(design, data, train_idx, seed)
     fitted, _ = _fit(design, data, train_idx, fit_idx, stop_idx, seed, epochs, _progress(design, on_epoch), reuse)
     return fitted
-
-
-MULTICLASS_BUDGET = 2  # K >= 3 classes: times the epochs and the patience of an early-stopped training
-
-
-def class_budget(design: Design, n_classes: int) -> Design:
-    """The design's epoch budget and patience for K >= 3 classes: MULTICLASS_BUDGET times both, where training stops
-    early (patience > 0; a fixed number of epochs, as an export retrains, stays). Each class's output learns from its
-    own share of the rows, and the two-class budget left a softmax short: on 7 classes and 700 rows the quick space's
-    image_only first try on the descriptors scored 0.838 macro AUC, 0.896 with this budget, and scikit-learn's
-    logistic regression on the same features 0.897 (bench/results/multiclass.md); the balanced space's (20 epochs,
-    patience 4) scored 0.815 and 0.889 there."""
-    if n_classes <= 2 or design.patience <= 0:
-        return design
-    return replace(design, epochs=design.epochs * MULTICLASS_BUDGET, patience=design.patience * MULTICLASS_BUDGET)
 
 
 def _fit(design: Design, data: FoldData, train_idx: np.ndarray, fit_idx: np.ndarray, stop_idx: np.ndarray,
@@ -206,19 +190,33 @@ class SliceAucStopping(keras.callbacks.EarlyStopping):
 
 def training_row_stats(design: Design, data: FoldData, fit_idx: np.ndarray,
                        weights: np.ndarray | None) -> TrainingRowStats:
-    """The fit rows' (class-weighted) log-odds, and their per-channel pixel mean and spread for a backbone trained
-    from scratch on pixels."""
+    """The fit rows' (class-weighted) log-odds, their per-channel pixel mean and spread for a backbone trained
+    from scratch on pixels, and each descriptor's mean and spread for a design on the descriptors."""
     labels = data.labels[fit_idx]
     row_weights = weights[fit_idx] if weights is not None else np.ones(len(fit_idx))
     shares = np.bincount(labels.astype(int), weights=row_weights, minlength=data.n_classes) / np.sum(row_weights)
     shares = np.clip(shares, 1e-3, 1 - 1e-3)
     log_odds = float(np.log(shares[1] / (1.0 - shares[1])))
     priors = tuple(float(v) for v in np.log(shares / shares.sum())) if data.n_classes > 2 else None
-    pixels = (None, None)
+    pixels = features = (None, None)
+    uses_image = get_kind(design.fusion).uses_image
     if data.images is not None and data.image_features is None and standardises_pixels(design.backbone, design.weights) \
-            and get_kind(design.fusion).uses_image:
+            and uses_image:
         pixels = pixel_statistics(data.images, fit_idx)
-    return TrainingRowStats(log_odds, *pixels, class_log_priors=priors)
+    if uses_image and data.image_features is not None and data.image_features.ndim == 2:
+        features = descriptor_statistics(data.image_features, fit_idx)
+    return TrainingRowStats(log_odds, *pixels, class_log_priors=priors, feature_mean=features[0],
+                            feature_std=features[1])
+
+
+MIN_DESCRIPTOR_STD = 1e-3  # a descriptor constant on the training rows (a hue no image has) stays finite elsewhere
+
+
+def descriptor_statistics(features: np.ndarray, rows: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(mean, std) of each descriptor over the given rows (the descriptors are about 0..1: MIN_DESCRIPTOR_STD is a
+    small spread on that scale)."""
+    values = np.asarray(features[np.sort(rows)], dtype=np.float64)
+    return tuple(map(float, values.mean(0))), tuple(float(max(s, MIN_DESCRIPTOR_STD)) for s in values.std(0))
 
 
 PIXEL_STATS_ROWS = 4096  # images read for the pixel statistics: plenty for 3 means and spreads, bounded cost

@@ -73,6 +73,8 @@ def test_the_multiclass_benchmark_scores_each_baseline_and_times_both_labels(tmp
     assert {row["baseline"] for row in result["baselines"]} == {"image_only", "image_only on descriptors",
                                                                  "numeric_only", "gbdt_only"}
     assert all(0 <= row["after"] <= 1 and 0 <= row["anchor_auc"] <= 1 for row in result["baselines"])
+    assert {row["baseline"] for row in result["baselines"] if row["before"] is not None} == {
+        "image_only on descriptors"}  # the one baseline whose inputs the change standardised
     assert all(row["ratio"] > 0 for row in result["timing"].values())
 
 

@@ -71,16 +71,6 @@ def test_the_hybrid_designs_score_three_classes(fusion):
     assert result.auc > 0.75  # the numbers carry the classes; the trees read them beside the image scores
 
 
-def test_k_classes_train_twice_the_epochs_and_patience_where_they_stop_early_and_binary_is_unchanged():
-    from fusion_search.trainers._neural import class_budget
-
-    design = Design(fusion="concat", epochs=20, patience=4)
-    assert (class_budget(design, 3).epochs, class_budget(design, 3).patience) == (40, 8)
-    assert class_budget(design, 2) == design
-    fixed = Design(fusion="concat", epochs=7, patience=0)  # an export's median epochs: a count, not a ceiling
-    assert class_budget(fixed, 7) == fixed
-
-
 def test_a_reused_compiled_model_is_never_one_of_another_number_of_classes():
     """One process may train a binary study after a 7-class one (a notebook): the cached compiled model of the same
     design must not be reused with the wrong number of outputs."""

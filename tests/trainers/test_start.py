@@ -65,6 +65,27 @@ def test_the_trained_model_carries_its_training_rows_pixel_statistics():
     assert np.asarray(layer.std) == pytest.approx(expected.std(0), rel=1e-4)
 
 
+def test_the_descriptors_are_standardised_with_the_training_rows_statistics_inside_the_model():
+    from dataclasses import replace
+
+    data = fold_data(rows=40)
+    rng = np.random.default_rng(1)
+    features = np.column_stack([rng.normal(0.5, 0.01, 40), rng.normal(0.0, 3.0, 40), np.full(40, 0.2)])
+    features[30:] += 100.0  # validation rows: far off, and never in the statistics
+    data = replace(data, image_features=features.astype(np.float32))
+    design = Design(fusion="image_only", backbone="descriptors", patience=0, **{k: v for k, v in SMALL.items()
+                                                                               if k != "backbone"})
+    train = np.arange(30)
+    stats = training_row_stats(design, data, train, None)
+    assert stats.feature_mean == pytest.approx(features[:30].mean(0), rel=1e-5)
+    assert stats.feature_std == pytest.approx([*features[:30, :2].std(0), 1e-3], rel=1e-4)  # a constant: held at 1e-3
+    layer = fit_model(design, data, train, seed=0).model.get_layer("image_standardize")
+    standardised = np.asarray(layer(features[:30].astype(np.float32)))
+    assert standardised[:, :2].mean(0) == pytest.approx([0.0, 0.0], abs=1e-4)
+    assert standardised[:, :2].std(0) == pytest.approx([1.0, 1.0], rel=1e-3)
+    assert training_row_stats(Design(fusion="numeric_only"), data, train, None).feature_mean is None
+
+
 def test_pretrained_and_file_weights_keep_their_own_preprocessing():
     data = fold_data(rows=40)
     assert training_row_stats(Design(fusion="image_only", **{**SMALL, "weights": "w.weights.h5"}), data,
