@@ -139,7 +139,8 @@ def trial_seconds(rows: int, folder: Path, tiny: bool = False) -> dict:
                 started = time.perf_counter()
                 auc, epochs = trained(trial, data)
                 took = round(time.perf_counter() - started, 1)
-                seconds[label] = min(seconds.get(label, (took, 0, 0)), (took, round(auc, 4), epochs))
+                measured = (took, round(auc, 4), epochs)
+                seconds[label] = min(seconds[label], measured) if label in seconds else measured
         out[name] = {**{k: {"seconds": s, "auc": a, "epochs_kept": e} for k, (s, a, e) in seconds.items()},
                      "ratio": round(seconds["7 classes"][0] / seconds["2 classes"][0], 2)}
         print(name, json.dumps(out[name]), flush=True)
