@@ -22,8 +22,8 @@ from keras import layers
 from fusion_search.designs import Design
 from fusion_search.models._augment import augment
 from fusion_search.models._backbones import build_backbone
-from fusion_search.models._standardize import Standardize
 from fusion_search.models._categories import with_categories
+from fusion_search.models._standardize import Standardize
 from fusion_search.models.fusion import get_fusion, output_logit
 
 NORMS = {"none": None, "batch": layers.BatchNormalization, "layer": layers.LayerNormalization}
