@@ -1,5 +1,7 @@
 """The confirmation's evidence: the best fusion design against the best baseline on fresh folds (corrected
-repeated k-fold t-test) and, with held-out rows, once on rows no trial saw (DeLong's test, one-sided; for K >= 3 classes a paired bootstrap of the macro AUC)."""
+repeated k-fold t-test), against itself with the modality the baseline lacks shuffled (the same test: the gain must
+come from that modality, _control.py), and, with held-out rows, once on rows no trial saw (DeLong's test,
+one-sided; for K >= 3 classes a paired bootstrap of the macro AUC)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import optuna
 
 from fusion_search.results._statistics import (AucDifferenceTest, CorrectedTTest, corrected_ttest, delong_test,
                                                paired_bootstrap_test)
-from fusion_search.study import FUSION_DESIGN, holdout_scores, is_baseline_role, searched_trials
+from fusion_search.study import CONTROL, FUSION_DESIGN, holdout_scores, is_baseline_role, lacks, searched_trials
 
 LEVEL = 0.05
 
@@ -30,6 +32,9 @@ class Confirmed:
     retried_units: tuple[dict, ...] = ()  # units that failed once and trained with a new seed
     holdout_failed: bool = False  # a held-out unit of the fusion candidate or of the baseline failed twice
     unscored_baselines: tuple[str, ...] = ()  # baseline roles whose every fresh-fold unit failed twice
+    baseline_role: str = ""  # the best baseline's role: a design's name, or "ensemble:image" / "ensemble:numeric"
+    control: dict | None = None  # the fusion candidate with one modality shuffled: its scores, "modality", "shuffled"
+    control_test: CorrectedTTest | None = None  # the fusion candidate against its control, on the same fresh folds
 
     @property
     def significant(self) -> bool:
@@ -37,6 +42,20 @@ class Confirmed:
         beats the reference, so that is the alternative tested."""
         test = self.test
         return test is not None and math.isfinite(test.p_greater) and test.p_greater < LEVEL and test.mean > 0
+
+    @property
+    def control_fits(self) -> bool:
+        """The control shuffled the modality the best baseline lacks, so it tests what fusion adds to it (when the
+        fresh folds' best baseline reads the other modality than the search's did, it does not)."""
+        return self.control is not None and lacks(self.baseline_role, self.control["modality"])
+
+    @property
+    def control_beaten(self) -> bool:
+        """The fusion candidate beats its own control on the fresh folds at the 5% level, one-sided (the same
+        corrected t-test), and the control fits: the gain comes from the modality the baseline lacks."""
+        test = self.control_test
+        return (self.control_fits and test is not None and math.isfinite(test.p_greater)
+                and test.p_greater < LEVEL and test.mean > 0)
 
     @property
     def complete(self) -> bool:
@@ -60,6 +79,8 @@ def _current_summary(study: optuna.Study) -> dict | None:
     summary = study.user_attrs.get("confirmation")
     if not summary or "fusion" not in summary["designs"] or summary.get("search_trials") != searched_trials(study):
         return None
+    if CONTROL not in summary:  # confirmed by a version without the control: `confirm` runs it again
+        return None
     return summary
 
 
@@ -75,14 +96,21 @@ def confirmed(study: optuna.Study) -> Confirmed | None:
     if not baselines:
         return None
     role = max(baselines, key=lambda name: baselines[name]["mean_auc"])  # the strongest reference, fairly chosen
-    fusion, baseline = designs["fusion"], baselines[role]
-    pairs = [(a, b) for a, b in zip(fusion["aucs"], baseline["aucs"]) if a is not None and b is not None]
-    test = (corrected_ttest([a for a, _ in pairs], [b for _, b in pairs], 1.0 / (summary["folds"] - 1))
-            if len(pairs) >= 2 and len(fusion["aucs"]) == len(baseline["aucs"]) else None)
-    return Confirmed(fusion, baseline, summary["repeats"], summary["folds"], test, _holdout(study, role),
-                     designs.get(FUSION_DESIGN), tuple(summary.get("failed_units", ())),
+    fusion, baseline, control = designs["fusion"], baselines[role], summary[CONTROL]
+    return Confirmed(fusion, baseline, summary["repeats"], summary["folds"], _fold_test(fusion, baseline, summary),
+                     _holdout(study, role), designs.get(FUSION_DESIGN), tuple(summary.get("failed_units", ())),
                      tuple(summary.get("retried_units", ())),
-                     bool(fusion.get("holdout_failed") or baseline.get("holdout_failed")), unscored)
+                     bool(fusion.get("holdout_failed") or baseline.get("holdout_failed")), unscored, role, control,
+                     _fold_test(fusion, control, summary))
+
+
+def _fold_test(fusion: dict, reference: dict, summary: dict) -> CorrectedTTest | None:
+    """The corrected t-test of the fusion candidate against a reference over the fresh folds both scored; None when
+    fewer than two can be paired."""
+    pairs = [(a, b) for a, b in zip(fusion["aucs"], reference["aucs"]) if a is not None and b is not None]
+    if len(pairs) < 2 or len(fusion["aucs"]) != len(reference["aucs"]):
+        return None
+    return corrected_ttest([a for a, _ in pairs], [b for _, b in pairs], 1.0 / (summary["folds"] - 1))
 
 
 def failed_references(study: optuna.Study) -> tuple[str, ...]:
@@ -123,6 +151,8 @@ def confirmation_in_words(confirmed: Confirmed) -> str:
                      f"degrees of freedom, one-sided {p_text(test.p_greater)}, two-sided {p_text(test.p)} (Nadeau & "
                      f"Bengio 2003: the folds' training sets overlap, so the variance is scaled by 1/n + 1/(k-1) = "
                      f"1/{test.n} + 1/{confirmed.folds - 1} = {test.variance_factor:.3f}).")
+    if confirmed.control is not None:
+        parts.append(control_paragraph(confirmed))
     if confirmed.failed_units or confirmed.retried_units:
         parts.append(units_in_words(confirmed))
     if confirmed.holdout is not None:
@@ -130,6 +160,31 @@ def confirmation_in_words(confirmed: Confirmed) -> str:
         parts.append(f"On the {held.rows} held-out rows, which no trial saw, both were trained on every search row "
                      f"once: AUC {held.auc_a:.3f} against {held.auc_b:.3f}, {held.name} one-sided "
                      f"{p_text(held.p_greater)}, two-sided {p_text(held.p)}.")
+    return " ".join(parts)
+
+
+MODALITY_WORDS = {"table": "table (numeric and categorical columns)", "image": "images"}
+
+
+def control_paragraph(confirmed: Confirmed) -> str:
+    """What the shuffled control is and what it scored."""
+    control, test = confirmed.control, confirmed.control_test
+    what = MODALITY_WORDS[control["modality"]]
+    parts = [f"As a control, the fusion candidate was trained again on the same folds with the rows of its {what} "
+             f"shuffled ({len(control['shuffled'])} member(s) read them), so they carry no information about the "
+             "label while the design, its tuning and its blend stay the same: any gain it keeps comes from those, "
+             "not from the second input."]
+    if control["mean_auc"] is None:
+        parts.append("Every unit of the control failed, so it cannot show the gain comes from the second input.")
+    elif test is None or not math.isfinite(test.p):
+        parts.append(f"It scored {control['mean_auc']:.3f}; the differences cannot be tested.")
+    else:
+        parts.append(f"It scored {control['mean_auc']:.3f}; the fusion candidate was better in {test.wins} of "
+                     f"{test.n} folds (mean difference {test.mean:+.3f}, corrected t-test one-sided "
+                     f"{p_text(test.p_greater)}). \"Fusion helped\" needs both tests at 5%.")
+    if not confirmed.control_fits:
+        parts.append(f"The best baseline on the fresh folds, {describe(confirmed.baseline)}, reads the shuffled "
+                     "input too, so this control does not test what fusion adds to it.")
     return " ".join(parts)
 
 

@@ -134,6 +134,12 @@ def _confirmed_table(study: optuna.Study, done: Confirmed) -> list[str]:
             row += "" if design.get("holdout_auc") is None else f" {design['holdout_auc']:.3f}"
             row += " |"
         lines.append(row)
+    control = done.control
+    if control is not None:
+        aucs = " ".join("failed" if a is None else f"{a:.3f}" for a in control["aucs"])
+        mean = "-" if control["mean_auc"] is None else f"{control['mean_auc']:.3f}"
+        lines.append(f"| control: {control['modality']} shuffled | {describe(control)} | {mean} | {aucs} |"
+                     + (" |" if held else ""))
     return lines
 
 
@@ -146,6 +152,11 @@ def _test_lines(done: Confirmed) -> list[str]:
                  f"mean difference **{test.mean:+.3f}**, better in {test.wins} of {test.n} folds, t = {test.t:.2f} "
                  f"with {test.n - 1} degrees of freedom (variance factor 1/{test.n} + 1/{done.folds - 1} = "
                  f"{test.variance_factor:.3f}), one-sided {p_text(test.p_greater)}, two-sided {p_text(test.p)}."]
+    control = done.control_test
+    if control is not None and math.isfinite(control.p):
+        lines += ["", f"**Shuffled control** (the fusion candidate with its {done.control['modality']} shuffled among "
+                      f"the rows), fusion candidate minus control: mean difference **{control.mean:+.3f}**, better in "
+                      f"{control.wins} of {control.n} folds, one-sided {p_text(control.p_greater)}."]
     if done.holdout is not None:
         held = done.holdout
         lines += ["", f"**Held-out rows** ({held.rows}, seen by no trial): AUC {held.auc_a:.3f} against "

@@ -97,7 +97,8 @@ def report_html(study: optuna.Study) -> str:
 
 
 def confirmation_figure(comparison: Comparison) -> go.Figure | None:
-    """Fold-by-fold AUC on the fresh folds: the fusion candidate against the best baseline. Folds are numbered from
+    """Fold-by-fold AUC on the fresh folds: the fusion candidate against the best baseline (and its shuffled
+    control, dotted). Folds are numbered from
     0 as in the per-fold chart (repeat r's fold f is r x K + f); the legend is short and sits below the plot (an
     ensemble's members are named in the text beside it)."""
     done = comparison.confirmed
@@ -109,6 +110,11 @@ def confirmation_figure(comparison: Comparison) -> go.Figure | None:
         figure.add_scatter(x=list(range(len(design["aucs"]))), y=design["aucs"], mode="lines+markers",
                            marker={"size": 9}, line={"color": colour}, hovertext=design["fusion"],
                            name=f"{role}: {_short_name(design)}, mean {design['mean_auc']:.3f}")
+    if done.control is not None and done.control["mean_auc"] is not None:
+        figure.add_scatter(x=list(range(len(done.control["aucs"]))), y=done.control["aucs"], mode="lines+markers",
+                           marker={"size": 7}, line={"color": colours[0], "dash": "dot"}, opacity=0.6,
+                           name=f"control: fusion with {done.control['modality']} shuffled, "
+                                f"mean {done.control['mean_auc']:.3f}")
     figure.update_xaxes(dtick=1 if len(done.fusion["aucs"]) <= 20 else None)
     _layout(figure, "confirmation", f"fresh fold ({done.repeats} repeat(s) x {done.folds} folds)",
             "AUC on the held-out fold")

@@ -25,6 +25,7 @@ from fusion_search._errors import UserError
 from fusion_search.data import SearchData, assign_folds, fold_indices
 from fusion_search.designs import baseline_fusions
 from fusion_search.storage import HEARTBEAT_SECONDS
+from fusion_search.study._control import CONTROL, control_plan, shuffle_seed
 from fusion_search.study._confirm_summary import (
     CHANCE_AUC, FAILED_KEY, HOLDOUT, RETRIED_KEY, SCORES_KEY, is_baseline_role, summarize,
 )
@@ -32,7 +33,7 @@ from fusion_search.study._ensemble import study_ensembles
 from fusion_search.study._progress import SilentProgress
 from fusion_search.study._summary import best_per_fusion, trial_design
 from fusion_search.study._worker import WorkerSettings, run_worker
-from fusion_search.trainers import Diverged, fold_data, is_out_of_memory, train_fold
+from fusion_search.trainers import Diverged, FoldData, fold_data, is_out_of_memory, train_fold
 
 SUFFIX = ":confirm"
 FUSION, FUSION_DESIGN = "fusion", "fusion:design"  # the candidate; the best single fusion design behind an ensemble
@@ -75,7 +76,10 @@ def confirmation_setup(study: optuna.Study, data: SearchData, repeats: int | Non
                             f"--confirm-folds to keep it, or delete the study '{study.study_name}{SUFFIX}' first")
         return stored["repeats"], stored["folds"]
     wanted = folds or CONFIRM_FOLDS
-    trained = len({number for members in roles(study).values() for number in members})  # ensemble members too
+    wanted_roles = roles(study)
+    trained = len({number for members in wanted_roles.values() for number in members})  # ensemble members too
+    if FUSION in wanted_roles:  # and the members the shuffled control trains again
+        trained += len(control_plan(study, wanted_roles[FUSION])["shuffled"])
     for k, least in ((wanted, MIN_CLASS_ROWS), (min(wanted, data.k), 1)):
         r = repeats or default_repeats(searched_trials(study), trained, data.k, k)
         if all(_fresh_folds_fit(data, k, repeat, least) for repeat in range(r)):
@@ -122,8 +126,12 @@ def _stored_plan(study: optuna.Study) -> dict | None:
 
 
 def _same_winners(stored: dict, study: optuna.Study) -> bool:
-    wanted = {role: {str(n): w for n, w in members.items()} for role, members in roles(study).items()}
-    return stored.get("roles") == wanted and stored.get("search_trials") == searched_trials(study)
+    """Whether a stored plan confirms the study's current winners (and has the control this version plans)."""
+    wanted = roles(study)
+    as_stored = {role: {str(n): w for n, w in members.items()} for role, members in wanted.items()}
+    control = control_plan(study, wanted[FUSION]) if FUSION in wanted else None
+    return (stored.get("roles") == as_stored and stored.get("search_trials") == searched_trials(study)
+            and stored.get(CONTROL) == control)
 
 
 def chosen_trials(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
@@ -150,17 +158,22 @@ def roles(study: optuna.Study) -> dict[str, dict[int, int]]:
 
 
 def plan(study: optuna.Study, data: SearchData, repeats: int, folds: int = CONFIRM_FOLDS) -> dict | None:
-    """What to confirm: the roles, R, k and the units (trial, repeat, fold); None when the study has no fusion
-    design and baseline scored on every fold yet."""
+    """What to confirm: the roles, the shuffled control (_control.py), R, k and the units (trial, repeat, fold, and
+    for the control's retrained members the modality shuffled); None when the study has no fusion design and
+    baseline scored on every fold yet. The control is scored on the fresh folds only, not on held-out rows."""
     wanted = roles(study)
     if FUSION not in wanted or not any(map(is_baseline_role, wanted)):
         return None
+    control = control_plan(study, wanted[FUSION])
     trials = sorted({number for members in wanted.values() for number in members})
     units = [{"trial": n, "repeat": r, "fold": f} for n in trials for r in range(repeats) for f in range(folds)]
+    units += [{"trial": n, "repeat": r, "fold": f, "shuffled": control["modality"]}
+              for n in control["shuffled"] for r in range(repeats) for f in range(folds)]
     if len(data.holdout_rows):
         units += [{"trial": n, "repeat": HOLDOUT, "fold": HOLDOUT} for n in trials]
     return {"roles": {role: {str(n): w for n, w in members.items()} for role, members in wanted.items()},
-            "repeats": repeats, "folds": folds, "units": units, "search_trials": searched_trials(study)}
+            CONTROL: control, "repeats": repeats, "folds": folds, "units": units,
+            "search_trials": searched_trials(study)}
 
 
 def searched_trials(study: optuna.Study) -> int:
@@ -240,8 +253,9 @@ def _requeue_failed(companion: optuna.Study, units: list[dict]) -> None:
             companion.enqueue_trial({}, user_attrs=unit)
 
 
-def unit_key(unit: dict) -> tuple[int, int, int]:
-    return unit["trial"], unit["repeat"], unit["fold"]
+def unit_key(unit: dict) -> tuple[int, int, int, str]:
+    """(trial, repeat, fold, the modality shuffled or "")."""
+    return unit["trial"], unit["repeat"], unit["fold"], unit.get("shuffled", "")
 
 
 class DuplicateUnit(ValueError):
@@ -272,13 +286,18 @@ class UnitObjective:
         if (twin := _twin(trial)) is not None:
             raise DuplicateUnit(f"unit {unit_key(unit)} is trial {twin}'s already (queued twice by workers at once)")
         design = trial_design(self.study, self.study.trials[unit["trial"]])
-        self.progress.trial_started(trial.number, f"confirm {design.fusion}")
+        shuffled = unit.get("shuffled")
+        self.progress.trial_started(trial.number, f"confirm {design.fusion}"
+                                    + (f" ({shuffled} shuffled)" if shuffled else ""))
+        data = fold_data(self.data, design)
+        if shuffled:
+            data = data.shuffled(shuffled, self.data.search_rows, shuffle_seed(self.data.fold_seed, unit["repeat"]))
         if unit["fold"] == HOLDOUT:
             train_idx, val_idx = self.data.search_rows, self.data.holdout_rows
         else:
             train_idx, val_idx = fold_indices(self.partition(unit["repeat"]), unit["fold"])
         seed = (self.seed * 7919 + (unit["repeat"] + 2) * 101 + unit["fold"] + 2) % (2**31 - 1)  # holdout: -1, -1
-        result, failures = self._train(design, train_idx, val_idx, seed)
+        result, failures = self._train(design, data, train_idx, val_idx, seed)
         labels = [int(v) for v in self.data.manifest.labels[val_idx]]
         scores = None if result is None else np.asarray(result.scores, dtype=float).tolist()  # (rows,) or (rows, K)
         kept = {"labels": labels, "scores": scores}
@@ -293,14 +312,14 @@ class UnitObjective:
         self.progress.unit_ended(*units_done(trial), design.fusion, unit_place(unit), value)
         return value
 
-    def _train(self, design, train_idx: np.ndarray, val_idx: np.ndarray, seed: int):
+    def _train(self, design, data: FoldData, train_idx: np.ndarray, val_idx: np.ndarray, seed: int):
         """(the fold's result, or None when it failed twice; why each failed attempt failed). A unit whose training
         diverges or runs out of memory is retried once with a new seed; a rerun never replays a failed unit, since
         the failure itself is the unit's recorded result (summarize says how it counts)."""
         failures: list[str] = []
         for attempt_seed in (seed, (seed + RETRY_SEED_STEP) % (2**31 - 1)):
             try:
-                return train_fold(design, fold_data(self.data, design), train_idx, val_idx, seed=attempt_seed), failures
+                return train_fold(design, data, train_idx, val_idx, seed=attempt_seed), failures
             except Diverged as error:
                 failures.append(f"diverged with seed {attempt_seed}: {error}")
             except Exception as error:
@@ -317,8 +336,9 @@ class UnitObjective:
 
 
 def unit_place(unit: dict) -> str:
-    """'repeat 1 fold 3' (counted from 1), or 'held-out rows'."""
-    return "held-out rows" if unit["fold"] == HOLDOUT else f"repeat {unit['repeat'] + 1} fold {unit['fold'] + 1}"
+    """'repeat 1 fold 3' (counted from 1), 'held-out rows', or 'repeat 1 fold 3, table shuffled' (the control)."""
+    place = "held-out rows" if unit["fold"] == HOLDOUT else f"repeat {unit['repeat'] + 1} fold {unit['fold'] + 1}"
+    return place + (f", {unit['shuffled']} shuffled" if unit.get("shuffled") else "")
 
 
 def units_done(trial: optuna.Trial) -> tuple[int, int]:

@@ -1,10 +1,12 @@
 """The confirmation's scores per role, from its units: a single trial's fold AUC is its unit's; an ensemble's is the
 AUC of its members' blended scores on the same fresh fold. Written into the study when every unit is complete.
+The shuffled control (_control.py) is summarised apart from the roles, as ``summary["control"]`` (CONTROL), so nothing that
+lists the confirmed designs mistakes it for one.
 
 A unit that failed twice (diverged or out of memory, UnitObjective) counts so that it can only make "fusion helped"
 harder to claim: in a fusion candidate its fold scores chance (0.5, whichever member of a blend failed); in a
 baseline role its fold has no AUC and is left out of every comparison with that baseline (fewer paired folds, less
-power), and a baseline with no scored fold leaves nothing to confirm fusion against; a failed held-out unit leaves no
+power; a failed unit of the control counts the same way), and a baseline with no scored fold leaves nothing to confirm fusion against; a failed held-out unit leaves no
 held-out test, which the verdict then cannot pass."""
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import optuna
 
 from fusion_search.designs import baseline_fusions
 from fusion_search.storage import retry_storage, storage_url
+from fusion_search.study._control import CONTROL
 from fusion_search.study._ensemble import blend
 from fusion_search.study._summary import design_label
 from fusion_search.trainers import fold_auc
@@ -34,7 +37,7 @@ def is_baseline_role(role: str) -> bool:
 def summarize(study: optuna.Study, companion: optuna.Study) -> dict | None:
     """When every unit is complete: the confirmation scores, written into the study (idempotent)."""
     wanted = companion.user_attrs["plan"]
-    units = {(t.user_attrs["trial"], t.user_attrs["repeat"], t.user_attrs["fold"]): t
+    units = {(t.user_attrs["trial"], t.user_attrs["repeat"], t.user_attrs["fold"], t.user_attrs.get("shuffled", "")): t
              for t in companion.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))}
     if len(units) < len(wanted["units"]):
         return None
@@ -46,40 +49,55 @@ def summarize(study: optuna.Study, companion: optuna.Study) -> dict | None:
     for role, weights in wanted["roles"].items():
         members = {int(number): weight for number, weight in weights.items()}
         baseline = is_baseline_role(role)
-        aucs = [_blend_auc(done, members, repeat, fold, baseline, classes)[0]
-                for repeat in range(wanted["repeats"]) for fold in range(wanted["folds"])]
-        scored = [a for a in aucs if a is not None]
-        holdout = _blend_auc(done, members, HOLDOUT, HOLDOUT, baseline, classes) \
-            if (next(iter(members)), HOLDOUT, HOLDOUT) in done else None
-        summary["designs"][role] = {
-            "trial": next(iter(members)) if len(members) == 1 else None, "members": members,
-            "fusion": _name(study, members), "aucs": [None if a is None else round(a, 6) for a in aucs],
-            "mean_auc": round(float(np.mean(scored)), 6) if scored else None,
-            "holdout_auc": round(holdout[0], 6) if holdout and not holdout[3] else None}
+        summary["designs"][role] = _fresh_fold_scores(study, done, wanted, members, baseline, classes)
+        first = (next(iter(members)), HOLDOUT, HOLDOUT, "")
+        holdout = _blend_auc(done, members, HOLDOUT, HOLDOUT, baseline, classes) if first in done else None
+        summary["designs"][role]["holdout_auc"] = round(holdout[0], 6) if holdout and not holdout[3] else None
         if holdout and not holdout[3]:
             _save(study, role, holdout[2])
             _save(study, "labels", holdout[1])
-            if "groups" in done[(next(iter(members)), HOLDOUT, HOLDOUT)]:
-                _save(study, "groups", done[(next(iter(members)), HOLDOUT, HOLDOUT)]["groups"])
+            if "groups" in done[first]:
+                _save(study, "groups", done[first]["groups"])
         elif holdout:
             summary["designs"][role]["holdout_failed"] = True
+    if CONTROL in wanted:  # the fusion candidate's members, the shuffled ones from their shuffled units
+        control = wanted[CONTROL]
+        members = {int(number): weight for number, weight in wanted["roles"]["fusion"].items()}
+        shuffled = {number: control["modality"] for number in control["shuffled"]}
+        summary[CONTROL] = {**_fresh_fold_scores(study, done, wanted, members, True, classes, shuffled),
+                              "modality": control["modality"], "shuffled": control["shuffled"]}
     retry_storage(lambda: study.set_user_attr("confirmation", summary), storage_url(study._storage))
     return summary
 
 
+def _fresh_fold_scores(study: optuna.Study, done: dict, wanted: dict, members: dict[int, int], baseline: bool,
+                       classes: int, shuffled: dict[int, str] | None = None) -> dict:
+    """A role's entry without its held-out AUC: its fold-by-fold AUCs on the fresh folds and their mean."""
+    aucs = [_blend_auc(done, members, repeat, fold, baseline, classes, shuffled)[0]
+            for repeat in range(wanted["repeats"]) for fold in range(wanted["folds"])]
+    scored = [a for a in aucs if a is not None]
+    return {"trial": next(iter(members)) if len(members) == 1 else None, "members": members,
+            "fusion": _name(study, members), "aucs": [None if a is None else round(a, 6) for a in aucs],
+            "mean_auc": round(float(np.mean(scored)), 6) if scored else None}
+
+
 def _unit_notes(units: dict, key: str) -> list[dict]:
-    """The units with that user attr (failed / retried): which trial, repeat and fold, and why."""
-    return [{"trial": trial, "repeat": repeat, "fold": fold, "why": unit.user_attrs[key]}
-            for (trial, repeat, fold), unit in sorted(units.items()) if key in unit.user_attrs]
+    """The units with that user attr (failed / retried): which trial, repeat and fold (and what the control
+    shuffled), and why."""
+    return [{"trial": trial, "repeat": repeat, "fold": fold, **({"shuffled": shuffled} if shuffled else {}),
+             "why": unit.user_attrs[key]}
+            for (trial, repeat, fold, shuffled), unit in sorted(units.items()) if key in unit.user_attrs]
 
 
 def _blend_auc(done: dict, members: dict[int, int], repeat: int, fold: int, baseline: bool = False,
-               classes: int = 2) -> tuple[float | None, list, list | None, bool]:
+               classes: int = 2, shuffled: dict[int, str] | None = None) -> tuple[float | None, list, list | None, bool]:
     """(AUC, labels, scores, whether a member's unit failed) of the members' blend on one fresh fold (the members
-    scored the same rows). A failed member makes the whole fold count against its role: chance (0.5, every row
-    the same score: 0.5, or 1/K for each of K classes) for a fusion candidate, since blending the rest would simply
-    drop the member; no AUC (None) for a baseline."""
-    parts = [done[(number, repeat, fold)] for number in members]
+    scored the same rows; ``shuffled``: member -> the modality its units shuffled, for the control). A failed
+    member makes the whole fold count against its role: chance (0.5, every row the same score: 0.5, or 1/K for
+    each of K classes) for a fusion candidate, since blending the rest would simply drop the member; no AUC (None)
+    for a baseline (and for the control, a reference too)."""
+    shuffled = shuffled or {}
+    parts = [done[(number, repeat, fold, shuffled.get(number, ""))] for number in members]
     labels = np.asarray(parts[0]["labels"])
     if any(p["scores"] is None for p in parts):
         chance = [CHANCE_AUC] * len(labels) if classes == 2 else np.full((len(labels), classes), 1 / classes).tolist()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
@@ -32,6 +32,21 @@ class FoldData:
     def of(cls, manifest, images: np.ndarray | None = None, image_features: np.ndarray | None = None) -> "FoldData":
         """A manifest's rows (numbers, categories, labels, groups) with the images or features a design reads."""
         return cls(images, manifest.numeric, manifest.labels, image_features, manifest.groups, manifest.categorical)
+
+    def shuffled(self, modality: str, rows: np.ndarray, seed: int) -> "FoldData":
+        """The same data with one modality's values permuted among ``rows`` ("table": the numeric and categorical
+        columns; "image": the images or their features), every other row and input untouched: each of those rows
+        keeps its label but gets another row's table (or image), so that modality can carry no information about
+        the label while keeping its own distribution. (A fancy-indexed copy of the permuted arrays.)"""
+        if modality not in MODALITIES:
+            raise ValueError(f"unknown modality '{modality}'; known: {', '.join(MODALITIES)}")
+        order = np.arange(len(self.labels))
+        order[rows] = np.random.default_rng(seed).permutation(rows)
+        fields = ("numeric", "categorical") if modality == "table" else ("images", "image_features")
+        return replace(self, **{name: getattr(self, name)[order] for name in fields if getattr(self, name) is not None})
+
+
+MODALITIES = ("table", "image")  # what a control can shuffle (FoldData.shuffled)
 
 
 class Diverged(Exception):

@@ -173,9 +173,11 @@ def test_the_confirmation_chart_has_a_short_legend_below_distinct_colours_and_fo
 
     comparison = compare(told[0])
     figure = confirmation_figure(comparison)
-    fusion, baseline = figure.data
+    fusion, baseline, control = figure.data
     assert figure.layout.legend.orientation == "h" and figure.layout.legend.y < 0  # below the plot
     assert fusion.line.color != baseline.line.color
+    assert control.line.color == fusion.line.color and control.line.dash == "dot"  # the fusion candidate, shuffled
+    assert list(control.y) == comparison.confirmed.control["aucs"] and "shuffled" in control.name
     assert all("None" not in trace.name and len(trace.name) < 60 for trace in figure.data)
     assert list(fusion.x) == list(range(len(comparison.confirmed.fusion["aucs"])))
     search_folds = folds_figure(comparison)

@@ -1,5 +1,6 @@
-"""The verdict: "fusion helped" only after the winners beat the best baseline on fresh folds (and on held-out
-rows when there are any); before that the headline says the search's lead is unconfirmed."""
+"""The verdict: "fusion helped" only after the winners beat the best baseline and their own shuffled control on
+fresh folds (and the baseline on held-out rows when there are any); before that the headline says the search's
+lead is unconfirmed."""
 
 from __future__ import annotations
 
@@ -15,14 +16,20 @@ FUSION = ("concat", 0.77, [0.75, 0.79, 0.77, 0.76, 0.78])
 
 
 def confirmation(fusion: list[float], baselines: dict[str, list[float]], repeats: int = 2, folds: int = 5,
-                 search_trials: int = 3) -> dict:
-    """The study attr the confirmation writes: per role, the trial and its AUCs on the fresh folds."""
+                 search_trials: int = 3, control: list[float] | None = None, shuffled: str = "table") -> dict:
+    """The study attr the confirmation writes: per role, the trial and its AUCs on the fresh folds, and the fusion
+    candidate's shuffled control (by default it scores what the first baseline scores, as a fusion design whose
+    table carries nothing would)."""
     designs = {"fusion": {"trial": 2, "members": {"2": 1}, "fusion": "concat", "aucs": fusion,
                           "mean_auc": float(np.mean(fusion)), "holdout_auc": None}}
     for number, (name, aucs) in enumerate(baselines.items()):
         designs[name] = {"trial": number, "members": {str(number): 1}, "fusion": name, "aucs": aucs,
                          "mean_auc": float(np.mean(aucs)), "holdout_auc": None}
-    return {"repeats": repeats, "folds": folds, "search_trials": search_trials, "designs": designs}
+    control = list(baselines.values())[0] if control is None else control
+    scored = [a for a in control if a is not None]
+    return {"repeats": repeats, "folds": folds, "search_trials": search_trials, "designs": designs,
+            "control": {"trial": 2, "members": {"2": 1}, "fusion": "concat", "aucs": control,
+                        "mean_auc": float(np.mean(scored)) if scored else None, "modality": shuffled, "shuffled": [2]}}
 
 
 def confirmed_study(fusion: list[float], image_only: list[float], numeric_only: list[float]) -> optuna.Study:
@@ -69,6 +76,57 @@ def test_fusion_helped_when_it_beats_the_best_baseline_on_fresh_folds():
     sentence = comparison.headline
     assert sentence.startswith("Fusion helped on this data: on 2x5 fresh folds")
     assert "+0.048" in sentence and "10 of 10 folds" in sentence and "p < 0.001" in sentence and "image_only" in sentence
+
+
+def test_a_lead_over_the_best_baseline_that_the_shuffled_control_matches_is_not_called_help():
+    """Null data: the fusion design beats image_only (more tuning, more blending) but does as well with the table's
+    rows shuffled, so the table is not what helped."""
+    study = confirmed_study(AHEAD, STEADY, [0.6] * 10)
+    study.set_user_attr("confirmation", confirmation(AHEAD, {"image_only": STEADY, "numeric_only": [0.6] * 10},
+                                                     control=[a - 0.002 for a in AHEAD]))
+    comparison = compare(study)
+    assert comparison.confirmed.significant and not comparison.confirmed.control_beaten and not comparison.helped
+    sentence = comparison.headline
+    assert sentence.startswith("Fusion did not clearly help on this data") and "beats the best single modality" in sentence
+    assert "against itself with the table's rows shuffled (0.747) it is +0.002" in sentence
+    assert "not shown to come from the table" in sentence
+
+
+def test_fusion_helped_names_how_far_it_beats_its_shuffled_control():
+    comparison = compare(confirmed_study(AHEAD, STEADY, [0.6] * 10))
+    assert comparison.confirmed.control_test.p_greater < 0.05 and comparison.helped
+    assert "and beats itself with the table's rows shuffled (0.701) by +0.048 (better in 10 of 10 folds, one-sided " \
+        "p < 0.001)" in comparison.headline
+    assert "shuffled" in confirmation_in_words(comparison.confirmed)
+
+
+def test_a_control_that_shuffled_what_the_best_baseline_reads_confirms_nothing():
+    """The search's best baseline read the images, so the control shuffled the table; on the fresh folds numeric_only
+    is best, and fusion beating a table-less copy of itself says nothing of what the images add to the table."""
+    study = made_study(BASELINES + [FUSION])
+    study.set_user_attr("confirmation", confirmation(AHEAD, {"image_only": [0.6] * 10, "numeric_only": STEADY},
+                                                     control=[0.6] * 10))
+    comparison = compare(study)
+    assert comparison.confirmed.significant and not comparison.confirmed.control_fits and not comparison.helped
+    assert "which numeric_only, trial 1 reads too" in comparison.headline
+
+
+def test_a_control_that_failed_on_every_fresh_fold_confirms_nothing():
+    study = made_study(BASELINES + [FUSION])
+    study.set_user_attr("confirmation", confirmation(AHEAD, {"image_only": STEADY}, control=[None] * 10))
+    comparison = compare(study)
+    assert comparison.confirmed.significant and not comparison.helped
+    assert "its control (the same design with the table's rows shuffled) failed on every fresh fold" in \
+        comparison.headline
+
+
+def test_a_confirmation_without_the_shuffled_control_is_not_a_confirmation():
+    """Written by an older version: `confirm` runs it again, with the control."""
+    study = made_study(BASELINES + [FUSION])
+    summary = confirmation(AHEAD, {"image_only": STEADY})
+    del summary["control"]
+    study.set_user_attr("confirmation", summary)
+    assert compare(study).confirmed is None and compare(study).headline.startswith("Not confirmed yet")
 
 
 def test_a_lead_within_fold_noise_on_fresh_folds_is_not_called_help():

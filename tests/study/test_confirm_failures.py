@@ -52,7 +52,8 @@ def test_units_that_failed_twice_are_named_with_their_reason_and_leave_the_basel
     summary = optuna.load_study(study_name="failing", storage=storage).user_attrs["confirmation"]
     numeric = summary["designs"]["numeric_only"]
     failed_trials = {unit["trial"] for unit in summary["failed_units"]}
-    assert failed_trials == {numeric["trial"]} and len(summary["failed_units"]) == FOLDS
+    plain = [unit for unit in summary["failed_units"] if "shuffled" not in unit]  # the rest: the shuffled control's
+    assert failed_trials == {numeric["trial"]} and len(plain) == FOLDS
     assert all("diverged" in unit["why"] and unit["why"].count("seed") == 2 for unit in summary["failed_units"])
     assert numeric["aucs"] == [None] * FOLDS and numeric["mean_auc"] is None
 
@@ -67,9 +68,12 @@ def test_units_that_failed_once_trained_with_a_new_seed_and_count_normally(faili
 
 def test_the_verdict_says_how_many_units_failed(failing_confirmation):
     _, storage = failing_confirmation
-    comparison = compare(optuna.load_study(study_name="failing", storage=storage))
+    study = optuna.load_study(study_name="failing", storage=storage)
+    comparison = compare(study)
     assert comparison.confirmed is not None and comparison.confirmed.baseline["fusion"] != "numeric_only"
-    assert f"{FOLDS} confirmation unit(s) diverged or ran out of memory twice" in comparison.headline
+    failed = len(study.user_attrs["confirmation"]["failed_units"])  # numeric_only's; in the control too if a member
+    assert failed in (FOLDS, 2 * FOLDS)
+    assert f"{failed} confirmation unit(s) diverged or ran out of memory twice" in comparison.headline
     assert "numeric_only" in comparison.confirmed.unscored_baselines and not comparison.helped  # its ensemble too
     assert "The numeric_only" in comparison.headline and "failed on every fresh fold" in comparison.headline
 
@@ -95,19 +99,19 @@ def test_a_failed_member_makes_the_whole_blended_fold_count_against_its_role(bas
     """Blending the other members would simply drop the failed one (its 0.5 is logit 0): the fold scores chance for
     a fusion candidate instead, and no AUC for a baseline."""
     labels = [0, 1, 0, 1, 1, 0]
-    done = {(1, 0, 0): {"labels": labels, "scores": [0.1, 0.9, 0.2, 0.8, 0.7, 0.3]},
-            (2, 0, 0): {"labels": labels, "scores": None}}
+    done = {(1, 0, 0, ""): {"labels": labels, "scores": [0.1, 0.9, 0.2, 0.8, 0.7, 0.3]},
+            (2, 0, 0, ""): {"labels": labels, "scores": None}}
     auc, _, _, failed = _blend_auc(done, {1: 2, 2: 1}, 0, 0, baseline)
     assert auc == expected and failed
 
 
 def test_a_failed_fold_of_k_classes_scores_every_class_alike_and_a_blend_of_k_columns_is_macro_scored():
     labels = [0, 1, 2, 0, 1, 2]
-    done = {(1, 0, 0): {"labels": labels, "scores": np.eye(3)[labels].tolist()},
-            (2, 0, 0): {"labels": labels, "scores": None}}
+    done = {(1, 0, 0, ""): {"labels": labels, "scores": np.eye(3)[labels].tolist()},
+            (2, 0, 0, ""): {"labels": labels, "scores": None}}
     auc, _, scores, failed = _blend_auc(done, {1: 1, 2: 1}, 0, 0, classes=3)
     assert auc == 0.5 and failed and np.allclose(scores, 1 / 3) and np.shape(scores) == (6, 3)
-    done[(2, 0, 0)] = {"labels": labels, "scores": (0.8 * np.eye(3)[labels] + 0.1).tolist()}
+    done[(2, 0, 0, "")] = {"labels": labels, "scores": (0.8 * np.eye(3)[labels] + 0.1).tolist()}
     auc, _, scores, failed = _blend_auc(done, {1: 1, 2: 1}, 0, 0, classes=3)
     assert auc == 1.0 and not failed and np.shape(scores) == (6, 3)
 
@@ -131,3 +135,15 @@ def test_a_confirmation_whose_every_baseline_failed_ends_without_a_claim(failing
     assert "running it again replays none of those units" in report_html(study)
     note = verdict_note(study)
     assert "no reference to test fusion against" in note and "`fusion-search confirm` runs it" not in note
+
+
+def test_the_control_blends_each_shuffled_member_from_its_shuffled_unit_and_the_others_from_their_own():
+    """An image_only member of a fusion ensemble whose table is shuffled reads no table: its ordinary unit serves."""
+    labels = [0, 1, 0, 1, 1, 0]
+    done = {(1, 0, 0, ""): {"labels": labels, "scores": [0.1, 0.9, 0.2, 0.8, 0.7, 0.3]},  # ranks every row right
+            (2, 0, 0, ""): {"labels": labels, "scores": [0.2, 0.8, 0.3, 0.7, 0.6, 0.4]},
+            (2, 0, 0, "table"): {"labels": labels, "scores": [0.9, 0.1, 0.8, 0.2, 0.3, 0.7]}}  # ranks every row wrong
+    assert _blend_auc(done, {1: 1, 2: 1}, 0, 0)[0] == 1.0
+    shuffled_blend = _blend_auc(done, {1: 1, 2: 3}, 0, 0, shuffled={2: "table"})[2]
+    assert np.allclose(shuffled_blend, _blend_auc({(2, 0, 0, ""): done[(2, 0, 0, "table")],
+                                                   (1, 0, 0, ""): done[(1, 0, 0, "")]}, {1: 1, 2: 3}, 0, 0)[2])
