@@ -22,7 +22,7 @@ from fusion_search.results._confirmation import Confirmed, describe, p_text
 from fusion_search.results._leaderboard import CLASS_COLUMNS, class_cells
 from fusion_search.results._report import by_fusion_figure, confirmation_figure, roc_section
 from fusion_search.results._verdict import Comparison, compare, headline
-from fusion_search.study import completed, confirmation_progress, progress_note, pruned, save_note_if_changed
+from fusion_search.study import CONTROL, completed, confirmation_progress, progress_note, pruned, save_note_if_changed
 
 # graph object ids, in the order the study page shows them
 FIGURES = ("fusion-search-verdict", "fusion-search-confirmation", "fusion-search-by-fusion", "fusion-search-roc")
@@ -134,8 +134,7 @@ def _confirmed_table(study: optuna.Study, done: Confirmed) -> list[str]:
             row += "" if design.get("holdout_auc") is None else f" {design['holdout_auc']:.3f}"
             row += " |"
         lines.append(row)
-    control = done.control
-    if control is not None:
+    for control in study.user_attrs.get("confirmation", {}).get(CONTROL, {}).values():
         aucs = " ".join("failed" if a is None else f"{a:.3f}" for a in control["aucs"])
         mean = "-" if control["mean_auc"] is None else f"{control['mean_auc']:.3f}"
         lines.append(f"| control: {control['modality']} shuffled | {describe(control)} | {mean} | {aucs} |"

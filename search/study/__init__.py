@@ -9,7 +9,7 @@ from fusion_search.study._confirm import (
     confirmation_setup, default_repeats, fresh_partition, is_baseline_role, require_confirmation_flags, roles, searched_trials,
 )
 from fusion_search.study._confirm_summary import holdout_scores
-from fusion_search.study._control import CONTROL, lacks
+from fusion_search.study._control import CONTROL, missing_modality
 from fusion_search.study._ensemble import Ensemble, blend, study_ensemble, study_ensembles
 from fusion_search.study._notes import note_progress, progress_note, save_note_if_changed, trial_note
 from fusion_search.study._objective import CrossValidatedObjective, fold_order, fold_seed, require_baselines_fit
@@ -28,7 +28,7 @@ from fusion_search.study._worker import WorkerSettings, WorkerStopped, run_worke
 
 __all__ = [
     "note_progress", "progress_note", "save_note_if_changed", "trial_note",
-    "CONFIRM_FOLDS", "CONTROL", "lacks",
+    "CONFIRM_FOLDS", "CONTROL", "missing_modality",
     "CrossValidatedObjective", "Ensemble", "MAX_OOF_ROWS", "MAX_OOF_VALUES", "METRIC_NAME", "RunSettings", "SilentProgress", "WorkerSettings",
     "WorkerStopped", "baseline_quota", "baselines", "best_baseline", "best_per_fusion", "blend", "chosen_trial",
     "FUSION_DESIGN", "chosen_trials", "completed", "confirm", "confirmation_folds", "confirmation_progress",

@@ -79,7 +79,7 @@ def confirmation_setup(study: optuna.Study, data: SearchData, repeats: int | Non
     wanted_roles = roles(study)
     trained = len({number for members in wanted_roles.values() for number in members})  # ensemble members too
     if FUSION in wanted_roles:  # and the members the shuffled control trains again
-        trained += len(control_plan(study, wanted_roles[FUSION])["shuffled"])
+        trained += sum(map(len, control_plan(study, wanted_roles[FUSION]).values()))
     for k, least in ((wanted, MIN_CLASS_ROWS), (min(wanted, data.k), 1)):
         r = repeats or default_repeats(searched_trials(study), trained, data.k, k)
         if all(_fresh_folds_fit(data, k, repeat, least) for repeat in range(r)):
@@ -158,17 +158,17 @@ def roles(study: optuna.Study) -> dict[str, dict[int, int]]:
 
 
 def plan(study: optuna.Study, data: SearchData, repeats: int, folds: int = CONFIRM_FOLDS) -> dict | None:
-    """What to confirm: the roles, the shuffled control (_control.py), R, k and the units (trial, repeat, fold, and
-    for the control's retrained members the modality shuffled); None when the study has no fusion design and
-    baseline scored on every fold yet. The control is scored on the fresh folds only, not on held-out rows."""
+    """What to confirm: the roles, the shuffled controls (_control.py), R, k and the units (trial, repeat, fold, and
+    for a control's retrained member the modality shuffled); None when the study has no fusion design and
+    baseline scored on every fold yet. The controls are scored on the fresh folds only, not on held-out rows."""
     wanted = roles(study)
     if FUSION not in wanted or not any(map(is_baseline_role, wanted)):
         return None
     control = control_plan(study, wanted[FUSION])
     trials = sorted({number for members in wanted.values() for number in members})
     units = [{"trial": n, "repeat": r, "fold": f} for n in trials for r in range(repeats) for f in range(folds)]
-    units += [{"trial": n, "repeat": r, "fold": f, "shuffled": control["modality"]}
-              for n in control["shuffled"] for r in range(repeats) for f in range(folds)]
+    units += [{"trial": n, "repeat": r, "fold": f, "shuffled": modality}
+              for modality, shuffled in control.items() for n in shuffled for r in range(repeats) for f in range(folds)]
     if len(data.holdout_rows):
         units += [{"trial": n, "repeat": HOLDOUT, "fold": HOLDOUT} for n in trials]
     return {"roles": {role: {str(n): w for n, w in members.items()} for role, members in wanted.items()},

@@ -1,7 +1,7 @@
 """The confirmation's scores per role, from its units: a single trial's fold AUC is its unit's; an ensemble's is the
 AUC of its members' blended scores on the same fresh fold. Written into the study when every unit is complete.
-The shuffled control (_control.py) is summarised apart from the roles, as ``summary["control"]`` (CONTROL), so nothing that
-lists the confirmed designs mistakes it for one.
+The shuffled controls (_control.py) are summarised apart from the roles, as ``summary["control"][modality]``
+(CONTROL), so nothing that lists the confirmed designs mistakes one for a design.
 
 A unit that failed twice (diverged or out of memory, UnitObjective) counts so that it can only make "fusion helped"
 harder to claim: in a fusion candidate its fold scores chance (0.5, whichever member of a blend failed); in a
@@ -60,12 +60,11 @@ def summarize(study: optuna.Study, companion: optuna.Study) -> dict | None:
                 _save(study, "groups", done[first]["groups"])
         elif holdout:
             summary["designs"][role]["holdout_failed"] = True
-    if CONTROL in wanted:  # the fusion candidate's members, the shuffled ones from their shuffled units
-        control = wanted[CONTROL]
-        members = {int(number): weight for number, weight in wanted["roles"]["fusion"].items()}
-        shuffled = {number: control["modality"] for number in control["shuffled"]}
-        summary[CONTROL] = {**_fresh_fold_scores(study, done, wanted, members, True, classes, shuffled),
-                              "modality": control["modality"], "shuffled": control["shuffled"]}
+    members = {int(number): weight for number, weight in wanted["roles"]["fusion"].items()}
+    summary[CONTROL] = {  # per modality: the fusion candidate's members, the shuffled ones from their shuffled units
+        modality: {**_fresh_fold_scores(study, done, wanted, members, True, classes, dict.fromkeys(shuffled, modality)),
+                   "modality": modality, "shuffled": shuffled}
+        for modality, shuffled in wanted[CONTROL].items()}
     retry_storage(lambda: study.set_user_attr("confirmation", summary), storage_url(study._storage))
     return summary
 

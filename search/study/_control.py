@@ -1,16 +1,19 @@
-"""The shuffled control of the confirmation: the fusion candidate trained again on the same fresh folds with the
+"""The shuffled controls of the confirmation: the fusion candidate trained again on the same fresh folds with the
 rows of one modality shuffled, so that modality cannot tell the label apart.
 
 Beating the best single modality is not yet evidence that the second modality helped: in a study the fusion designs
 get most of the trials (their shared image branch is tuned harder than image_only's few), and a fusion ensemble
-blends more, and more varied, members. Both raise the AUC whatever the table holds. The control keeps all of that
-(the same members, hyperparameters, weights, folds and seeds) and takes away only the information in the modality
-the best baseline lacks: "fusion helped" then also needs the fusion candidate to beat its own control. Each test runs at
-5%, and a claim needs both (an intersection-union test: Berger 1982, Technometrics 24(4), needs no correction).
+blends more, and more varied, members. Both raise the AUC whatever the table holds. A control keeps all of that
+(the same members, hyperparameters, weights, folds and seeds) and takes away only the information in one modality.
+"Fusion helped" then also needs the fusion candidate to beat its control with the modality the best baseline lacks
+shuffled. Each test runs at 5%, and a claim needs both (an intersection-union test: Berger 1982, Technometrics
+24(4), needs no correction).
 
-Which modality: the one the search's best baseline does not read (chosen before any fresh fold is seen). Members
-that do not read it (an image_only member of a fusion ensemble whose table is shuffled) serve the control with their
-ordinary units; only the others train again.
+Which baseline is best is only known on the fresh folds, and image and table baselines often score alike, so there
+is one control per modality (a control chosen from the search's best baseline would test the wrong modality whenever
+the other baseline wins on the fresh folds). Members that do not read the shuffled modality (an image_only member of
+a fusion ensemble whose table is shuffled) serve that control with their ordinary units; only the others train
+again.
 """
 
 from __future__ import annotations
@@ -18,19 +21,16 @@ from __future__ import annotations
 import optuna
 
 from fusion_search.designs import get_kind
-from fusion_search.study._summary import best_baseline, trial_design
+from fusion_search.study._summary import trial_design
+from fusion_search.trainers import MODALITIES
 
 CONTROL = "control"  # its key in a confirmation's plan and summary
 CONTROL_STREAM = 7  # the shuffle's random stream of a repeat: [fold seed, repeat, CONTROL_STREAM]
 
 
-def control_plan(study: optuna.Study, members: dict[int, int]) -> dict:
-    """{"modality": what is shuffled, "shuffled": the members trained again (trial numbers)} for the fusion
-    candidate's members."""
-    reference = best_baseline(study)
-    modality = "table" if reference is None or get_kind(reference[0]).uses_image else "image"
-    shuffled = [number for number in members if reads(study, number, modality)]
-    return {"modality": modality, "shuffled": shuffled}
+def control_plan(study: optuna.Study, members: dict[int, int]) -> dict[str, list[int]]:
+    """modality -> the fusion candidate's members that read it (trained again with it shuffled)."""
+    return {modality: [number for number in members if reads(study, number, modality)] for modality in MODALITIES}
 
 
 def reads(study: optuna.Study, number: int, modality: str) -> bool:
@@ -40,15 +40,14 @@ def reads(study: optuna.Study, number: int, modality: str) -> bool:
 
 
 def shuffle_seed(fold_seed: int, repeat: int) -> list[int]:
-    """The permutation of repeat's control: one per repeat, shared by every member and fold, so the blend's members
-    see the same shuffled table."""
+    """The permutation of repeat's controls: one per repeat, shared by every member and fold, so the blend's members
+    see the same shuffled table (or images)."""
     return [fold_seed, repeat, CONTROL_STREAM]
 
 
-def lacks(role: str, modality: str) -> bool:
-    """Whether a baseline role (a design's name, or "ensemble:image" / "ensemble:numeric") reads no `modality`:
-    the control tests what fusion adds to that baseline only then."""
+def missing_modality(role: str) -> str:
+    """The modality a baseline role (a design's name, or "ensemble:image" / "ensemble:numeric") does not read: the
+    control that tests what fusion adds to it shuffles that one."""
     if role.startswith("ensemble:"):
-        return role.split(":", 1)[1] != ("numeric" if modality == "table" else "image")
-    kind = get_kind(role)
-    return not (kind.uses_numeric if modality == "table" else kind.uses_image)
+        return "table" if role.split(":", 1)[1] == "image" else "image"
+    return "table" if get_kind(role).uses_image else "image"

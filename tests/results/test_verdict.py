@@ -18,18 +18,22 @@ FUSION = ("concat", 0.77, [0.75, 0.79, 0.77, 0.76, 0.78])
 def confirmation(fusion: list[float], baselines: dict[str, list[float]], repeats: int = 2, folds: int = 5,
                  search_trials: int = 3, control: list[float] | None = None, shuffled: str = "table") -> dict:
     """The study attr the confirmation writes: per role, the trial and its AUCs on the fresh folds, and the fusion
-    candidate's shuffled control (by default it scores what the first baseline scores, as a fusion design whose
-    table carries nothing would)."""
+    candidate's shuffled controls (by default each scores what the baseline of the other modality scores, as a
+    fusion design whose shuffled input carries nothing would; `control`: the AUCs of the `shuffled` one)."""
     designs = {"fusion": {"trial": 2, "members": {"2": 1}, "fusion": "concat", "aucs": fusion,
                           "mean_auc": float(np.mean(fusion)), "holdout_auc": None}}
     for number, (name, aucs) in enumerate(baselines.items()):
         designs[name] = {"trial": number, "members": {str(number): 1}, "fusion": name, "aucs": aucs,
                          "mean_auc": float(np.mean(aucs)), "holdout_auc": None}
-    control = list(baselines.values())[0] if control is None else control
-    scored = [a for a in control if a is not None]
+    controls = {}
+    for modality in ("table", "image"):
+        aucs = (control if modality == shuffled and control is not None
+                else baselines.get("image_only" if modality == "table" else "numeric_only", [0.5] * len(fusion)))
+        scored = [a for a in aucs if a is not None]
+        controls[modality] = {"trial": 2, "members": {"2": 1}, "fusion": "concat", "aucs": aucs, "shuffled": [2],
+                              "mean_auc": float(np.mean(scored)) if scored else None, "modality": modality}
     return {"repeats": repeats, "folds": folds, "search_trials": search_trials, "designs": designs,
-            "control": {"trial": 2, "members": {"2": 1}, "fusion": "concat", "aucs": control,
-                        "mean_auc": float(np.mean(scored)) if scored else None, "modality": shuffled, "shuffled": [2]}}
+            "control": controls}
 
 
 def confirmed_study(fusion: list[float], image_only: list[float], numeric_only: list[float]) -> optuna.Study:
@@ -100,15 +104,17 @@ def test_fusion_helped_names_how_far_it_beats_its_shuffled_control():
     assert "shuffled" in confirmation_in_words(comparison.confirmed)
 
 
-def test_a_control_that_shuffled_what_the_best_baseline_reads_confirms_nothing():
-    """The search's best baseline read the images, so the control shuffled the table; on the fresh folds numeric_only
-    is best, and fusion beating a table-less copy of itself says nothing of what the images add to the table."""
+def test_the_control_judged_is_the_one_that_shuffles_what_the_best_baseline_on_the_fresh_folds_lacks():
+    """image_only led the search, numeric_only leads the fresh folds: the images-shuffled control is the one that
+    says whether the images added anything to the table; that fusion beats a table-shuffled copy of itself says
+    nothing of it."""
     study = made_study(BASELINES + [FUSION])
     study.set_user_attr("confirmation", confirmation(AHEAD, {"image_only": [0.6] * 10, "numeric_only": STEADY},
-                                                     control=[0.6] * 10))
+                                                     control=[a - 0.001 for a in AHEAD], shuffled="image"))
     comparison = compare(study)
-    assert comparison.confirmed.significant and not comparison.confirmed.control_fits and not comparison.helped
-    assert "which numeric_only, trial 1 reads too" in comparison.headline
+    assert comparison.confirmed.control["modality"] == "image" and comparison.confirmed.baseline_role == "numeric_only"
+    assert comparison.confirmed.significant and not comparison.helped
+    assert "against itself with the images shuffled (0.748) it is +0.001" in comparison.headline
 
 
 def test_a_control_that_failed_on_every_fresh_fold_confirms_nothing():

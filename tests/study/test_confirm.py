@@ -14,7 +14,7 @@ import pytest
 from fusion_search.cli import main
 from fusion_search.data import ManifestSpec, make_demo_dataset, prepare_data, read_manifest
 from fusion_search.results import compare
-from fusion_search.study import best_baseline, confirmation_folds, default_repeats, fresh_partition, oof_scores
+from fusion_search.study import confirmation_folds, default_repeats, fresh_partition, oof_scores
 
 TRIALS, FOLDS, REPEATS = 5, 3, 2
 
@@ -43,12 +43,17 @@ def test_every_unit_ran_once_and_completed(confirmed):
     designs = study.user_attrs["confirmation"]["designs"]
     assert {"fusion", "image_only", "numeric_only", "gbdt_only"} <= set(designs)  # and any single-modality ensemble
     members = {int(n) for design in designs.values() for n in design["members"]}
-    control = study.user_attrs["confirmation"]["control"]
-    leader = best_baseline(study)[0]  # the search's best baseline: the control shuffles the input it lacks
-    assert control["modality"] == ("image" if leader in ("numeric_only", "gbdt_only") else "table")
-    assert control["shuffled"]
-    # each member trial once per fresh fold, + held out; the control's shuffled members again on every fresh fold
-    assert len(done) == len(members) * (REPEATS * FOLDS + 1) + len(control["shuffled"]) * REPEATS * FOLDS
+    controls = study.user_attrs["confirmation"]["control"]
+    fusion_members = {int(n) for n in designs["fusion"]["members"]}
+    for modality, control in controls.items():  # each control retrains the fusion candidate's members that read it
+        assert control["modality"] == modality and set(control["shuffled"]) <= fusion_members
+        blind = {"table": {"image_only"}, "image": {"numeric_only", "gbdt_only"}}[modality]  # do not read it
+        assert {n for n in fusion_members if study.trials[n].user_attrs["fusion"] not in blind} == \
+            set(control["shuffled"])
+    assert set(controls) == {"table", "image"} and all(control["shuffled"] for control in controls.values())
+    # each member trial once per fresh fold, + held out; each control's shuffled members again on every fresh fold
+    shuffled = sum(len(control["shuffled"]) for control in controls.values())
+    assert len(done) == len(members) * (REPEATS * FOLDS + 1) + shuffled * REPEATS * FOLDS
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in done)
     keys = Counter((t.user_attrs["trial"], t.user_attrs["repeat"], t.user_attrs["fold"], t.user_attrs.get("shuffled"))
                    for t in done)
@@ -62,13 +67,16 @@ def test_the_study_holds_the_confirmation_scores_of_the_chosen_trials(confirmed)
     by_trial, shuffled = {}, {}
     for unit in units(storage, "held"):
         if unit.user_attrs["fold"] >= 0:
-            kept = shuffled if unit.user_attrs.get("shuffled") else by_trial
-            kept.setdefault(unit.user_attrs["trial"], []).append(
-                (unit.user_attrs["repeat"], unit.user_attrs["fold"], unit.value))
-    control = summary["control"]
-    if control["trial"] is not None:  # a single fusion trial: the control's AUCs are its shuffled units'
-        assert control["aucs"] == [round(v, 6) for *_, v in sorted(shuffled[control["trial"]])]
-        assert control["aucs"] != summary["designs"]["fusion"]["aucs"]
+            if unit.user_attrs.get("shuffled"):
+                shuffled.setdefault(unit.user_attrs["trial"], []).append(
+                    (unit.user_attrs["shuffled"], unit.user_attrs["repeat"], unit.user_attrs["fold"], unit.value))
+            else:
+                by_trial.setdefault(unit.user_attrs["trial"], []).append(
+                    (unit.user_attrs["repeat"], unit.user_attrs["fold"], unit.value))
+    for modality, control in summary["control"].items():
+        if control["trial"] is not None:  # a single fusion trial: the control's AUCs are its shuffled units'
+            assert control["aucs"] == [round(v, 6) for m, *_, v in sorted(shuffled[control["trial"]]) if m == modality]
+            assert control["aucs"] != summary["designs"]["fusion"]["aucs"]
     for role, design in summary["designs"].items():
         assert design["mean_auc"] == pytest.approx(np.mean(design["aucs"]), abs=1e-6)
         assert 0 <= design["holdout_auc"] <= 1 and len(design["aucs"]) == REPEATS * FOLDS
