@@ -50,15 +50,19 @@ def test_three_launched_workers_end_with_exactly_the_requested_trials(pg_url, ti
 
 def test_workers_that_finish_together_run_the_confirmation_once(pg_url, tiny_manifest, fast_space, tmp_path):
     """Three workers reach the study's end at about the same time; they share the confirmation's units and
-    each unit runs exactly once (2 folds x R = 1 repeat x each trial that some confirmed role uses)."""
+    each unit runs exactly once (2 folds x R = 1 repeat x each trial that some confirmed role uses, and again each
+    member that a shuffled control trains)."""
     log = tmp_path / "launch.log"
     command = [sys.executable, "-m", "fusion_search.cli", "launch", "--workers", "3", *worker_command(
         tiny_manifest, fast_space, "dist", 16)[4:]]
     assert start_worker(command, pg_url, log).wait(timeout=300) == 0, log.read_text()[-3000:]
     companion = load(pg_url, "dist:confirm")
-    keys = [(t.user_attrs["trial"], t.user_attrs["repeat"], t.user_attrs["fold"]) for t in companion.get_trials()]
-    members = {int(n) for role in companion.user_attrs["plan"]["roles"].values() for n in role}
-    assert len(keys) == len(set(keys)) == len(members) * 1 * 2 and len(members) >= 4
+    keys = [(t.user_attrs["trial"], t.user_attrs["repeat"], t.user_attrs["fold"], t.user_attrs.get("shuffled"))
+            for t in companion.get_trials()]
+    plan = companion.user_attrs["plan"]
+    members = {int(n) for role in plan["roles"].values() for n in role}
+    shuffled = sum(map(len, plan["control"].values()))  # members the shuffled controls train again
+    assert len(keys) == len(set(keys)) == (len(members) + shuffled) * 1 * 2 and len(members) >= 4 and shuffled >= 2
     assert states(companion) == {"COMPLETE": len(keys)}
     summary = load(pg_url).user_attrs["confirmation"]
     assert {"fusion", *baseline_fusions()} <= set(summary["designs"])
