@@ -25,7 +25,7 @@ from fusion_search._errors import UserError
 from fusion_search.data import SearchData, assign_folds, fold_indices
 from fusion_search.designs import baseline_fusions
 from fusion_search.storage import HEARTBEAT_SECONDS
-from fusion_search.study._control import CONTROL, control_plan, shuffle_seed
+from fusion_search.study._control import CONTROL, control_plan, shuffled_order
 from fusion_search.study._confirm_summary import (
     CHANCE_AUC, FAILED_KEY, HOLDOUT, RETRIED_KEY, SCORES_KEY, is_baseline_role, summarize,
 )
@@ -291,7 +291,8 @@ class UnitObjective:
                                     + (f" ({shuffled} shuffled)" if shuffled else ""))
         data = fold_data(self.data, design)
         if shuffled:
-            data = data.shuffled(shuffled, self.data.search_rows, shuffle_seed(self.data.fold_seed, unit["repeat"]))
+            data = data.shuffled(shuffled, shuffled_order(self.partition(unit["repeat"]), self.data.fold_seed,
+                                                          unit["repeat"]))
         if unit["fold"] == HOLDOUT:
             train_idx, val_idx = self.data.search_rows, self.data.holdout_rows
         else:

@@ -18,6 +18,7 @@ again.
 
 from __future__ import annotations
 
+import numpy as np
 import optuna
 
 from fusion_search.designs import get_kind
@@ -25,7 +26,7 @@ from fusion_search.study._summary import trial_design
 from fusion_search.trainers import MODALITIES
 
 CONTROL = "control"  # its key in a confirmation's plan and summary
-CONTROL_STREAM = 7  # the shuffle's random stream of a repeat: [fold seed, repeat, CONTROL_STREAM]
+CONTROL_STREAM = 7  # the shuffle's random stream of a repeat: [the study's fold seed, repeat, CONTROL_STREAM]
 
 
 def control_plan(study: optuna.Study, members: dict[int, int]) -> dict[str, list[int]]:
@@ -39,10 +40,19 @@ def reads(study: optuna.Study, number: int, modality: str) -> bool:
     return kind.uses_numeric if modality == "table" else kind.uses_image
 
 
-def shuffle_seed(fold_seed: int, repeat: int) -> list[int]:
-    """The permutation of repeat's controls: one per repeat, shared by every member and fold, so the blend's members
-    see the same shuffled table (or images)."""
-    return [fold_seed, repeat, CONTROL_STREAM]
+def shuffled_order(folds: np.ndarray, fold_seed: int, repeat: int) -> np.ndarray:
+    """The rows' order in repeat's controls: a permutation within each fold of the repeat's fresh partition
+    (``folds``; held-out rows, -1, stay). One per repeat, shared by every member and fold, so a blend's members see
+    the same shuffled input. Nothing moves across folds: a validation fold's shuffled values are on no training
+    row, which matters where a group's rows share their table (patients): spread across folds, its copies would sit
+    on training rows with unrelated labels, and a model that memorised them would score the control below what an
+    uninformative table scores."""
+    order = np.arange(len(folds))
+    rng = np.random.default_rng([fold_seed, repeat, CONTROL_STREAM])
+    for fold in range(int(folds.max()) + 1):
+        rows = np.flatnonzero(folds == fold)
+        order[rows] = rng.permutation(rows)
+    return order
 
 
 def missing_modality(role: str) -> str:

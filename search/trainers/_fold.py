@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from fusion_search.data import stopping_split
+from fusion_search.storage import read_rows
 
 
 @dataclass(frozen=True)
@@ -33,17 +34,46 @@ class FoldData:
         """A manifest's rows (numbers, categories, labels, groups) with the images or features a design reads."""
         return cls(images, manifest.numeric, manifest.labels, image_features, manifest.groups, manifest.categorical)
 
-    def shuffled(self, modality: str, rows: np.ndarray, seed: int) -> "FoldData":
-        """The same data with one modality's values permuted among ``rows`` ("table": the numeric and categorical
-        columns; "image": the images or their features), every other row and input untouched: each of those rows
-        keeps its label but gets another row's table (or image), so that modality can carry no information about
-        the label while keeping its own distribution. (A fancy-indexed copy of the permuted arrays.)"""
+    def shuffled(self, modality: str, order: np.ndarray) -> "FoldData":
+        """The same data with one modality's rows put in ``order`` (row i gets row order[i]'s values; "table": the
+        numeric and categorical columns, "image": the images or their features), labels and every other input
+        untouched: with a permutation, that modality keeps its distribution but no longer goes with the label. The
+        table (small) is copied; images and features are read through the order as they are read anyway, batch by
+        batch (PermutedRows), so a memory-mapped cache stays on disk."""
         if modality not in MODALITIES:
             raise ValueError(f"unknown modality '{modality}'; known: {', '.join(MODALITIES)}")
-        order = np.arange(len(self.labels))
-        order[rows] = np.random.default_rng(seed).permutation(rows)
-        fields = ("numeric", "categorical") if modality == "table" else ("images", "image_features")
-        return replace(self, **{name: getattr(self, name)[order] for name in fields if getattr(self, name) is not None})
+        if modality == "table":
+            return replace(self, numeric=self.numeric[order],
+                           categorical=None if self.categorical is None else self.categorical[order])
+        return replace(self, **{name: PermutedRows(getattr(self, name), order)
+                                for name in ("images", "image_features") if getattr(self, name) is not None})
+
+
+class PermutedRows:
+    """An array's rows in another order, read lazily: row i is array[order[i]]. Indexing (rows, a slice, an index
+    array) reads just those rows (storage.read_rows); np.asarray reads them all. (numpy has no lazy fancy-indexed
+    view of a memory map, and dask would be a dependency for this one use.)"""
+
+    def __init__(self, array: np.ndarray, order: np.ndarray):
+        if len(order) != len(array):
+            raise ValueError(f"an order of {len(order)} rows for an array of {len(array)}")
+        self.array, self.order = array, np.asarray(order, dtype=np.int64)
+
+    shape = property(lambda self: self.array.shape)
+    dtype = property(lambda self: self.array.dtype)
+    ndim = property(lambda self: self.array.ndim)
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, rows):
+        if isinstance(rows, (int, np.integer)):
+            return read_rows(self.array, self.order[[rows]])[0]
+        return read_rows(self.array, self.order[rows])
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        rows = read_rows(self.array, self.order)
+        return rows if dtype is None else rows.astype(dtype, copy=False)
 
 
 MODALITIES = ("table", "image")  # what a control can shuffle (FoldData.shuffled)
