@@ -190,10 +190,12 @@ def units_in_words(confirmed: Confirmed) -> str:
     if confirmed.failed_units:
         names = ", ".join(f"trial {u['trial']} " + ("held-out" if u["repeat"] < 0 else
                                                      f"repeat {u['repeat'] + 1} fold {u['fold'] + 1}")
+                          + (f" ({u['shuffled']} shuffled)" if u.get("shuffled") else "")
                           for u in confirmed.failed_units[:5])
         parts.append(f"{len(confirmed.failed_units)} unit(s) failed twice ({names}{', ...' if len(confirmed.failed_units) > 5 else ''}; "
-                     f"{total} folds per design): a fusion candidate's failed fold scores 0.5, a baseline's failed "
-                     "fold is left out of the comparison, a failed held-out unit means no held-out confirmation.")
+                     f"{total} folds per design): a fusion candidate's failed fold scores 0.5, a baseline's (or a "
+                     "shuffled control's) failed fold is left out of the comparison with it, a failed held-out unit "
+                     "means no held-out confirmation.")
     if confirmed.unscored_baselines:
         parts.append(f"{', '.join(confirmed.unscored_baselines)} failed on every fresh fold, so fusion cannot be "
                      "confirmed against it.")

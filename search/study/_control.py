@@ -31,7 +31,7 @@ CONTROL_STREAM = 7  # the shuffle's random stream of a repeat: [the study's fold
 
 def control_plan(study: optuna.Study, members: dict[int, int]) -> dict[str, list[int]]:
     """modality -> the fusion candidate's members that read it (trained again with it shuffled)."""
-    return {modality: [number for number in members if reads(study, number, modality)] for modality in MODALITIES}
+    return {modality: sorted(number for number in members if reads(study, number, modality)) for modality in MODALITIES}
 
 
 def reads(study: optuna.Study, number: int, modality: str) -> bool:
