@@ -118,8 +118,23 @@ def markdown(result: dict) -> str:
              f"{claims['null']} | {result['claim_rate']['null']:.0%} |",
              f"| interaction (only the numbers tell 0 from 1, 2 from 3) | fusion helps | ≥ 80% | "
              f"{counts['interaction']} | {claims['interaction']} | {result['claim_rate']['interaction']:.0%} |",
-             "", EARLIER, "", "Headlines of every study are in verdict_multiclass.json."]
+             "", *control_lines(result["runs"]), "", EARLIER, "", "Headlines of every study are in verdict_multiclass.json."]
     return "\n".join(lines) + "\n"
+
+
+BLOCKED = "but against itself with"  # the headline's words when fusion beat the baseline but not its shuffled control
+
+
+def control_lines(runs: list[dict]) -> list[str]:
+    """How often the shuffled control alone stopped a claim (fusion beat the best single modality, p < 0.05, but not
+    itself with the other input shuffled), per kind; nothing for a revision without the control."""
+    if not any("shuffled" in r["headline"] for r in runs):
+        return []
+    counts = {kind: (sum(BLOCKED in r["headline"] for r in runs if r["kind"] == kind),
+                     sum(r["kind"] == kind for r in runs)) for kind in KINDS}
+    return ["Studies in which fusion beat the best single modality on the fresh folds (one-sided p < 0.05) but not "
+            "its own shuffled control, so the headline made no claim: "
+            + "; ".join(f"{kind} {blocked} of {total}" for kind, (blocked, total) in counts.items()) + "."]
 
 
 def main() -> None:
