@@ -41,16 +41,13 @@ class Confirmed:
     def significant(self) -> bool:
         """Better on the fresh folds at the 5% level, one-sided: the only claim the verdict makes is that fusion
         beats the reference, so that is the alternative tested."""
-        test = self.test
-        return test is not None and math.isfinite(test.p_greater) and test.p_greater < LEVEL and test.mean > 0
+        return beats(self.test)
 
     @property
     def control_beaten(self) -> bool:
         """The fusion candidate beats its own control on the fresh folds at the 5% level, one-sided (the same
         corrected t-test): the gain comes from the modality the baseline lacks."""
-        test = self.control_test
-        return (test is not None and math.isfinite(test.p_greater)
-                and test.p_greater < LEVEL and test.mean > 0)
+        return beats(self.control_test)
 
     @property
     def complete(self) -> bool:
@@ -67,6 +64,11 @@ class Confirmed:
         if self.holdout_failed:
             return False
         return held is None or (math.isfinite(held.p_greater) and held.p_greater < LEVEL and held.difference > 0)
+
+
+def beats(test: CorrectedTTest | None) -> bool:
+    """The fusion candidate is better on the fresh folds at the 5% level, one-sided."""
+    return test is not None and math.isfinite(test.p_greater) and test.p_greater < LEVEL and test.mean > 0
 
 
 def _current_summary(study: optuna.Study) -> dict | None:

@@ -206,8 +206,8 @@ def _control_evidence(test) -> str:
 
 def control_shortfall(done: Confirmed) -> str:
     """Why the control leaves the gain unexplained, as the end of a sentence."""
-    control, modality = done.control, (done.control or {}).get("modality", "table")
-    if control is None or control["mean_auc"] is None:
+    control, modality = done.control, done.control["modality"]
+    if control["mean_auc"] is None:
         return (f"its control (the same design with {SHUFFLED[modality]}) failed on every fresh fold, so nothing "
                 f"shows the gain comes from {CARRIED[modality]}.")
     test = done.control_test

@@ -280,6 +280,7 @@ class UnitObjective:
     def __init__(self, study: optuna.Study, data: SearchData, folds: int, seed: int, progress: SilentProgress):
         self.study, self.data, self.folds, self.seed, self.progress = study, data, folds, seed, progress
         self.partitions: dict[int, np.ndarray] = {}
+        self.orders: dict[int, np.ndarray] = {}
 
     def __call__(self, trial: optuna.Trial) -> float:
         unit = trial.user_attrs
@@ -291,8 +292,7 @@ class UnitObjective:
                                     + (f" ({shuffled} shuffled)" if shuffled else ""))
         data = fold_data(self.data, design)
         if shuffled:
-            data = data.shuffled(shuffled, shuffled_order(self.partition(unit["repeat"]), self.data.fold_seed,
-                                                          unit["repeat"]))
+            data = data.shuffled(shuffled, self.shuffled_order(unit["repeat"]))
         if unit["fold"] == HOLDOUT:
             train_idx, val_idx = self.data.search_rows, self.data.holdout_rows
         else:
@@ -328,6 +328,12 @@ class UnitObjective:
                     raise
                 failures.append(f"ran out of device memory with seed {attempt_seed} ({type(error).__name__})")
         return None, failures
+
+    def shuffled_order(self, repeat: int) -> np.ndarray:
+        """The rows' order in repeat's shuffled controls (one per repeat, _control.shuffled_order)."""
+        if repeat not in self.orders:
+            self.orders[repeat] = shuffled_order(self.partition(repeat), self.data.fold_seed, repeat)
+        return self.orders[repeat]
 
     def partition(self, repeat: int) -> np.ndarray:
         """Fresh folds of the search rows: the plan's number of folds, new seeds, held-out rows still out."""
