@@ -44,5 +44,6 @@ def space_from_record(record: dict[str, Any], name: str, description: str = "") 
         else:
             search[param] = {key: value for key, value in spec.items()
                              if key in ("low", "high", "log") or (key in ("step", "when") and value)}
-    raw = {"description": description, "fixed": record["fixed"], "search": search, "defaults": record["defaults"]}
+    raw = {"description": description, "fixed": record["fixed"], "search": search, "defaults": record["defaults"],
+           "first_tries": record.get("first_tries", [])}
     return parse_space(raw, name=name, source=f"the space study records of '{name}'")

@@ -10,7 +10,7 @@ import optuna
 
 from fusion_search.designs import Design, baseline_fusions, design_fields, get_kind, matters_with_backbone
 
-TOP_KEYS = {"description", "fixed", "search", "defaults"}
+TOP_KEYS = {"description", "fixed", "search", "defaults", "first_tries"}
 PARAM_KEYS = {"choices", "low", "high", "log", "step", "when"}
 
 
@@ -45,6 +45,7 @@ class Space:
     fixed: dict[str, Any]
     params: tuple[Param, ...]
     defaults: dict[str, Any]
+    first_tries: tuple[dict[str, Any], ...] = ()  # per fusion family, best first: overrides of the defaults
 
     @property
     def fusions(self) -> tuple[str, ...]:
@@ -56,8 +57,11 @@ class Space:
 
     def record(self) -> dict[str, Any]:
         """The resolved space as plain data (JSON), as a study stores it: what a trial's design is built from."""
-        return {"fixed": dict(self.fixed), "search": {p.name: p.record() for p in self.params},
-                "defaults": dict(self.defaults)}
+        record = {"fixed": dict(self.fixed), "search": {p.name: p.record() for p in self.params},
+                  "defaults": dict(self.defaults)}
+        if self.first_tries:  # (absent when empty: a space without first tries records as it always did)
+            record["first_tries"] = [dict(entry) for entry in self.first_tries]
+        return record
 
     @property
     def image_sizes(self) -> tuple[int, ...]:
@@ -96,6 +100,25 @@ def baseline_params(space: Space) -> list[dict[str, Any]]:
                 params[param.name] = space.defaults[param.name]
         enqueued.append({k: v for k, v in params.items() if k not in space.fixed})
     return enqueued
+
+
+def first_try_params(space: Space) -> list[dict[str, Any]]:
+    """Full parameter sets of the fusion families' first tries (the space's ``first_tries``, in its order: best
+    first), each the space's defaults with the entry's overrides, to enqueue after the baselines."""
+    enqueued = []
+    for entry in space.first_tries:
+        params: dict[str, Any] = dict(space.fixed, fusion=entry["fusion"])
+        for param in space.params:  # fusion and backbone come first, so later fields see the entry's values
+            if param.name != "fusion" and _active(param, params):
+                params[param.name] = entry.get(param.name, space.defaults[param.name])
+        enqueued.append({k: v for k, v in params.items() if k not in space.fixed})
+    return enqueued
+
+
+def first_try_name(params: dict[str, Any]) -> str:
+    """How a first try is named in words: its design, and the backbone where the space searches it."""
+    backbone = params.get("backbone")
+    return f"{params['fusion']} on {backbone}" if backbone else params["fusion"]
 
 
 def _active(param: Param, chosen: dict[str, Any]) -> bool:

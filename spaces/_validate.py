@@ -48,7 +48,8 @@ def parse_space(raw: Any, name: str, source: str) -> Space:
     params = _with_baselines(_params(where, raw.get("search") or {}, fixed), fixed)
     _require_fusion_inputs(where, fixed, params)
     defaults = _defaults(where, raw.get("defaults") or {}, params)
-    return Space(name, source, str(raw.get("description", "")), fixed, tuple(params), defaults)
+    first_tries = _first_tries(where, raw.get("first_tries") or [], params)
+    return Space(name, source, str(raw.get("description", "")), fixed, tuple(params), defaults, first_tries)
 
 
 def _fixed(where: _Where, fixed: Any) -> dict[str, Any]:
@@ -170,6 +171,28 @@ def _defaults(where: _Where, defaults: Any, params: list[Param]) -> dict[str, An
         if not _inside(by_name[key], value):
             where.fail(f"defaults.{key}", f"{value!r} is outside the searched range")
     return {p.name: defaults.get(p.name, default_value(p)) for p in params}
+
+
+def _first_tries(where: _Where, entries: Any, params: list[Param]) -> tuple[dict[str, Any], ...]:
+    """Each entry: a fusion design the space searches (not a baseline: those start at the defaults anyway) and
+    values, inside their ranges, for searched fields (the rest come from defaults)."""
+    if not isinstance(entries, list):
+        where.fail("first_tries", "must be a list of mappings, each with a fusion and searched field -> value")
+    by_name = {p.name: p for p in params}
+    checked = []
+    for i, entry in enumerate(entries):
+        at = f"first_tries[{i}]"
+        if not isinstance(entry, dict) or "fusion" not in entry:
+            where.fail(at, "must be a mapping with a fusion and searched field -> value")
+        if entry["fusion"] not in by_name["fusion"].choices or entry["fusion"] in baseline_fusions():
+            where.fail(f"{at}.fusion", f"{entry['fusion']!r} is not a fusion design the space searches")
+        for key, value in entry.items():
+            if key not in by_name:
+                where.fail(f"{at}.{key}", "is not a searched field")
+            if not _inside(by_name[key], value):
+                where.fail(f"{at}.{key}", f"{value!r} is outside the searched range")
+        checked.append(dict(entry))
+    return tuple(checked)
 
 
 def _inside(param: Param, value: Any) -> bool:

@@ -15,6 +15,7 @@ from fusion_search.results._statistics import (AucDifferenceTest, CorrectedTTest
 from fusion_search.study import CONTROL, FUSION_DESIGN, holdout_scores, is_baseline_role, missing_modality, searched_trials
 
 LEVEL = 0.05
+POWER = 0.80  # the power at which the verdict names the smallest gain the study would have detected
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,9 @@ def confirmation_in_words(confirmed: Confirmed) -> str:
                      f"{test.mean:+.3f}); corrected repeated k-fold t-test t = {test.t:.2f} with {test.n - 1} "
                      f"degrees of freedom, one-sided {p_text(test.p_greater)}, two-sided {p_text(test.p)} (Nadeau & "
                      f"Bengio 2003: the folds' training sets overlap, so the variance is scaled by 1/n + 1/(k-1) = "
-                     f"1/{test.n} + 1/{confirmed.folds - 1} = {test.variance_factor:.3f}).")
+                     f"1/{test.n} + 1/{confirmed.folds - 1} = {test.variance_factor:.3f}); {interval_text(test)} for "
+                     f"the mean difference. With differences this spread, the smallest gain the test would find at 5% "
+                     f"with 80% power is {detectable_gain(test):+.3f}.")
     if confirmed.control is not None:
         parts.append(control_paragraph(confirmed))
     if confirmed.failed_units or confirmed.retried_units:
@@ -209,6 +212,27 @@ def units_in_words(confirmed: Confirmed) -> str:
 def describe(design: dict) -> str:
     """'late, trial 13' or 'ensemble of late (trial 13 x2), image_only (trial 0)'."""
     return design["fusion"] if design.get("trial") is None else f"{design['fusion']}, trial {design['trial']}"
+
+
+def interval_text(test: CorrectedTTest | AucDifferenceTest | None) -> str:
+    """'95% CI -0.010 to +0.074' (the interval the test inverts), or '' where it is undefined."""
+    low, high = (math.nan, math.nan) if test is None or not math.isfinite(test.p) else test.interval(1.0 - LEVEL)
+    return "" if not (math.isfinite(low) and math.isfinite(high)) else f"95% CI {low:+.3f} to {high:+.3f}"
+
+
+def detectable_gain(test: CorrectedTTest | None) -> float:
+    """The smallest gain over the best baseline that these fresh folds would have found at 5% with 80% power (NaN:
+    not defined)."""
+    return math.nan if test is None or not math.isfinite(test.p) else test.detectable_gain(POWER, LEVEL)
+
+
+def detectable_in_words(test: CorrectedTTest | None) -> str:
+    """A sentence on what a study that did not claim could have missed, from the spread of its fold differences."""
+    gain = detectable_gain(test)
+    if not math.isfinite(gain):
+        return ""
+    return (f" With fold differences this spread, a true gain of {gain:+.3f} AUC or more would likely (80% power) "
+            "have been seen; smaller gains are not ruled out: collect more rows to look for them.")
 
 
 def p_text(p: float) -> str:

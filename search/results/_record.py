@@ -16,13 +16,13 @@ from fusion_search.study import BELOW_CHANCE, Ensemble, baselines, chosen_trial,
 
 def ensemble_record(study: optuna.Study, ensemble: Ensemble) -> dict[str, Any]:
     """One of the study's ensembles (``study_ensemble``), with what is needed to read and rebuild it."""
-    trials = study.trials
+    trials, comparison = study.trials, compare(study)
     return {
         "study": study.study_name, "ensemble": ensemble.side, "oof_auc": ensemble.oof_auc,
         "members": [{"trial": n, "weight": w, "fusion": trials[n].user_attrs.get("fusion"),
                      "mean_auc": round(trials[n].value, 6), "design": trial_design(study, trials[n]).to_params()}
                     for n, w in ensemble.members.items()],
-        "baselines": baselines(study), "verdict": compare(study).headline,
+        "baselines": baselines(study), "verdict": comparison.headline, "evidence": comparison.evidence,
         "confirmation": study.user_attrs.get("confirmation"), "data": _data(study), "versions": package_versions(),
     }
 
@@ -32,6 +32,7 @@ def export_record(study: optuna.Study, trial_number: int | None = None) -> dict[
     trial = chosen_trial(study, trial_number)
     attrs = trial.user_attrs
     fold_aucs = attrs.get("fold_aucs", [])
+    comparison = compare(study)
     return {
         "study": study.study_name,
         "trial": trial.number,
@@ -46,7 +47,8 @@ def export_record(study: optuna.Study, trial_number: int | None = None) -> dict[
         "design": trial_design(study, trial).to_params(),
         "baselines": baselines(study),
         "tuned_trials": trial_counts(study),  # trials scored on every fold, per design
-        "verdict": compare(study).headline,
+        "verdict": comparison.headline,
+        "evidence": comparison.evidence,  # the fresh-fold gain, its 95% interval, the smallest detectable gain
         "confirmation": study.user_attrs.get("confirmation"),  # scores of the winners on fresh folds
         "data": _data(study),
         "versions": package_versions(),

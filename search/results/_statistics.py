@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 
 from fusion_search.trainers import fold_auc
 
@@ -46,6 +46,27 @@ class CorrectedTTest:
         """1/n + n_test/n_train: how much the sample variance is inflated for the overlapping training sets."""
         return 1.0 / self.n + self.test_train_ratio
 
+    @property
+    def standard_error(self) -> float:
+        """sqrt((1/n + n_test/n_train) s^2): the corrected standard error of the mean difference (0 when the
+        differences do not vary)."""
+        return math.sqrt(self.variance_factor * float(np.var(self.differences, ddof=1)))
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        """The two-sided confidence interval of the mean difference that the corrected t-test inverts:
+        mean +- t_{(1+level)/2, n-1} * standard error."""
+        half = float(stats.t.ppf((1.0 + level) / 2.0, df=self.n - 1)) * self.standard_error
+        return self.mean - half, self.mean + half
+
+    def detectable_gain(self, power: float = 0.8, alpha: float = 0.05) -> float:
+        """The smallest true mean difference that this one-sided test at `alpha` finds with probability `power`, were
+        the differences as spread as these: delta = ncp * standard error, ncp the noncentrality at which the
+        noncentral t (n - 1 degrees of freedom) exceeds the critical value with that probability. NaN when the
+        differences do not vary."""
+        if self.standard_error == 0.0:
+            return math.nan
+        return noncentrality_for_power(self.n - 1, power, alpha) * self.standard_error
+
 
 def corrected_ttest(a: list[float], b: list[float], test_train_ratio: float) -> CorrectedTTest:
     """t = mean(d) / sqrt((1/n + n_test/n_train) * s^2), s^2 the sample variance of the n = r*k paired
@@ -60,6 +81,13 @@ def corrected_ttest(a: list[float], b: list[float], test_train_ratio: float) -> 
     t = float(d.mean() / math.sqrt((1.0 / len(d) + test_train_ratio) * variance))
     p = float(2.0 * stats.t.sf(abs(t), df=len(d) - 1))
     return CorrectedTTest(tuple(map(float, d)), test_train_ratio, t, p, float(stats.t.sf(t, df=len(d) - 1)))
+
+
+def noncentrality_for_power(df: int, power: float, alpha: float) -> float:
+    """The noncentrality at which a one-sided t-test at `alpha` with `df` degrees of freedom rejects with probability
+    `power` (scipy's noncentral t; SciPy has no power solver for it)."""
+    critical = float(stats.t.ppf(1.0 - alpha, df))
+    return float(optimize.brentq(lambda ncp: stats.nct.sf(critical, df, ncp) - power, 0.0, 100.0))
 
 
 @dataclass(frozen=True)
@@ -82,6 +110,14 @@ class AucDifferenceTest:
     @property
     def difference(self) -> float:
         return self.auc_a - self.auc_b
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        """The normal-theory interval of the AUC difference that the test's z inverts: difference +- z_{(1+level)/2}
+        * its standard error (DeLong's, or the bootstrap's spread); (NaN, NaN) where z is undefined."""
+        if not math.isfinite(self.z) or self.z == 0.0:
+            return math.nan, math.nan
+        half = float(stats.norm.ppf((1.0 + level) / 2.0)) * abs(self.difference / self.z)
+        return self.difference - half, self.difference + half
 
 
 def delong_test(labels: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray) -> AucDifferenceTest:

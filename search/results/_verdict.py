@@ -22,7 +22,8 @@ from scipy import stats
 
 from fusion_search.designs import baseline_fusions
 from fusion_search.results._classes import class_gains_in_words
-from fusion_search.results._confirmation import LEVEL, Confirmed, confirmed, describe, failed_references, p_text
+from fusion_search.results._confirmation import (LEVEL, Confirmed, confirmed, describe, detectable_gain,
+                                                 detectable_in_words, failed_references, interval_text, p_text)
 from fusion_search.study import best_baseline, best_per_fusion, design_label, is_below_chance, pruned
 
 
@@ -73,6 +74,20 @@ class Comparison:
         done = self.confirmed
         return (done is not None and done.significant and done.control_beaten and done.holdout_agrees
                 and done.complete and not self.below_chance)
+
+    @property
+    def evidence(self) -> dict | None:
+        """The confirmation's numbers behind the headline, for the export record: the fresh-fold gain over the best
+        baseline, its 95% interval, one-sided p, and the smallest gain detectable at 5% with 80% power; None before
+        a confirmation (or where the differences cannot be tested)."""
+        test = None if self.confirmed is None else self.confirmed.test
+        if test is None or not math.isfinite(test.p):
+            return None
+        low, high = test.interval(1.0 - LEVEL)
+        gain = detectable_gain(test)
+        return {"helped": self.helped, "gain": round(test.mean, 6), "interval_95": [round(low, 6), round(high, 6)],
+                "p_one_sided": test.p_greater, "detectable_gain_80": round(gain, 6) if math.isfinite(gain) else None,
+                "folds": test.n}
 
     @property
     def headline(self) -> str:
@@ -159,8 +174,10 @@ def _headline(comparison: Comparison) -> str:
     ours = f"the best fusion design ({describe(done.fusion)}, {done.fusion['mean_auc']:.3f})"
     theirs = f"the best single modality ({describe(done.baseline)}, {done.baseline['mean_auc']:.3f})"
     test = done.test
+    interval = interval_text(test)
     evidence = "" if test is None else (f" (better in {test.wins} of {test.n} folds; corrected repeated k-fold "
-                                        f"t-test, one-sided {p_text(test.p_greater)})")
+                                        f"t-test, one-sided {p_text(test.p_greater)}"
+                                        + (f"; {interval}" if interval else "") + ")")
     where = f"on {done.repeats}x{done.folds} fresh folds"
     difference = done.fusion["mean_auc"] - done.baseline["mean_auc"]
     if comparison.helped:
@@ -183,8 +200,12 @@ def _headline(comparison: Comparison) -> str:
                     f"within fold-to-fold noise{evidence}.")
     if done.holdout is not None:
         held = done.holdout
+        held_interval = interval_text(held)
         sentence += (f" On the {held.rows} held-out rows: AUC {held.auc_a:.3f} against {held.auc_b:.3f} "
-                     f"({held.method}, one-sided {p_text(held.p_greater)}).")
+                     f"({held.method}, one-sided {p_text(held.p_greater)}"
+                     + (f"; difference {held.difference:+.3f}, {held_interval}" if held_interval else "") + ").")
+    if not comparison.helped:
+        sentence += detectable_in_words(test)
     return sentence
 
 

@@ -10,6 +10,7 @@ from fusion_search.study._confirm import (
 )
 from fusion_search.study._confirm_summary import holdout_scores
 from fusion_search.study._control import CONTROL, missing_modality
+from fusion_search.study._first_tries import FIRST_TRIES_ATTR, FIRST_TRY, first_try_budget
 from fusion_search.study._ensemble import Ensemble, blend, study_ensemble, study_ensembles
 from fusion_search.study._notes import note_progress, progress_note, save_note_if_changed, trial_note
 from fusion_search.study._objective import CrossValidatedObjective, fold_order, fold_seed, require_baselines_fit
@@ -27,6 +28,7 @@ from fusion_search.study._summary import (
 from fusion_search.study._worker import WorkerSettings, WorkerStopped, run_worker
 
 __all__ = [
+    "FIRST_TRIES_ATTR", "FIRST_TRY", "first_try_budget",
     "note_progress", "progress_note", "save_note_if_changed", "trial_note",
     "CONFIRM_FOLDS", "CONTROL", "missing_modality",
     "CrossValidatedObjective", "Ensemble", "MAX_OOF_ROWS", "MAX_OOF_VALUES", "METRIC_NAME", "RunSettings", "SilentProgress", "WorkerSettings",

@@ -11,9 +11,10 @@ import optuna
 
 from fusion_search._errors import UserError
 from fusion_search.data import SearchData, fold_indices
-from fusion_search.designs import Design, baseline_fusions, get_kind
+from fusion_search.designs import Design, baseline_fusions
 from fusion_search.spaces import Space, baseline_params, suggest_design
 from fusion_search.study._chance import BELOW_CHANCE, below_chance_reason
+from fusion_search.study._first_tries import PruningGate
 from fusion_search.study._notes import write_notes
 from fusion_search.study._oof import save_oof_scores
 from fusion_search.study._progress import SilentProgress
@@ -30,6 +31,7 @@ class CrossValidatedObjective:
         self.data, self.space, self.seed = data, space, seed
         self.progress = progress or SilentProgress()
         self.trials = trials  # the study's target, for the dashboard's progress note
+        self.gate = PruningGate()
 
     def __call__(self, trial: optuna.Trial) -> float:
         design = suggest_design(trial, self.space)
@@ -69,13 +71,15 @@ class CrossValidatedObjective:
     def _folds(self, trial: optuna.Trial, design: Design) -> dict[int, FoldResult]:
         """Train fold by fold in a per-trial shuffled order, reporting each fold's AUC with the fold id
         as step; stop early when the study's pruner (WilcoxonPruner) says this design is worse than
-        the best. A pruned trial returns its running mean, as the pruner's documentation advises."""
+        the best. A pruned trial returns its running mean, as the pruner's documentation advises.
+        Baselines and first tries are measured on every fold, and no fusion trial is pruned before some fusion
+        trial has been (_first_tries.py)."""
         results: dict[int, FoldResult] = {}
         for fold in fold_order(self.seed, trial.number, self.data.k):
             results[fold] = self._fold(trial, design, fold, len(results))
             trial.report(results[fold].auc, step=fold)
-            if len(results) < self.data.k and not get_kind(design.fusion).is_baseline and trial.should_prune():
-                break  # a baseline is the reference every design is judged by: measured on every fold
+            if len(results) < self.data.k and self.gate.may_prune(trial, design.fusion) and trial.should_prune():
+                break
         return dict(sorted(results.items()))
 
     def _fold(self, trial: optuna.Trial, design: Design, fold: int, position: int) -> FoldResult:

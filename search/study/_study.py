@@ -18,6 +18,7 @@ from fusion_search.storage import (
 )
 from fusion_search.study._budget import baseline_quota, top_up_baselines
 from fusion_search.study._confirm import confirm
+from fusion_search.study._first_tries import enqueue_first_tries
 from fusion_search.study._objective import CrossValidatedObjective, require_baselines_fit, require_splittable
 from fusion_search.study._oof import save_oof_labels
 from fusion_search.study._preflight import require_weights, say_classes, say_holdout
@@ -113,6 +114,7 @@ def _open_or_create(settings: RunSettings, data: SearchData, space: Space) -> tu
     save_oof_labels(study, np.where(data.folds >= 0, data.manifest.labels, -1))  # -1: held out
     for params in baseline_params(space):
         study.enqueue_trial(params, user_attrs={"role": "baseline"})
+    enqueue_first_tries(study, space, settings.trials, baseline_quota(settings.trials, settings.baseline_trials))
     study.set_user_attr("ready", True)  # workers that loaded the study meanwhile wait for this
     return study, True
 

@@ -116,3 +116,52 @@ def test_the_bootstraps_rank_auc_is_scikit_learns_with_ties_for_two_and_k_classe
     assert rank_auc(labels, scores) == pytest.approx(fold_auc(labels, scores), abs=1e-12)
     binary = (labels == 1).astype(int)
     assert rank_auc(binary, scores[:, 1]) == pytest.approx(roc_auc_score(binary, scores[:, 1]), abs=1e-12)
+
+
+def test_the_corrected_interval_is_what_the_corrected_ttest_inverts():
+    """Shift the differences by either end of the 95% interval and the two-sided p is exactly 0.05."""
+    rng = np.random.default_rng(3)
+    a, b = 0.8 + rng.normal(0, 0.03, 10), 0.78 + rng.normal(0, 0.03, 10)
+    test = corrected_ttest(list(a), list(b), 1 / 9)
+    low, high = test.interval(0.95)
+    assert low < test.mean < high
+    for end in (low, high):
+        shifted = corrected_ttest(list(a - end), list(b), 1 / 9)
+        assert shifted.p == pytest.approx(0.05, abs=1e-9)
+
+
+def test_the_detectable_gain_is_found_with_80_percent_power_and_a_smaller_one_less_often():
+    """Simulated fold differences whose spread is known: at the gain the test says it detects with 80% power, the
+    one-sided 5% test rejects in about 80% of 4,000 draws; at half that gain, far less often; at zero, in about 5%.
+    (test_train_ratio 0: the differences are independent, so the corrected test is the plain one and its premise
+    holds exactly.)"""
+    rng, n, sd = np.random.default_rng(11), 10, 0.04
+    reference = corrected_ttest(list(rng.normal(0, sd, n)), [0.0] * n, 0.0)
+    gain = reference.detectable_gain(0.8, 0.05) * sd / float(np.std(reference.differences, ddof=1))  # at the true sd
+
+    def rejects(mean: float) -> float:
+        draws = rng.normal(mean, sd, size=(4000, n))
+        return float(np.mean([corrected_ttest(list(d), [0.0] * n, 0.0).p_greater < 0.05 for d in draws]))
+
+    assert rejects(gain) == pytest.approx(0.80, abs=0.03)
+    assert rejects(gain / 2) < 0.45
+    assert rejects(0.0) == pytest.approx(0.05, abs=0.015)
+
+
+def test_the_detectable_gain_grows_with_the_correction_for_overlapping_training_sets():
+    differences = [0.03, -0.01, 0.02, 0.05, 0.0, 0.01, 0.04, -0.02, 0.02, 0.03]
+    plain = corrected_ttest(differences, [0.0] * 10, 0.0)
+    corrected = corrected_ttest(differences, [0.0] * 10, 1 / 9)
+    assert corrected.detectable_gain() == pytest.approx(plain.detectable_gain() * math.sqrt(
+        corrected.variance_factor / plain.variance_factor))
+    assert math.isnan(corrected_ttest([0.01, 0.01], [0.0, 0.0], 0.1).detectable_gain())
+
+
+def test_delongs_interval_is_what_its_z_inverts():
+    rng = np.random.default_rng(5)
+    labels = rng.random(300) < 0.4
+    a, b = labels + rng.normal(0, 0.8, 300), labels + rng.normal(0, 1.1, 300)
+    test = delong_test(labels, a, b)
+    low, high = test.interval(0.95)
+    assert (high - low) / 2 == pytest.approx(1.959964 * abs(test.difference / test.z), rel=1e-5)
+    assert (low > 0) == (test.p < 0.05 and test.difference > 0)

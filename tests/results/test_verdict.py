@@ -229,3 +229,30 @@ def test_where_the_backbone_is_searched_the_headline_and_leaderboard_name_it():
     assert "concat on descriptors, trial 2" in sentence and "image_only on small_cnn" in sentence
     rows = leaderboard_table(study).columns[0]._cells
     assert "concat on descriptors" in rows and "numeric_only (baseline)" in rows
+
+
+def test_every_confirmed_headline_gives_the_95_percent_interval_of_the_fresh_fold_gain():
+    for fusion in (AHEAD, [a + 0.02 for a in STEADY][:5] + [a - 0.02 for a in STEADY][5:]):
+        comparison = compare(confirmed_study(fusion, STEADY, [0.6] * 10))
+        low, high = comparison.confirmed.test.interval(0.95)
+        assert f"95% CI {low:+.3f} to {high:+.3f}" in comparison.headline
+        assert comparison.evidence["interval_95"] == [round(low, 6), round(high, 6)]
+
+
+def test_a_claim_does_not_speak_of_what_it_could_have_missed_and_a_non_claim_does():
+    helped = compare(confirmed_study(AHEAD, STEADY, [0.6] * 10))
+    assert helped.helped and "would likely (80% power) have been seen" not in helped.headline
+    noisy = [a + d for a, d in zip(STEADY, [0.06, -0.05, 0.04, -0.03, 0.05, -0.06, 0.02, -0.01, 0.03, -0.02])]
+    unclear = compare(confirmed_study(noisy, STEADY, [0.6] * 10))
+    gain = unclear.confirmed.test.detectable_gain(0.8, 0.05)
+    assert not unclear.helped and 0.01 < gain < 0.2
+    assert f"a true gain of {gain:+.3f} AUC or more would likely (80% power) have been seen" in unclear.headline
+    assert "collect more rows" in unclear.headline
+    assert unclear.evidence["detectable_gain_80"] == pytest.approx(gain, abs=1e-6)
+    behind = compare(confirmed_study([a - 0.03 for a in noisy], STEADY, [0.6] * 10))
+    assert behind.headline.startswith("Fusion did not help on this data") and "80% power" in behind.headline
+
+
+def test_before_a_confirmation_there_is_no_evidence_to_quote():
+    comparison = compare(made_study(BASELINES + [FUSION]))
+    assert comparison.evidence is None and "95% CI" not in comparison.headline

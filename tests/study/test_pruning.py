@@ -1,5 +1,7 @@
 """Fold pruning: a fusion design clearly worse than the best on its first folds stops early and says so;
-a baseline design, tuned or not, is never pruned: it is what every design is judged against."""
+a baseline design, tuned or not, is never pruned: it is what every design is judged against. Nor is a fusion
+family's first try, and no fusion trial is pruned before some fusion trial has been scored on every fold: otherwise
+a tuned baseline would stop every untuned fusion trial and no fusion design would reach the verdict."""
 
 from __future__ import annotations
 
@@ -12,16 +14,16 @@ from fusion_search.designs import DesignKind, register_design, unregister_design
 from fusion_search.models import Fusion, register_fusion, unregister_fusion
 from fusion_search.results import print_status
 from fusion_search.spaces import parse_space
-from fusion_search.study import CrossValidatedObjective, completed, fold_order, make_pruner, pruned
+from fusion_search.study import FIRST_TRY, CrossValidatedObjective, completed, fold_order, make_pruner, pruned
 from tests.conftest import write_manifest
 
 SPACE = {
     "fixed": {"backbone": "small_cnn", "weights": "none", "image_size": 8, "trainable_blocks": 3, "epochs": 6,
               "patience": 0, "numeric_units": 8, "numeric_width": 8, "image_units": 4, "head_units": 8,
               "batch_size": 16, "lr_numeric": 0.02, "lr_image": 1e-6, "lr_backbone": 1e-6},
-    "search": {"fusion": {"choices": ["numeric_only", "image_only", "blind"]}},
+    "search": {"fusion": {"choices": ["numeric_only", "image_only", "blind", "sighted"]}},
 }
-GOOD, BAD = {"fusion": "numeric_only"}, {"fusion": "blind"}
+GOOD, BAD, SIGHTED = {"fusion": "numeric_only"}, {"fusion": "blind"}, {"fusion": "sighted"}
 
 
 class Blind(Fusion):
@@ -33,13 +35,24 @@ class Blind(Fusion):
         return v
 
 
+class Sighted(Fusion):
+    """A fusion design that looks at both branches and keeps only the numbers: as good here as numeric_only."""
+
+    name = "sighted"
+
+    def fuse(self, v, t):
+        return t
+
+
 @pytest.fixture(autouse=True, scope="module")
 def blind():
-    register_design(DesignKind("blind", "keeps only the image"))
-    register_fusion(Blind)
+    for fusion in (Blind, Sighted):
+        register_design(DesignKind(fusion.name, fusion.__doc__))
+        register_fusion(fusion)
     yield
-    unregister_fusion("blind")
-    unregister_design("blind")
+    for fusion in (Blind, Sighted):
+        unregister_fusion(fusion.name)
+        unregister_design(fusion.name)
 
 
 @pytest.fixture(scope="module")
@@ -55,16 +68,16 @@ def numbers_tell_images_do_not(tmp_path_factory):
 def test_a_clearly_worse_design_is_pruned_after_three_of_five_folds(numbers_tell_images_do_not, capsys):
     data = prepare_data(numbers_tell_images_do_not, k=5, fold_seed=0)
     study = optuna.create_study(direction="maximize", pruner=make_pruner(0.2))
-    study.enqueue_trial(GOOD)
-    study.enqueue_trial(BAD)
-    study.optimize(CrossValidatedObjective(data, parse_space(SPACE, "t", "test"), seed=0), n_trials=2)
-    good, bad = study.trials
-    assert good.user_attrs["pruned"] is False and good.value > 0.9
+    for params in (GOOD, SIGHTED, BAD):
+        study.enqueue_trial(params)
+    study.optimize(CrossValidatedObjective(data, parse_space(SPACE, "t", "test"), seed=0), n_trials=3)
+    good, sighted, bad = study.trials
+    assert good.user_attrs["pruned"] is False and good.value > 0.9 and sighted.user_attrs["folds_done"] == 5
     assert bad.user_attrs["pruned"] is True and bad.user_attrs["folds_done"] == 3
     done = [a for a in bad.user_attrs["fold_aucs"] if a is not None]
     assert len(done) == 3 and bad.value == pytest.approx(np.mean(done), abs=1e-6)
-    assert sorted(bad.intermediate_values) == sorted(fold_order(0, 1, 5)[:3])
-    assert completed(study) == [good] and pruned(study) == [bad]
+    assert sorted(bad.intermediate_values) == sorted(fold_order(0, bad.number, 5)[:3])
+    assert completed(study) == [good, sighted] and pruned(study) == [bad]
     print_status(study)
     out = capsys.readouterr().out
     assert "1 pruned early" in out
@@ -97,3 +110,29 @@ def test_a_baseline_trial_default_or_tuned_is_never_pruned(numbers_tell_images_d
     baseline = study.trials[1]
     assert baseline.value < 0.7 and baseline.user_attrs["folds_done"] == 5 and not baseline.user_attrs["pruned"]
     assert completed(study) == study.trials  # so it is a reference: its value is its mean over every fold
+
+
+def test_no_fusion_trial_is_pruned_against_a_baseline_before_a_fusion_trial_was_scored_on_every_fold(
+        numbers_tell_images_do_not):
+    """The blind fusion loses every fold to numeric_only, as above; but with no fusion design scored yet, pruning
+    it would leave the verdict no fusion design at all. Once it is scored, the next bad fusion trial is pruned."""
+    data = prepare_data(numbers_tell_images_do_not, k=5, fold_seed=0)
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(0.2))
+    for params in (GOOD, BAD, BAD):
+        study.enqueue_trial(params)
+    study.optimize(CrossValidatedObjective(data, parse_space(SPACE, "t", "test"), seed=0), n_trials=3)
+    good, first, second = study.trials
+    assert first.value < good.value - 0.2  # as clearly worse as the pruned trial above
+    assert first.user_attrs["folds_done"] == 5 and not first.user_attrs["pruned"]
+    assert second.user_attrs["pruned"] and second.user_attrs["folds_done"] < 5
+
+
+def test_a_fusion_familys_first_try_is_never_pruned(numbers_tell_images_do_not):
+    data = prepare_data(numbers_tell_images_do_not, k=5, fold_seed=0)
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(0.2))
+    study.enqueue_trial(GOOD)
+    study.enqueue_trial(SIGHTED)
+    study.enqueue_trial(BAD, user_attrs={"role": FIRST_TRY})
+    study.optimize(CrossValidatedObjective(data, parse_space(SPACE, "t", "test"), seed=0), n_trials=3)
+    first_try = study.trials[2]
+    assert first_try.value < 0.7 and first_try.user_attrs["folds_done"] == 5 and not first_try.user_attrs["pruned"]
