@@ -31,7 +31,12 @@ def main() -> None:
                         help="image size of the feature-cache measurement (%(default)s)")
     parser.add_argument("--tiny", action="store_true",
                         help="every part at a tiny size, to check that it runs (tests/bench); numbers mean nothing")
+    parser.add_argument("--only", choices=["pruning"],
+                        help="re-run one part alone; the other parts' recorded results are kept in results.md")
     args = parser.parse_args()
+    if args.only:
+        _only(args)
+        return
     if args.tiny:
         args.trials, args.prune_trials, args.rows, args.epochs, args.cache_image_size = 4, 5, 60, 1, 32
     os.environ.setdefault("FUSION_SEARCH_CACHE", tempfile.mkdtemp(prefix="fusion-bench-cache-"))
@@ -61,6 +66,33 @@ def main() -> None:
     machine["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
     (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (RESULTS / "results.md").write_text(_table(summary, results))
+    print(json.dumps(summary, indent=2))
+
+
+def _only(args: argparse.Namespace) -> None:
+    """Re-run the pruning comparison alone (same sizes as a whole run), and rewrite summary.json and results.md with
+    it beside the other parts' recorded results; results.md says when the part was re-run."""
+    os.environ.setdefault("FUSION_SEARCH_CACHE", tempfile.mkdtemp(prefix="fusion-bench-cache-"))
+    recorded = {name: json.loads((RESULTS / f"{name}.json").read_text())
+                for name in ("feature_cache", "feature_cache_search_size", "search_vs_naive")}
+    machine = dict(recorded["search_vs_naive"]["machine"])
+    machine.setdefault("load_average_1min_at_end", "(not recorded)")  # written after the parts' own files
+    work = Workdir(rows=args.rows, image_size=args.image_size, epochs=args.epochs)
+    rerun = {"date": time.strftime("%Y-%m-%d"), "load_average_1min_at_start": round(os.getloadavg()[0], 2)}
+    prune = pruning(work, args.prune_trials)
+    rerun["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
+    results = {"machine": machine, **recorded,
+               "pruning": _write("pruning", prune, {**machine, "prune_trials": args.prune_trials, "rerun": rerun})}
+    summary = json.loads((RESULTS / "summary.json").read_text())
+    summary.update({"pruning_saved_fraction": round(prune["saved_fraction"], 3),
+                    "pruned_best_auc": round(prune["with_pruning"]["best_auc"], 4),
+                    "unpruned_best_auc": round(prune["without_pruning"]["best_auc"], 4),
+                    "pruning_saved_fraction_fusion_trials": round(prune["saved_fraction_fusion_trials"], 3)})
+    (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (RESULTS / "results.md").write_text(_table(summary, results) + f"\nThe pruning rows were re-run alone "
+                                        f"(`python -m bench --only pruning`) on {rerun['date']}, load average "
+                                        f"{rerun['load_average_1min_at_start']} at its start and "
+                                        f"{rerun['load_average_1min_at_end']} at its end.\n")
     print(json.dumps(summary, indent=2))
 
 

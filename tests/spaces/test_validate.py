@@ -110,6 +110,18 @@ MALFORMED = [
      "outside the searched range"),
     ("default-not-a-choice", lambda r: r["defaults"].update(fusion="gated"), "defaults.fusion",
      "outside the searched range"),
+    ("first-tries-not-a-list", lambda r: r.update(first_tries={"fusion": "concat"}), "first_tries",
+     "must be a list"),
+    ("first-try-without-fusion", lambda r: r.update(first_tries=[{"image_units": 8}]), "first_tries[0]",
+     "with a fusion"),
+    ("first-try-of-an-unsearched-fusion", lambda r: r.update(first_tries=[{"fusion": "gated"}]),
+     "first_tries[0].fusion", "not a fusion design the space searches"),
+    ("first-try-of-a-baseline", lambda r: r.update(first_tries=[{"fusion": "image_only"}]),
+     "first_tries[0].fusion", "not a fusion design the space searches"),
+    ("first-try-of-an-unsearched-field", lambda r: r.update(first_tries=[{"fusion": "concat", "numeric_units": 8}]),
+     "first_tries[0].numeric_units", "not a searched field"),
+    ("first-try-outside-range", lambda r: r.update(first_tries=[{"fusion": "multiply", "fusion_units": 64}]),
+     "first_tries[0].fusion_units", "outside the searched range"),
 ]
 
 
@@ -157,3 +169,18 @@ def test_a_missing_space_file_and_an_unknown_space_name_are_refused(tmp_path):
         load_space(str(tmp_path / "nowhere.yaml"))
     with pytest.raises(UserError, match="unknown space 'quik'; shipped spaces: .*quick"):
         load_space("quik")
+
+
+def test_first_tries_are_the_defaults_with_each_familys_overrides_in_the_order_given():
+    from fusion_search.spaces import first_try_params
+
+    raw = space_with(lambda r: r.update(first_tries=[
+        {"fusion": "multiply", "multiply_image_activation": "sigmoid", "multiply_numeric_activation": "linear"},
+        {"fusion": "concat", "image_units": 32}]))
+    space = parse_space(raw, "mine", SOURCE)
+    multiply, concat = first_try_params(space)
+    assert multiply["fusion"] == "multiply" and multiply["multiply_numeric_activation"] == "linear"
+    assert multiply["image_units"] == 16 and "head_units" not in multiply  # a default; a field concat alone reads
+    assert concat["fusion"] == "concat" and concat["image_units"] == 32 and concat["head_units"] in (8, 16)
+    assert space.record()["first_tries"] == raw["first_tries"]
+    assert "first_tries" not in parse_space(copy.deepcopy(VALID), "mine", SOURCE).record()  # as it always recorded

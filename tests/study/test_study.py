@@ -9,13 +9,34 @@ import pytest
 from fusion_search import UserError
 from fusion_search.data import prepare_data
 from fusion_search.spaces import load_space
-from fusion_search.study import RunSettings, chosen_space, open_or_create_study, run_search, study_heartbeat
+from fusion_search.study import (FIRST_TRIES_ATTR, FIRST_TRY, RunSettings, baseline_quota, chosen_space, first_try_budget,
+                                 open_or_create_study, run_search, study_heartbeat)
 
 
 @pytest.fixture
 def setup(tmp_path, demo_manifest, tiny_space):
     return f"sqlite:///{tmp_path / 's.db'}", prepare_data(demo_manifest, 3, 0, image_sizes=(16,)), load_space(
         str(tiny_space))
+
+
+def test_a_new_study_queues_each_familys_first_try_after_the_baselines_as_the_budget_allows(setup, capsys):
+    """quick lists its first tries best first; a study queues at most half its fusion trials' worth of them, and
+    says which families got none."""
+    storage, data, _ = setup
+    quick = load_space("quick")
+    assert len(quick.first_tries) >= 3
+    small = open_or_create_study(RunSettings(study="small", storage=storage, trials=8), data, quick)
+    queued = small.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    roles = [t.user_attrs["role"] for t in queued]
+    budget = first_try_budget(8, baseline_quota(8))
+    assert roles == ["baseline"] * 3 + [FIRST_TRY] * budget and budget == 3  # 8 trials: 3 baselines, 5 for fusion
+    fusions = [t.system_attrs["fixed_params"]["fusion"] for t in queued[3:]]
+    assert fusions == [entry["fusion"] for entry in quick.first_tries[:budget]]
+    record = small.user_attrs[FIRST_TRIES_ATTR]
+    assert len(record["tried"]) == budget and len(record["not_tried"]) == len(quick.first_tries) - budget
+    assert f"no first try for {', '.join(record['not_tried'])}" in capsys.readouterr().err
+    large = open_or_create_study(RunSettings(study="large", storage=storage, trials=40), data, quick)
+    assert large.user_attrs[FIRST_TRIES_ATTR]["not_tried"] == []
 
 
 def test_the_heartbeat_interval_is_the_studys_and_a_worker_asking_for_another_is_refused(setup):
