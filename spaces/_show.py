@@ -18,4 +18,7 @@ def describe_space(space: Space) -> str:
             what += f" step {param.step}" if param.step else ""
         condition = "".join(f"  when {parent} in {list(values)}" for parent, values in param.when.items())
         lines.append(f"  {param.name}: {what}  (default {space.defaults[param.name]!r}){condition}")
+    if space.first_tries:
+        lines.append("first tries (one per fusion family, best first; the defaults elsewhere):")
+        lines += [f"  {', '.join(f'{key}={value!r}' for key, value in entry.items())}" for entry in space.first_tries]
     return "\n".join(lines)

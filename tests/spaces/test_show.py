@@ -28,6 +28,7 @@ def test_spaces_show_prints_the_resolved_space_with_its_parameter_count(name, ca
         assert re.search(rf"^  {param.name}: ", out, re.MULTILINE)
     for key, value in space.fixed.items():
         assert f"  {key} = {value!r}" in out
+    assert space.first_tries and out.count("  fusion=") == len(space.first_tries)  # each family's first try
 
 
 def test_spaces_show_validates_a_user_space_file_by_path(tmp_path, capsys):
