@@ -230,7 +230,8 @@ def main() -> None:
     parser.add_argument("--kinds", default="real,null", help="real (fusion helps), null (the table carries nothing)")
     parser.add_argument("--resume", action="store_true", help="keep power.json's runs of the same revisions")
     args = parser.parse_args()
-    revisions = {"after": args.after, **({"before": args.before} if args.before else {})}
+    revisions = {"after": revision_name(args.after), **({"before": revision_name(args.before)} if args.before else {})}
+    # (resolved now: HEAD may move while a long run goes on)
     kept = []
     if args.resume and (RESULTS / "power.json").is_file():  # keep the runs of every revision measured again or not
         earlier = json.loads((RESULTS / "power.json").read_text())
