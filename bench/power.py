@@ -144,8 +144,8 @@ def key(run: dict) -> tuple:
     return run["version"], run["generator"], run["kind"], run["rows"], run["seed"]
 
 
-def measure(revisions: dict[str, str], jobs: list[tuple], kept: list[dict]) -> list[dict]:
-    """Run the jobs (version, generator, kind, rows, seed) two at a time, saving after every study."""
+def measure(revisions: dict[str, str], jobs: list[tuple], kept: list[dict], workers: int = 2) -> list[dict]:
+    """Run the jobs (version, generator, kind, rows, seed) `workers` at a time, saving after every study."""
     runs, lock = list(kept), threading.Lock()
 
     def run(job, versions: dict, folder: str) -> None:
@@ -160,7 +160,7 @@ def measure(revisions: dict[str, str], jobs: list[tuple], kept: list[dict]) -> l
         for name in names:
             python = stack.enter_context(installed(revisions[name], Path(folder)))
             versions[name] = (python, cli_module(python))
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(lambda job: run(job, versions, folder), jobs))
     return runs
 
@@ -229,6 +229,7 @@ def main() -> None:
     parser.add_argument("--generators", default="demo,hue", help="among demo, hue (%(default)s)")
     parser.add_argument("--kinds", default="real,null", help="real (fusion helps), null (the table carries nothing)")
     parser.add_argument("--resume", action="store_true", help="keep power.json's runs of the same revisions")
+    parser.add_argument("--workers", type=int, default=2, help="studies at once, one CPU thread each (%(default)s)")
     args = parser.parse_args()
     revisions = {"after": revision_name(args.after), **({"before": revision_name(args.before)} if args.before else {})}
     # (resolved now: HEAD may move while a long run goes on)
@@ -244,7 +245,7 @@ def main() -> None:
             for version in ("after", "before") if version in revisions and (version != "before" or args.before)
             for generator in args.generators.split(",") for kind in args.kinds.split(",")
             if (version, generator, kind, rows, seed) not in have]
-    result = summarize(revisions, measure(revisions, jobs, kept))
+    result = summarize(revisions, measure(revisions, jobs, kept, args.workers))
     save(result)
     print(markdown(result))
 

@@ -79,6 +79,9 @@ def test_the_study_note_opens_with_the_verdict_and_lists_the_confirmed_designs(t
         assert f"{design['mean_auc']:.3f}" in row and " ".join(f"{a:.3f}" for a in design["aucs"]) in row
     test = compare(study).confirmed.test
     assert "Corrected repeated k-fold t-test" in note and f"t = {test.t:.2f}" in note
+    low, high = test.interval(0.95)
+    assert f"95% CI {low:+.3f} to {high:+.3f}" in note
+    assert f"**Smallest detectable gain**: {test.detectable_gain(0.8, 0.05):+.3f} AUC" in note
 
 
 def test_the_verdict_card_and_the_reports_three_figures_are_the_studys_user_defined_plots(told):

@@ -107,6 +107,12 @@ def test_the_headline_and_the_export_follow_the_confirmation(confirmed, tmp_path
     assert main(["export", "--study", "held", "--storage", storage, "--output", str(output)]) == 0
     record = json.loads(output.read_text())
     assert record["confirmation"] == study.user_attrs["confirmation"] and record["verdict"] == comparison.headline
+    low, high = comparison.confirmed.test.interval(0.95)  # the fresh-fold gain's interval, whatever the outcome
+    assert f"95% CI {low:+.3f} to {high:+.3f}" in comparison.headline and low < comparison.confirmed.test.mean < high
+    assert record["evidence"]["interval_95"] == [round(low, 6), round(high, 6)]
+    if not comparison.helped:  # what this study could have missed, in the headline and the record alike
+        gain = record["evidence"]["detectable_gain_80"]
+        assert gain > 0 and f"a true gain of {gain:+.3f} AUC or more" in comparison.headline
     assert set(record["tuned_trials"]) >= {"image_only", "numeric_only", "gbdt_only"}
 
 
