@@ -5,8 +5,9 @@ The order of the `quick` space's `first_tries` comes from this ranking (one entr
     python -m bench.first_tries                      # bench/results/first_tries.json and .md
     python -m bench.first_tries --sizes 150 --seeds 1 --candidates multiply_sig_lin,concat_relu_bn_head
 
-Generators: bench/power.py's `demo` (make demo's data) and `hue`; 150 rows (3 folds) and 400 rows (5 folds); every
-candidate is the quick space's defaults with the candidate's values, all on the image descriptors, as a first try is.
+Generators: `demo` (make demo's own, make_demo_dataset) and bench/power.py's `hue`; 150 rows (3 folds) and 400 rows
+(5 folds), data seeds 100 and 101, fold seeds 0 and 1; every candidate is the quick space's defaults with the
+candidate's values, on the image descriptors unless it names the small CNN.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 
 from bench._results import RESULTS
 from bench.power import planted
-from fusion_search.data import fold_indices, prepare_data
+from fusion_search.data import fold_indices, make_demo_dataset, prepare_data
 from fusion_search.designs import Design
 from fusion_search.spaces import load_space
 from fusion_search.trainers import fold_data, train_fold
@@ -49,8 +50,24 @@ CANDIDATES = {  # name: (family, values over the quick space's defaults)
     "gated": ("gated", {"fusion": "gated"}),
     "film": ("film", {"fusion": "film"}),
     "attention": ("attention", {"fusion": "attention"}),
+    # the same families on the small CNN the image_only baseline starts from
+    "cnn_image_only": ("baseline", {"fusion": "image_only", "backbone": "small_cnn"}),
+    "cnn_multiply_sig_lin": ("multiply", {"fusion": "multiply", "multiply_image_activation": "sigmoid",
+                                          "multiply_numeric_activation": "linear", "backbone": "small_cnn"}),
+    "cnn_bilinear_r4": ("bilinear", {"fusion": "bilinear", "bilinear_rank": 4, "backbone": "small_cnn"}),
+    "cnn_add": ("add", {"fusion": "add", "backbone": "small_cnn"}),
 }
+DEFAULT_CANDIDATES = ("image_only_desc", "multiply_sig_lin", "multiply_lin_lin", "bilinear_r4", "bilinear_r2_lin",
+                      "concat_relu_bn", "concat_relu_bn_head", "gbdt_on_embedding", "late", "stacked", "add",
+                      "cnn_image_only", "cnn_multiply_sig_lin", "cnn_bilinear_r4")
 SIZES = {150: 3, 400: 5}  # rows: folds
+
+
+def data_of(folder: Path, generator: str, rows: int, seed: int) -> Path:
+    """`demo`: make demo's own generator (make_demo_dataset); `hue`: bench/power.py's."""
+    if generator == "demo":
+        return make_demo_dataset(folder, rows=rows, seed=seed)
+    return planted(folder, generator, "real", rows, seed)
 
 
 def mean_auc(data, design: Design) -> float:
@@ -70,10 +87,11 @@ def measure(candidates: list[str], generators: list[str], sizes: list[int], seed
         for generator in generators:
             for rows in sizes:
                 for seed in range(seeds):
-                    manifest = planted(Path(folder) / f"{generator}-{rows}-{seed}", generator, "real", rows, 100 + seed)
+                    manifest = data_of(Path(folder) / f"{generator}-{rows}-{seed}", generator, rows, 100 + seed)
                     data = prepare_data(manifest, SIZES[rows], seed)
                     for name in candidates:
-                        design = Design.from_params({**space.fixed, **defaults, **DESCRIPTORS, **CANDIDATES[name][1]})
+                        values = {**space.fixed, **defaults, **DESCRIPTORS, **CANDIDATES[name][1]}
+                        design = Design.from_params(values)
                         started = time.perf_counter()
                         auc = mean_auc(data, design)
                         runs.append({"candidate": name, "family": CANDIDATES[name][0], "generator": generator,
@@ -95,16 +113,20 @@ def markdown(result: dict) -> str:
              "| candidate | family | " + " | ".join(f"{g} {rows}" for g, rows in cells) + " | mean |",
              "|---|---|" + "---:|" * (len(cells) + 1)]
     for name in result["ranking"]:
-        values = [np.mean([r["mean_auc"] for r in result["runs"] if r["candidate"] == name
-                           and (r["generator"], r["rows"]) == cell]) for cell in cells]
-        lines.append(f"| {name} | {CANDIDATES[name][0]} | " + " | ".join(f"{v:.3f}" for v in values)
+        values = [[r["mean_auc"] for r in result["runs"] if r["candidate"] == name
+                   and (r["generator"], r["rows"]) == cell] for cell in cells]
+        lines.append(f"| {name} | {CANDIDATES[name][0]} | "
+                     + " | ".join(f"{np.mean(v):.3f}" if v else "-" for v in values)
                      + f" | {result['mean_auc'][name]:.3f} |")
+    lines += ["", "A cell holds the mean over its seeds; `-`: not measured; the last column is the mean over the cells "
+              "a candidate was measured in."]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.first_tries")
-    parser.add_argument("--candidates", default=",".join(CANDIDATES), help="names among %(default)s")
+    parser.add_argument("--candidates", default=",".join(DEFAULT_CANDIDATES),
+                        help=f"names among {', '.join(CANDIDATES)} (default %(default)s)")
     parser.add_argument("--generators", default="demo,hue")
     parser.add_argument("--sizes", default="150,400")
     parser.add_argument("--seeds", type=int, default=2)
