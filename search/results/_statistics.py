@@ -58,6 +58,11 @@ class CorrectedTTest:
         half = float(stats.t.ppf((1.0 + level) / 2.0, df=self.n - 1)) * self.standard_error
         return self.mean - half, self.mean + half
 
+    def lower_bound(self, level: float = 0.95) -> float:
+        """The one-sided confidence bound the one-sided corrected t-test inverts: mean - t_{level, n-1} * standard
+        error; above 0 exactly when the one-sided p is below 1 - level."""
+        return self.mean - float(stats.t.ppf(level, df=self.n - 1)) * self.standard_error
+
     def detectable_gain(self, power: float = 0.8, alpha: float = 0.05) -> float:
         """The smallest true mean difference that this one-sided test at `alpha` finds with probability `power`, were
         the differences as spread as these: delta = ncp * standard error, ncp the noncentrality at which the

@@ -86,6 +86,7 @@ class Comparison:
         low, high = test.interval(1.0 - LEVEL)
         gain = detectable_gain(test)
         return {"helped": self.helped, "gain": round(test.mean, 6), "interval_95": [round(low, 6), round(high, 6)],
+                "lower_bound_95": round(test.lower_bound(1.0 - LEVEL), 6),
                 "p_one_sided": test.p_greater, "detectable_gain_80": round(gain, 6) if math.isfinite(gain) else None,
                 "folds": test.n}
 
@@ -175,9 +176,12 @@ def _headline(comparison: Comparison) -> str:
     theirs = f"the best single modality ({describe(done.baseline)}, {done.baseline['mean_auc']:.3f})"
     test = done.test
     interval = interval_text(test)
+    bound = "" if not (done.significant and interval) else f"at least {test.lower_bound(1.0 - LEVEL):+.3f} with 95% " \
+                                                            "confidence (one-sided), "
     evidence = "" if test is None else (f" (better in {test.wins} of {test.n} folds; corrected repeated k-fold "
                                         f"t-test, one-sided {p_text(test.p_greater)}"
-                                        + (f"; {interval}" if interval else "") + ")")
+                                        + (f"; {bound}{'two-sided ' if bound else ''}{interval}" if interval else "")
+                                        + ")")
     where = f"on {done.repeats}x{done.folds} fresh folds"
     difference = done.fusion["mean_auc"] - done.baseline["mean_auc"]
     if comparison.helped:

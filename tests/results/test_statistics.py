@@ -165,3 +165,14 @@ def test_delongs_interval_is_what_its_z_inverts():
     low, high = test.interval(0.95)
     assert (high - low) / 2 == pytest.approx(1.959964 * abs(test.difference / test.z), rel=1e-5)
     assert (low > 0) == (test.p < 0.05 and test.difference > 0)
+
+
+def test_the_one_sided_bound_is_above_zero_exactly_when_the_one_sided_test_rejects():
+    """A claim at one-sided 5% can sit beside a two-sided 95% interval that reaches below zero; the bound the claim
+    rests on is the one-sided one, which the headline gives with it."""
+    rng = np.random.default_rng(8)
+    for shift in np.linspace(0.0, 0.06, 25):
+        differences = list(shift + rng.normal(0, 0.03, 10))
+        test = corrected_ttest(differences, [0.0] * 10, 1 / 9)
+        assert (test.lower_bound(0.95) > 0) == (test.p_greater < 0.05)
+        assert test.interval(0.90)[0] == pytest.approx(test.lower_bound(0.95))

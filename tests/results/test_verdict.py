@@ -242,6 +242,8 @@ def test_every_confirmed_headline_gives_the_95_percent_interval_of_the_fresh_fol
 def test_a_claim_does_not_speak_of_what_it_could_have_missed_and_a_non_claim_does():
     helped = compare(confirmed_study(AHEAD, STEADY, [0.6] * 10))
     assert helped.helped and "would likely (80% power) have been seen" not in helped.headline
+    bound = helped.confirmed.test.lower_bound(0.95)
+    assert f"at least {bound:+.3f} with 95% confidence (one-sided), two-sided 95% CI" in helped.headline and bound > 0
     noisy = [a + d for a, d in zip(STEADY, [0.06, -0.05, 0.04, -0.03, 0.05, -0.06, 0.02, -0.01, 0.03, -0.02])]
     unclear = compare(confirmed_study(noisy, STEADY, [0.6] * 10))
     gain = unclear.confirmed.test.detectable_gain(0.8, 0.05)
