@@ -44,6 +44,8 @@ SIZES = {120: (8, 3), 400: (16, 5), 1000: (24, 5)}  # rows: (trials, folds)
 WEIGHTS = {"demo": (1.6, 0.9, 1.6), "hue": (1.2, 0.8, 1.8)}  # of a, b and a*b in the logit
 IMAGE_SIZE = 32
 BASELINES = ("image_only", "numeric_only", "gbdt_only")
+LABELS = {"before": "main before fusion first tries and the pruning rule", "after": "with them",
+          "after_856ebc8": "an earlier variant of the change: every first try on the image descriptors"}
 
 
 def labels_of(generator: str, kind: str, a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -195,7 +197,8 @@ def save(result: dict) -> None:
 
 
 def markdown(result: dict) -> str:
-    revisions = ", ".join(f"{name} {rev}" for name, rev in result["revisions"].items())
+    revisions = ", ".join(f"{name} {rev}" + (f" ({LABELS[name]})" if name in LABELS else "")
+                          for name, rev in result["revisions"].items())
     ceilings_text = "; ".join(f"{name}: both inputs {c['both']}, image alone {c['image']}"
                               for name, c in result["ceilings"].items())
     lines = ["# How often the verdict says \"Fusion helped\" (`python -m bench.power`)", "",
