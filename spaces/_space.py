@@ -92,27 +92,24 @@ def suggest_design(trial: optuna.Trial, space: Space) -> Design:
 
 def baseline_params(space: Space) -> list[dict[str, Any]]:
     """Full parameter sets of the baselines (space defaults elsewhere), to enqueue first."""
-    enqueued = []
-    for fusion in baseline_fusions():
-        params: dict[str, Any] = dict(space.fixed, fusion=fusion)
-        for param in space.params:
-            if param.name != "fusion" and _active(param, params):
-                params[param.name] = space.defaults[param.name]
-        enqueued.append({k: v for k, v in params.items() if k not in space.fixed})
-    return enqueued
+    return [_enqueued(space, {"fusion": fusion}) for fusion in baseline_fusions()]
 
 
 def first_try_params(space: Space) -> list[dict[str, Any]]:
     """Full parameter sets of the fusion families' first tries (the space's ``first_tries``, in its order: best
     first), each the space's defaults with the entry's overrides, to enqueue after the baselines."""
-    enqueued = []
-    for entry in space.first_tries:
-        params: dict[str, Any] = dict(space.fixed, fusion=entry["fusion"])
-        for param in space.params:  # fusion and backbone come first, so later fields see the entry's values
-            if param.name != "fusion" and _active(param, params):
-                params[param.name] = entry.get(param.name, space.defaults[param.name])
-        enqueued.append({k: v for k, v in params.items() if k not in space.fixed})
-    return enqueued
+    return [_enqueued(space, entry) for entry in space.first_tries]
+
+
+def _enqueued(space: Space, values: dict[str, Any]) -> dict[str, Any]:
+    """The searched parameters of one enqueued trial: `values` (a fusion, and any searched fields), the space's
+    defaults for every other field the design uses. Fusion and backbone come first in the space, so later fields
+    see their values."""
+    params: dict[str, Any] = dict(space.fixed, fusion=values["fusion"])
+    for param in space.params:
+        if param.name != "fusion" and _active(param, params):
+            params[param.name] = values.get(param.name, space.defaults[param.name])
+    return {k: v for k, v in params.items() if k not in space.fixed}
 
 
 def first_try_name(params: dict[str, Any]) -> str:
