@@ -52,12 +52,13 @@ def summarize(study: optuna.Study, companion: optuna.Study) -> dict | None:
         summary["designs"][role] = _fresh_fold_scores(study, done, wanted, members, baseline, classes)
         first = (next(iter(members)), HOLDOUT, HOLDOUT, "")
         holdout = _blend_auc(done, members, HOLDOUT, HOLDOUT, baseline, classes) if first in done else None
-        summary["designs"][role]["holdout_auc"] = round(holdout[0], 6) if holdout and not holdout[3] else None
-        if holdout and not holdout[3]:
-            _save(study, role, holdout[2])
+        scored = holdout is not None and not holdout[3]
+        summary["designs"][role]["holdout_auc"] = round(holdout[0], 6) if scored else None
+        if holdout is not None:  # this confirmation's scores, or none: never a previous confirmation's
+            _save(study, role, holdout[2] if scored else None)
+        if scored:
             _save(study, "labels", holdout[1])
-            if "groups" in done[first]:
-                _save(study, "groups", done[first]["groups"])
+            _save(study, "groups", done[first].get("groups"))
         elif holdout:
             summary["designs"][role]["holdout_failed"] = True
     members = {int(number): weight for number, weight in wanted["roles"]["fusion"].items()}

@@ -8,7 +8,7 @@ import numpy as np
 import optuna
 import pytest
 
-from fusion_search.results import compare, headline, leaderboard_table
+from fusion_search.results import compare, delong_test, headline, leaderboard_table
 from fusion_search.results._confirmation import confirmation_in_words
 from tests.results.test_report import BASELINES, made_study
 
@@ -197,6 +197,32 @@ def test_with_held_out_rows_fusion_must_also_be_better_on_them_by_a_one_sided_de
     assert "DeLong, one-sided p = " in comparison.headline
     assert ("held-out rows" in comparison.headline) and comparison.headline.startswith(
         "Fusion helped" if helped else "Fusion is not confirmed on the held-out rows")
+
+
+def grouped_null_holdout(seed: int, patients: int = 40, rows_each: int = 5) -> tuple[np.ndarray, ...]:
+    """Held-out rows of patients with five images each and one diagnosis per patient, scored by two models equally
+    good, each off by its own amount for every row of a patient (bench/grouped_holdout.py's null data)."""
+    rng = np.random.default_rng([0, seed])
+    groups = np.repeat(np.arange(patients), rows_each)
+    latent = rng.normal(size=patients)
+    labels = (rng.random(patients) < 1 / (1 + np.exp(-2 * latent))).astype(int)[groups]
+    a, b = (latent[groups] + rng.normal(size=patients)[groups] + 0.3 * rng.normal(size=groups.size) for _ in "ab")
+    return labels, a, b, groups
+
+
+def test_grouped_held_out_rows_are_tested_by_resampling_whole_patients_not_by_delong():
+    labels, fusion, baseline, groups = grouped_null_holdout(0)
+    assert delong_test(labels, fusion, baseline).p_greater < 0.01  # five rows per patient read as independent
+    study = confirmed_study(AHEAD, STEADY, [0.6] * 10)
+    storage = study._storage
+    for role, values in (("labels", labels), ("fusion", fusion), ("image_only", baseline)):
+        storage.set_study_system_attr(study._study_id, f"fusion_search:holdout_scores:{role}", [float(v) for v in values])
+    storage.set_study_system_attr(study._study_id, "fusion_search:holdout_scores:groups", [f"p{g:03d}" for g in groups])
+    comparison = compare(study)
+    held = comparison.confirmed.holdout
+    assert held.name == "a paired bootstrap test" and held.rows == 200
+    assert held.p_greater > 0.05 and not comparison.helped
+    assert comparison.headline.startswith("Fusion is not confirmed on the held-out rows")
 
 
 def test_the_best_fusion_design_behind_an_ensemble_is_reported_but_never_the_reference():

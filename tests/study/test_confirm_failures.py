@@ -147,3 +147,34 @@ def test_the_control_blends_each_shuffled_member_from_its_shuffled_unit_and_the_
     shuffled_blend = _blend_auc(done, {1: 1, 2: 3}, 0, 0, shuffled={2: "table"})[2]
     assert np.allclose(shuffled_blend, _blend_auc({(2, 0, 0, ""): done[(2, 0, 0, "table")],
                                                    (1, 0, 0, ""): done[(1, 0, 0, "")]}, {1: 1, 2: 3}, 0, 0)[2])
+
+
+def _companion_with_holdout(study: optuna.Study, fusion_scores: list | None) -> optuna.Study:
+    """A finished companion study of two roles (fusion: trial 1, image_only: trial 0) over one fresh fold and the
+    held-out rows; the fusion candidate's held-out unit scored `fusion_scores` (None: it failed twice)."""
+    companion = optuna.create_study(storage=study._storage, direction="maximize")
+    labels = [0, 1, 0, 1]
+    units = [{"trial": n, "repeat": r, "fold": r} for n in (0, 1) for r in (0, -1)]
+    companion.set_user_attr("plan", {"roles": {"fusion": {"1": 1}, "image_only": {"0": 1}}, "control": {},
+                                     "repeats": 1, "folds": 1, "units": units, "search_trials": 2})
+    for unit in units:
+        scores = fusion_scores if unit == {"trial": 1, "repeat": -1, "fold": -1} else [0.2, 0.7, 0.4, 0.6]
+        companion.add_trial(optuna.trial.create_trial(
+            value=0.5, user_attrs=unit, system_attrs={"fusion_search:unit_scores": {"labels": labels,
+                                                                                     "scores": scores}}))
+    return companion
+
+
+def test_a_failed_held_out_unit_leaves_no_earlier_confirmation_s_scores_behind():
+    from fusion_search.study import holdout_scores
+    from fusion_search.study._confirm_summary import summarize
+
+    study = optuna.create_study(direction="maximize")
+    for name in ("image_only", "concat"):
+        study.add_trial(optuna.trial.create_trial(value=0.7, user_attrs={"fusion": name}))
+    summarize(study, _companion_with_holdout(study, [0.1, 0.9, 0.2, 0.8]))
+    assert holdout_scores(study, "fusion").tolist() == [0.1, 0.9, 0.2, 0.8]
+    summary = summarize(study, _companion_with_holdout(study, None))  # the study grew; its new held-out unit failed
+    assert summary["designs"]["fusion"]["holdout_failed"] and summary["designs"]["fusion"]["holdout_auc"] is None
+    assert holdout_scores(study, "fusion") is None  # not the previous winner's scores, shown as this one's
+    assert holdout_scores(study, "image_only").tolist() == [0.2, 0.7, 0.4, 0.6]
