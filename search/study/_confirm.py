@@ -89,15 +89,6 @@ def confirmation_setup(study: optuna.Study, data: SearchData, repeats: int | Non
                     "--confirm-folds")
 
 
-def confirmation_folds(data: SearchData, wanted: int = CONFIRM_FOLDS, repeats: int = 1) -> int:
-    """The folds of each fresh partition for a study not yet confirmed: ``wanted``, or the study's k when the
-    search rows cannot be split into that many folds with MIN_CLASS_ROWS of each class in each."""
-    require_confirmation_flags(None, wanted)
-    if all(_fresh_folds_fit(data, wanted, repeat, MIN_CLASS_ROWS) for repeat in range(repeats)):
-        return wanted
-    return min(wanted, data.k)
-
-
 def _fresh_folds_fit(data: SearchData, k: int, repeat: int, least: int) -> bool:
     """Whether repeat's fresh partition into k folds exists and keeps ``least`` rows of each class in every fold."""
     labels, classes = data.manifest.labels, data.manifest.n_classes

@@ -14,7 +14,7 @@ import pytest
 from fusion_search.cli import main
 from fusion_search.data import ManifestSpec, make_demo_dataset, prepare_data, read_manifest
 from fusion_search.results import compare
-from fusion_search.study import confirmation_folds, default_repeats, fresh_partition, oof_scores
+from fusion_search.study import confirmation_setup, default_repeats, fresh_partition, oof_scores
 
 TRIALS, FOLDS, REPEATS = 5, 3, 2
 
@@ -191,12 +191,17 @@ def test_resuming_with_a_changed_fixed_value_is_refused_and_writes_nothing(confi
     assert (len(after.trials), dict(after.user_attrs)) == before
 
 
+def unconfirmed_study() -> optuna.Study:
+    """A study with no confirmation planned: confirmation_setup chooses the fresh folds from the rows alone."""
+    return optuna.create_study(direction="maximize")
+
+
 @pytest.mark.parametrize("rows, k, expected", [(60, 3, 3), (400, 5, 10)])
 def test_fresh_partitions_have_ten_folds_where_each_keeps_ten_rows_of_each_class(tmp_path, rows, k, expected):
     """60 rows cannot give 10 folds with 10 positives and 10 negatives each: the study's k then."""
     data = prepare_data(make_demo_dataset(tmp_path, rows=rows, seed=2), k, 0, caches=False)
-    assert confirmation_folds(data) == expected
-    assert confirmation_folds(data, 2) == 2  # asked for fewer: as asked
+    assert confirmation_setup(unconfirmed_study(), data, repeats=1) == (1, expected)
+    assert confirmation_setup(unconfirmed_study(), data, repeats=1, folds=2) == (1, 2)  # asked for fewer: as asked
 
 
 def test_grouped_rows_that_leave_a_fold_few_rows_of_a_class_fall_back_to_the_study_s_k(tmp_path):
@@ -215,7 +220,7 @@ def test_grouped_rows_that_leave_a_fold_few_rows_of_a_class_fall_back_to_the_stu
     ten = fresh_partition(data, 10, 0)
     assert all(set(labels[ten == f]) == {0, 1} for f in range(10))  # 10 folds exist...
     assert min(np.sum(labels[ten == f]) for f in range(10)) < 10  # ...with too few positives in some
-    assert confirmation_folds(data, repeats=4) == 3
+    assert confirmation_setup(unconfirmed_study(), data, repeats=4) == (4, 3)
     for repeat in range(4):
         folds = fresh_partition(data, 3, repeat)
         assert all(set(labels[folds == f]) == {0, 1} for f in range(3))
