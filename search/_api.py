@@ -230,6 +230,9 @@ def confirm(study: str, data: Any, *, image_column: str = "image", label_column:
             base_dir: str | Path | None = None, progress: bool | SilentProgress = False) -> SearchResult:
     """Confirm (or resume confirming) an existing study's winners on fresh folds of its data (the same rows
     and column choices as its search: checked by the data's fingerprint)."""
+    if repeats == 0:
+        raise UserError("confirm --repeats 0 would confirm nothing: give 1 or more fresh partitions, or leave it out "
+                        "for the default (run --confirm-repeats 0 is how a run skips the confirmation)")
     found = load_existing_study(study, storage)
     attrs = found.user_attrs
     table = read_table(data, Path(base_dir) if base_dir is not None else None)

@@ -178,3 +178,12 @@ def test_a_failed_held_out_unit_leaves_no_earlier_confirmation_s_scores_behind()
     assert summary["designs"]["fusion"]["holdout_failed"] and summary["designs"]["fusion"]["holdout_auc"] is None
     assert holdout_scores(study, "fusion") is None  # not the previous winner's scores, shown as this one's
     assert holdout_scores(study, "image_only").tolist() == [0.2, 0.7, 0.4, 0.6]
+
+
+def test_confirm_with_zero_repeats_is_refused_in_one_line_not_run_at_the_default(demo_manifest, tmp_path, capsys):
+    database = tmp_path / "never.db"
+    assert main(["confirm", "--study", "any", "--data", str(demo_manifest), "--storage", f"sqlite:///{database}",
+                 "--quiet", "--repeats", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--repeats 0 would confirm nothing" in err
+    assert not database.exists()
