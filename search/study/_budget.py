@@ -41,7 +41,8 @@ def top_up_baselines(study: optuna.Study, target: int, quota: int,
         name = trial_fusion(trial)
         if name in have:
             have[name] += 1
-    behind = [name for name, count in have.items() if count < due]
+    room = max(0, target - len(trials))  # never queue past the study's end, where it could not run
+    behind = [name for name, count in have.items() if count < due][:room]
     for name in behind:
         study.enqueue_trial({"fusion": name}, user_attrs={"role": "baseline tuning"})
     return bool(behind)

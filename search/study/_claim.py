@@ -6,12 +6,19 @@ one trial from WAITING to RUNNING (one caller wins), and finishing a RUNNING tri
 told it is finished). On SQLite those are made atomic by a file lock (``sqlite_claim_lock``).
 
 Claim (optimistic admission, ``Claimer``): fail stale trials; if N trials are finished or running, stop; otherwise
-take a queued trial (WAITING -> RUNNING) or create one (RUNNING), then count the running and finished trials again.
-At most N: keep it. More: a racing worker claimed at the same moment, so hand this one back (RUNNING -> WAITING, to
-be taken by the next claim) and try again after a random pause. Why this never overshoots: every kept trial was
-RUNNING before its own recount, so the kept trial whose recount came last saw all the others and counted at most N.
-Two racers may both hand back (each saw the other); the random pause settles it. A study can end with a few
-never-started WAITING trials: claims that lost the race for the last slot.
+take a queued trial (WAITING -> RUNNING) or, when none is queued, create one (RUNNING), then count the running and
+finished trials again. More than N: a racing worker claimed at the same moment, so this claim loses: a queued trial
+goes back to the queue (RUNNING -> WAITING, to be taken by the next claim); a created one, which holds nothing yet,
+is failed and marked not run (NOT_RUN_KEY), never queued. At most N: keep it; but a created trial gives its slot to
+a trial queued meanwhile (a racer handed it back): pop that one, then fail the created one, so a queued trial always
+goes before a new one. Why this never overshoots: every kept trial was RUNNING before its own recount (a swapped-in
+queued trial was RUNNING before the created one it replaces ended, so every other recount counted one of the two),
+so the kept trial whose recount came last saw all the others and counted at most N. Two racers may both lose (each
+saw the other); the random pause settles it.
+
+A full study has no queued trial left: a trial still queued when N trials are finished (it lost the race for the
+last slot) is failed and marked not run by the worker that finds the study full (``retire_unrun``), so no
+budget counts it as taken and `status` lists it apart. A study that is extended later samples afresh.
 
 A stale trial (unheard for longer than the grace, see fusion_search.storage._liveness) is failed by whoever
 finishes it first; only that worker queues its parameters again (Optuna's RetryHeartbeatStaleTrialCallback).
@@ -43,7 +50,8 @@ COUNTED = (*FINISHED, TrialState.RUNNING)  # a running trial has its slot until 
 OPEN = (TrialState.RUNNING, TrialState.WAITING)
 LATE_KEY = "late_result_of"  # system attr of a trial that holds a late result: the number of the trial it came from
 SUPERSEDED_KEY = "superseded_by_late_result"  # system attr of a copy failed to make room for a late result
-NOT_INHERITED = (HEARTBEAT_KEY, LATE_KEY, SUPERSEDED_KEY)  # a re-queued copy starts without these
+NOT_RUN_KEY = "not_run"  # system attr of a trial failed without running: why (a claim that lost, a full study)
+NOT_INHERITED = (HEARTBEAT_KEY, LATE_KEY, SUPERSEDED_KEY, NOT_RUN_KEY)  # a re-queued copy starts without these
 
 BeforeClaim = Callable[[optuna.Study, list[FrozenTrial]], bool]
 
@@ -82,20 +90,34 @@ class Claimer:
         if self.before_claim is not None and self.before_claim(study, now):  # it queued trials: read the queue
             now = storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.WAITING,))
         trial_id = pop_waiting(study, now)
-        if trial_id is None:
+        created = trial_id is None
+        if created:
             if not self.create:
                 self._known = None
                 return None
             trial_id = storage.create_new_trial(study._study_id)
         self._known = storage.get_all_trials(study._study_id, deepcopy=False)
         if sum(t.state in COUNTED for t in self._known) <= self.trials:
-            return trial_id
+            return self._queued_instead(trial_id) if created else trial_id
         self._known = None
+        if created:
+            retire(storage, trial_id, "lost the race for the last slot")
+            return None
         try:
             storage.set_trial_state_values(trial_id, state=TrialState.WAITING)  # lost the race for the last slot
         except UpdateFinishedTrialError:
             pass  # a late result replaced it meanwhile: nothing to hand back
         return None
+
+    def _queued_instead(self, created_id: int) -> int:
+        """The kept created trial, or a trial queued meanwhile (handed back by a racer that lost to this claim)
+        that takes its slot: popped first, so the slot is never empty, then the created one is failed."""
+        queued_id = pop_waiting(self.study, self._known)
+        if queued_id is None:
+            return created_id
+        retire(self.study._storage, created_id, "gave its slot to a queued trial")
+        self._known = None
+        return queued_id
 
 
 def pop_waiting(study: optuna.Study, trials: list[FrozenTrial]) -> int | None:
@@ -110,6 +132,22 @@ def pop_waiting(study: optuna.Study, trials: list[FrozenTrial]) -> int | None:
         except UpdateFinishedTrialError:
             continue
     return None
+
+
+def retire(storage: optuna.storages.BaseStorage, trial_id: int, why: str) -> bool:
+    """Fail a trial that never ran (nothing trained, no parameters drawn), saying why; False when it had ended."""
+    try:
+        storage.set_trial_system_attr(trial_id, NOT_RUN_KEY, why)
+    except UpdateFinishedTrialError:
+        return False
+    return finish_first(storage, trial_id, TrialState.FAIL)
+
+
+def retire_unrun(study: optuna.Study) -> list[int]:
+    """Fail every trial still queued in a full study (it lost the race for the last slot): the numbers retired."""
+    storage = study._storage
+    waiting = storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.WAITING,))
+    return [t.number for t in waiting if retire(storage, t._trial_id, "the study was full before it ran")]
 
 
 def count(study: optuna.Study, states: tuple[TrialState, ...]) -> int:

@@ -6,6 +6,7 @@ import optuna
 
 from fusion_search._errors import UserError
 from fusion_search.designs import Design, baseline_fusions
+from fusion_search.study._claim import NOT_RUN_KEY
 
 COMPLETE = optuna.trial.TrialState.COMPLETE
 
@@ -13,10 +14,11 @@ COMPLETE = optuna.trial.TrialState.COMPLETE
 def state_counts(study: optuna.Study) -> dict[str, int]:
     """Trials by state; fold-pruned trials (COMPLETE in Optuna, with their running mean) count as 'PRUNED EARLY',
     trials skipped for memory (PRUNED in Optuna, never trained) as 'SKIPPED', those whose loss became NaN
-    (PRUNED in Optuna) as 'DIVERGED'."""
-    counts = {state.name: 0 for state in optuna.trial.TrialState}
+    (PRUNED in Optuna) as 'DIVERGED', failed trials that never ran (a claim that lost the race for the last slot,
+    _claim.NOT_RUN_KEY) as 'NOT RUN'."""
+    counts = {state.name: 0 for state in optuna.trial.TrialState} | {"NOT RUN": 0}
     for trial in study.get_trials(deepcopy=False):
-        counts[trial.state.name] += 1
+        counts["NOT RUN" if NOT_RUN_KEY in trial.system_attrs else trial.state.name] += 1
     counts["PRUNED EARLY"], counts["SKIPPED"], counts["DIVERGED"] = (
         len(pruned(study)), len(skipped(study)), len(diverged(study)))
     counts["COMPLETE"] -= counts["PRUNED EARLY"]

@@ -40,6 +40,7 @@ from fusion_search.study._claim import (
     finish_first,
     keep_late_result,
     requeue,
+    retire_unrun,
     wait_a_moment,
 )
 
@@ -84,6 +85,7 @@ def run_worker(study: optuna.Study, objective: Objective, settings: WorkerSettin
             settings.claimed.append(time.perf_counter() - asked)
             if trial_id is None:
                 if retry_storage(lambda: count(study, FINISHED), url) >= settings.trials:
+                    retry_storage(lambda: retire_unrun(study), url)  # full: nothing stays queued for ever
                     break
                 if not settings.create and retry_storage(lambda: count(study, OPEN), url) == 0:
                     break  # every planned trial has ended, some of them failed: nothing is left to run

@@ -13,7 +13,8 @@ import pytest
 from optuna.trial import TrialState
 
 from fusion_search.storage import HEARTBEAT_KEY, StaleWatch, open_storage, record_heartbeat
-from fusion_search.study._claim import LATE_KEY, SUPERSEDED_KEY, Claimer, fail_stale_trials
+from fusion_search.study import state_counts
+from fusion_search.study._claim import LATE_KEY, NOT_RUN_KEY, SUPERSEDED_KEY, Claimer, fail_stale_trials
 from fusion_search.study._worker import WorkerSettings, run_worker
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
@@ -63,7 +64,8 @@ def test_racing_workers_end_with_exactly_the_requested_trials(tmp_path):
     ran = workers_in_threads(url, 6, 30, quick)
     counts = states(study)
     assert counts["COMPLETE"] == 30 and sum(ran) == 30
-    assert set(counts) <= {"COMPLETE", "WAITING"}  # WAITING: a claim handed back after losing the last slot
+    assert set(counts) <= {"COMPLETE", "FAIL"} and not study.get_trials(states=(TrialState.WAITING,))
+    assert counts.get("FAIL", 0) == state_counts(study).get("NOT RUN", 0)  # only claims that lost the last slot
 
 
 def test_a_claim_that_would_overfill_the_study_is_handed_back(tmp_path):
@@ -74,7 +76,80 @@ def test_a_claim_that_would_overfill_the_study_is_handed_back(tmp_path):
     racer = []
     racing = lambda s, now: racer.append(s._storage.create_new_trial(s._study_id)) or False  # noqa: E731
     assert Claimer(study, trials=2, heartbeat=1, before_claim=racing)() is None
-    assert states(study) == {"RUNNING": 2, "WAITING": 1} and racer[0] != first
+    assert states(study) == {"RUNNING": 2, "FAIL": 1} and racer[0] != first  # the created loser holds nothing: failed
+    loser = study.get_trials(states=(TrialState.FAIL,))[0]
+    assert loser.system_attrs[NOT_RUN_KEY] == "lost the race for the last slot"
+    assert state_counts(study) == {"RUNNING": 2, "NOT RUN": 1}
+
+
+class Choreographed:
+    """A storage seen by one thread, whose calls wait for and announce events, so that two claims interleave in
+    one chosen order: `waits[(method, k)]` is the event the k-th call of that method (counted from 1) waits for
+    before it runs, `announces[(method, k)]` the event it sets once it has run."""
+
+    def __init__(self, storage, waits: dict, announces: dict):
+        self._storage, self._waits, self._announces, self._calls = storage, waits, announces, {}
+
+    def __getattr__(self, name):
+        method = getattr(self._storage, name)
+        if not callable(method) or name.startswith("_"):
+            return method
+
+        def call(*args, **kwargs):
+            k = self._calls[name] = self._calls.get(name, 0) + 1
+            if (event := self._waits.get((name, k))) is not None:
+                assert event.wait(10), f"{name} call {k} waited in vain"
+            try:
+                return method(*args, **kwargs)
+            finally:
+                if (event := self._announces.get((name, k))) is not None:
+                    event.set()
+        return call
+
+
+def test_a_queued_trial_a_racer_handed_back_is_run_and_never_stranded_waiting():
+    """The review's race, N - 1 trials finished and C queued: workers A and B both pass the count check; A takes C;
+    B, losing C, creates Y; A recounts, sees N + 1 and hands C back; B recounts after that and sees N. Before,
+    B kept Y and C stayed WAITING for ever (and the baselines' budget counted it as taken). Now B's created Y gives
+    its slot to C, so the study ends with exactly N finished trials, C among them, and nothing queued."""
+    storage, n = optuna.storages.InMemoryStorage(), 3
+    study = optuna.create_study(storage=storage, direction="maximize")
+    for value in range(n - 1):
+        study.add_trial(optuna.trial.create_trial(value=float(value)))
+    study.enqueue_trial({"x": 0.5}, user_attrs={"role": "baseline tuning"})
+    queued = study.get_trials(states=(TrialState.WAITING,))[0]
+    read_a, read_b, popped_a, created_b, handed_back = (threading.Event() for _ in range(5))
+    a = Choreographed(storage, waits={("set_trial_state_values", 1): read_b, ("get_all_trials", 2): created_b},
+                      announces={("get_all_trials", 1): read_a, ("set_trial_state_values", 1): popped_a,
+                                 ("set_trial_state_values", 2): handed_back})
+    b = Choreographed(storage, waits={("get_all_trials", 1): read_a, ("set_trial_state_values", 1): popped_a,
+                                      ("get_all_trials", 2): handed_back},
+                      announces={("get_all_trials", 1): read_b, ("create_new_trial", 1): created_b})
+    claims = {}
+
+    def claim(name, choreographed):
+        claims[name] = Claimer(optuna.Study(study.study_name, choreographed), trials=n, heartbeat=3600)()
+
+    threads = [threading.Thread(target=claim, args=pair) for pair in (("A", a), ("B", b))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert claims["A"] is None and claims["B"] == queued._trial_id  # the queued trial went before the new one
+    study.tell(queued.number, 1.0)
+    assert Claimer(study, trials=n, heartbeat=3600)() is None  # full
+    assert states(study) == {"COMPLETE": n, "FAIL": 1}  # the created trial that gave way, marked not run
+    assert not study.get_trials(states=(TrialState.WAITING,))
+
+
+def test_a_trial_still_queued_when_the_study_is_full_is_failed_as_not_run_by_the_worker_that_ends(tmp_path):
+    study = new_study(f"sqlite:///{tmp_path / 's.db'}")
+    for value in range(2):
+        study.add_trial(optuna.trial.create_trial(value=float(value)))
+    study.enqueue_trial({"x": 0.5})  # lost the last slot to a racer: nobody can run it any more
+    assert run_worker(study, quick, WorkerSettings(trials=2, poll_seconds=0.05, heartbeat=1)) == 0
+    assert states(study) == {"COMPLETE": 2, "FAIL": 1} and state_counts(study) == {"COMPLETE": 2, "NOT RUN": 1}
+    assert study.trials[-1].system_attrs[NOT_RUN_KEY] == "the study was full before it ran"
 
 
 class Clock:
