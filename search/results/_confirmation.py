@@ -182,11 +182,13 @@ def control_paragraph(confirmed: Confirmed) -> str:
     control, test = confirmed.control, confirmed.control_test
     what = MODALITY_WORDS[control["modality"]]
     parts = [f"As a control, the fusion candidate was trained again on the same folds with the rows of its {what} "
-             f"shuffled ({len(control['shuffled'])} member(s) read them), so they carry no information about the "
-             "label while the design, its tuning and its blend stay the same: any gain it keeps comes from those, "
-             "not from the second input."]
+             f"shuffled ({len(control['shuffled'])} member(s) read them): the design, its tuning and its blend stay "
+             "the same, and the shuffled input keeps its values but no longer belongs to its row. Beating the "
+             "control shows that the design does better with the real input than with a shuffled copy, not that "
+             "the input adds information the other one lacks: where it repeats what the other input shows, the "
+             "shuffled copy contradicts it and can cost the design more than the real one gives."]
     if control["mean_auc"] is None:
-        parts.append("Every unit of the control failed, so it cannot show the gain comes from the second input.")
+        parts.append("Every unit of the control failed, so it cannot show that the design needs the real input.")
     elif test is None or not math.isfinite(test.p):
         parts.append(f"It scored {control['mean_auc']:.3f}; the differences cannot be tested.")
     else:

@@ -69,8 +69,10 @@ class Comparison:
     @property
     def helped(self) -> bool:
         """Fusion beat the best single modality on fresh folds (corrected t-test at 5%), and beat itself with the
-        modality that baseline lacks shuffled (the same test: the gain comes from that modality, not from the
-        fusion design's extra tuning or blending), and on held-out rows when there are any. Nothing else counts."""
+        modality that baseline lacks shuffled (the same test: the design does better with that modality's real rows
+        than with a shuffled copy, so the gain is not its extra tuning or blending alone; it need not be
+        information the other modality lacks, _control.py), and on held-out rows when there are any. Nothing else
+        counts."""
         done = self.confirmed
         return (done is not None and done.significant and done.control_beaten and done.holdout_agrees
                 and done.complete and not self.below_chance)

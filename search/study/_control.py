@@ -4,10 +4,16 @@ rows of one modality shuffled, so that modality cannot tell the label apart.
 Beating the best single modality is not yet evidence that the second modality helped: in a study the fusion designs
 get most of the trials (their shared image branch is tuned harder than image_only's few), and a fusion ensemble
 blends more, and more varied, members. Both raise the AUC whatever the table holds. A control keeps all of that
-(the same members, hyperparameters, weights, folds and seeds) and takes away only the information in one modality.
-"Fusion helped" then also needs the fusion candidate to beat its control with the modality the best baseline lacks
-shuffled. Each test runs at 5%, and a claim needs both (an intersection-union test: Berger 1982, Technometrics
-24(4), needs no correction).
+(the same members, hyperparameters, weights, folds and seeds) and shuffles one modality's rows: that input keeps its
+values, but no longer belongs to its row. "Fusion helped" then also needs the fusion candidate to beat its control
+with the modality the best baseline lacks shuffled. Each test runs at 5%, and a claim needs both (an
+intersection-union test: Berger 1982, Technometrics 24(4), needs no correction).
+
+What beating the control shows is narrower than "that modality adds information": the real input, in place of a
+shuffled copy of it, helps this design. A shuffled copy is not an absent input. Where the table repeats what the
+image shows (a size, a site or an age the image shows too), the shuffled table contradicts the image and can cost the
+design more than the real, redundant table gives it, so fusion can beat its shuffled-table control without adding
+anything beyond the image.
 
 Which baseline is best is only known on the fresh folds, and image and table baselines often score alike, so there
 is one control per modality (a control chosen from the search's best baseline would test the wrong modality whenever

@@ -104,6 +104,15 @@ def test_fusion_helped_names_how_far_it_beats_its_shuffled_control():
     assert "shuffled" in confirmation_in_words(comparison.confirmed)
 
 
+def test_the_report_says_a_beaten_control_shows_the_real_input_helps_not_that_it_adds_information():
+    """A shuffled copy is not an absent input: where the table repeats what the image shows, the shuffled table
+    contradicts the image, so fusion can beat its control without adding anything beyond the image."""
+    words = " ".join(confirmation_in_words(compare(confirmed_study(AHEAD, STEADY, [0.6] * 10)).confirmed).split())
+    assert ("Beating the control shows that the design does better with the real input than with a shuffled copy, "
+            "not that the input adds information the other one lacks") in words
+    assert "carry no information" not in words and "not from the second input" not in words
+
+
 def test_the_control_judged_is_the_one_that_shuffles_what_the_best_baseline_on_the_fresh_folds_lacks():
     """image_only led the search, numeric_only leads the fresh folds: the images-shuffled control is the one that
     says whether the images added anything to the table; that fusion beats a table-shuffled copy of itself says
