@@ -7,8 +7,8 @@ from fusion_search.models import _runtime  # noqa: F401,I001  (first: backend se
 from fusion_search.models._backbones import backbone_blocks, build_backbone, registered_backbones, standardises_pixels
 from fusion_search.models._batches import RowBatches
 from fusion_search.models._build import (
-    LEARNING_RATE_GROUPS, SCORING_BATCH, TrainingRowStats, build_model, feature_extractor, loss_spec, make_optimizer, model_inputs, predict_scores,
-    training_targets,
+    LEARNING_RATE_GROUPS, SCORING_BATCH, TrainingRowStats, build_model, feature_extractor, loss_spec, make_optimizer, model_inputs, output_names,
+    predict_scores,
 )
 from fusion_search.models._runtime import (
     backend_name, configure_precision, device_name, gpu_memory, keras, make_deterministic, use_jit,
@@ -21,6 +21,6 @@ __all__ = [
     "CategoricalEncoding", "CategoricalVocabulary", "Fusion", "ImageDescriptors", "LEARNING_RATE_GROUPS", "NumericPreprocess", "backbone_blocks", "backend_name", "build_backbone",
     "build_model", "configure_precision", "device_name", "feature_extractor", "get_fusion", "gpu_memory", "keras", "loss_spec",
     "RowBatches", "SCORING_BATCH", "TrainingRowStats", "make_deterministic", "make_optimizer", "model_inputs", "predict_scores", "register_fusion",
-    "registered_backbones", "registered_fusions", "standardises_pixels", "training_targets", "unregister_fusion", "use_jit",
+    "registered_backbones", "registered_fusions", "standardises_pixels", "output_names", "unregister_fusion", "use_jit",
     "with_preprocessing",
 ]

@@ -199,9 +199,10 @@ def loss_spec(model: keras.Model, design: Design) -> dict:
             "loss_weights": {name: 1.0 if name == "score" else weight for name in model.output}}
 
 
-def training_targets(model: keras.Model, labels):
-    """y for fit(): the labels, once per output (auxiliary branch outputs predict the same label)."""
-    return {name: labels for name in model.output} if isinstance(model.output, dict) else labels
+def output_names(model: keras.Model) -> list[str] | None:
+    """The outputs RowBatches gives the labels to: every output of a multi-output model (auxiliary branch outputs
+    predict the same label), None for a model of one output."""
+    return list(model.output) if isinstance(model.output, dict) else None
 
 
 def model_inputs(model: keras.Model, images, numeric, image_features=None, categorical=None) -> dict:

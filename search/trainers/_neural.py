@@ -25,6 +25,7 @@ from fusion_search.models import (
     make_deterministic,
     make_optimizer,
     model_inputs,
+    output_names,
     predict_scores,
     standardises_pixels,
     use_jit,
@@ -298,9 +299,8 @@ def fold_batches(model: keras.Model, data: FoldData, idx: np.ndarray, scaler: Nu
     labelled = seed is not None if labelled is None else labelled
     codes = categories.codes(data.categorical) if data.categorical is not None else None
     inputs = model_inputs(model, data.images, scaler.transform(data.numeric), data.image_features, codes)
-    outputs = list(model.output) if isinstance(model.output, dict) else None
     return RowBatches(inputs, idx, batch_size, data.labels if labelled else None, weights if labelled else None,
-                      outputs, seed)
+                      output_names(model), seed)
 
 
 def _early_stopping_split(design: Design, data: FoldData, train_idx: np.ndarray, seed: int):

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from fusion_search.designs import Design, get_kind, list_fusions
-from fusion_search.models import build_model, loss_spec, make_optimizer, model_inputs, training_targets
+from fusion_search.models import RowBatches, build_model, loss_spec, make_optimizer, model_inputs, output_names
 
 # variants worth their own case: the non-default setting of a fusion's optional switch
 VARIANTS = [("film", {"film_target": "feature_map"}), ("attention", {"attention_tokens": "feature_map"}),
@@ -59,6 +59,14 @@ def tiny_data(rows: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np
     return images.astype("uint8"), numeric, (a + b > 0).astype("float32")
 
 
+def one_training_batch(model: keras.Model, images: np.ndarray, numeric: np.ndarray, labels: np.ndarray):
+    """(inputs, targets) of every row as one batch, made as the fold trainer makes its batches (RowBatches gives
+    each of the model's outputs the labels)."""
+    rows = np.arange(len(labels))
+    return RowBatches(model_inputs(model, images, numeric), rows, len(rows), labels, outputs=output_names(model),
+                      read_ahead=0)[0]
+
+
 def check_fusion(fusion: str, extra: dict, folder: Path) -> dict:
     """Gradient reach, training progress and the .keras round trip of one fusion design.
 
@@ -69,7 +77,7 @@ def check_fusion(fusion: str, extra: dict, folder: Path) -> dict:
     images, numeric, labels = tiny_data()
     keras.utils.set_random_seed(0)
     model = build_model(design, numeric.shape[1])
-    inputs, targets = model_inputs(model, images, numeric), training_targets(model, labels)
+    inputs, targets = one_training_batch(model, images, numeric, labels)
     model.compile(optimizer=make_optimizer(design), jit_compile="auto", **loss_spec(model, design))  # XLA on JAX only
     loss_before = _bce(labels, _scores(model, inputs))
     before = {v.path: _numpy(v) for v in model.trainable_variables}

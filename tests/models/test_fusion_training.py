@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from fusion_search.designs import Design
-from fusion_search.models import build_model, loss_spec, make_optimizer, model_inputs, training_targets
+from fusion_search.models import build_model, loss_spec, make_optimizer, model_inputs
 from fusion_search.trainers._neural import class_sample_weights
-from tests.models.fusion_checks import tiny_data, tiny_design, variable_group
+from tests.models.fusion_checks import one_training_batch, tiny_data, tiny_design, variable_group
 
 GROUPS = ["backbone", "image", "numeric", "fusion"]
 
@@ -38,8 +38,7 @@ def test_late_fusion_auxiliary_losses_add_each_branch_loss_with_their_weight():
     keras.utils.set_random_seed(0)
     model = build_model(design, numeric.shape[1])
     model.compile(optimizer=make_optimizer(design), jit_compile=False, **loss_spec(model, design))
-    losses = model.evaluate(model_inputs(model, images, numeric), training_targets(model, labels),
-                            return_dict=True, verbose=0)
+    losses = model.evaluate(*one_training_batch(model, images, numeric, labels), return_dict=True, verbose=0)
     branches = losses["fusion_image_score_loss"] + losses["fusion_numeric_score_loss"]
     assert losses["loss"] == pytest.approx(losses["score_loss"] + 0.1 * branches, rel=1e-5)
 
