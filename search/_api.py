@@ -29,7 +29,7 @@ from fusion_search.results import (
     publish_to_dashboard, record_text, state_line, upload_model,
 )
 from fusion_search.spaces import Space
-from fusion_search.storage import resolve_storage_url, write_text_atomically
+from fusion_search.storage import require_reachable, resolve_storage_url, write_text_atomically
 from fusion_search.study import (
     RunSettings, SilentProgress, best_per_fusion, chosen_trial, chosen_trials, confirmation_setup,
     load_existing_study, require_confirmation_flags, run_search, trial_design,
@@ -207,6 +207,7 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
     ``.predict(rows)``."""
     _require_positive("trials", trials)
     require_confirmation_flags(confirm_repeats, confirm_folds)
+    require_reachable(storage)  # before any data work: an unreachable database fails in a second, not after decoding
     table = read_table(data, Path(base_dir) if base_dir is not None else None)
     spec = _spec(image_column, label_column, numeric_columns, group_column, positive, categorical_columns,
                  ignore_columns, merge_classes)

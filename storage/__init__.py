@@ -22,6 +22,7 @@ from fusion_search.storage._storage import (
     error_line,
     open_storage,
     release_connections,
+    require_reachable,
     storage_url,
 )
 from fusion_search.storage._url import (
@@ -39,6 +40,7 @@ __all__ = [
     "HEARTBEAT_KEY", "HEARTBEAT_SECONDS", "MAX_RETRIES", "RECONNECT_SECONDS", "grace_seconds", "record_heartbeat",
     "StaleWatch", "sqlite_claim_lock", "PROXY_CONNECTIONS", "serve_storage_proxy",
     "is_transient", "mark_unreachable", "reachable_for", "retry_storage",
-    "WORKER_CONNECTIONS", "engine_options", "error_line", "open_storage", "release_connections", "storage_url",
+    "WORKER_CONNECTIONS", "engine_options", "error_line", "open_storage", "release_connections", "require_reachable",
+    "storage_url",
     "DEFAULT_STORAGE", "ENV_STORAGE", "is_proxy_url", "mask_url", "refuse_password_flag", "resolve_storage_url",
 ]

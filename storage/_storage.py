@@ -4,8 +4,10 @@ Optuna's gRPC storage proxy in front of one (grpc://host:port)."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import optuna
+import sqlalchemy
 import sqlalchemy.exc
 
 from fusion_search._errors import UserError
@@ -51,6 +53,33 @@ def open_storage(url: str | None = None, connections: int = WORKER_CONNECTIONS) 
                 raise UserError(f"cannot open storage {mask_url(url)}: {error_line(error, url)}") from None
             time.sleep(0.2 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def require_reachable(url: str | None = None) -> None:
+    """UserError, the one line open_storage would give, when the storage cannot be reached: one connection lists
+    the database's tables (a SQLite file that is no database fails only when read) and closes again, so that a run
+    fails before it decodes and caches its images rather than after. A SQLite file that does not exist yet is not
+    created to find out (a run refused by a later check leaves none)."""
+    url = resolve_storage_url(url)
+    if is_proxy_url(url):
+        _open_proxy(url).close()
+        return
+    if url.startswith("sqlite") and not _sqlite_file_exists(url):
+        return
+    try:
+        engine = sqlalchemy.create_engine(url, **engine_options(url, connections=1))
+        try:
+            with engine.connect() as connection:
+                sqlalchemy.inspect(connection).get_table_names()
+        finally:
+            engine.dispose()
+    except Exception as error:  # sqlalchemy and the drivers raise many types for a bad server, path or password
+        raise UserError(f"cannot open storage {mask_url(url)}: {error_line(error, url)}") from None
+
+
+def _sqlite_file_exists(url: str) -> bool:
+    database = sqlalchemy.engine.make_url(url).database
+    return bool(database) and database != ":memory:" and Path(database).is_file()
 
 
 def _open_proxy(url: str) -> optuna.storages.BaseStorage:

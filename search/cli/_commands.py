@@ -21,7 +21,7 @@ from fusion_search.results import (
     write_report,
 )
 from fusion_search.spaces import describe_space, list_spaces, load_space
-from fusion_search.storage import refuse_password_flag, write_text_atomically
+from fusion_search.storage import refuse_password_flag, require_reachable, write_text_atomically
 from fusion_search.study import WorkerStopped, load_existing_study, require_confirmation_flags
 
 optuna.logging.set_verbosity(logging.WARNING)
@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     manifest = args.folder / "manifest.csv"
     if not manifest.is_file():
+        require_reachable(args.storage)  # before writing the demo's images for a run that cannot store its study
         Console(stderr=True).print(f"writing the demo dataset ({args.rows} rows) to {args.folder}/")
         make_demo_dataset(args.folder, rows=args.rows, seed=args.seed)
     code = _search(args, manifest, ManifestSpec())

@@ -174,6 +174,19 @@ def test_broken_images_and_bad_numbers_are_refused_before_any_study(clinic_manif
     assert not db.exists()
 
 
+def test_an_unreachable_database_is_refused_before_any_image_is_decoded_or_cached(clinic_manifest, tiny_space,
+                                                                                   tmp_path, capsys, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FUSION_SEARCH_CACHE", str(cache))
+    monkeypatch.setenv("FUSION_SEARCH_STORAGE", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    args = _run_args(clinic_manifest, "", tiny_space, study="unreachable")
+    del args[args.index("--storage"):args.index("--storage") + 2]  # the storage comes from the environment
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [err] and "cannot open storage postgresql+psycopg://nobody@127.0.0.1:1/none" in err
+    assert not cache.exists()  # no image decoded into it, no fingerprint memo
+
+
 def test_the_installed_command_reports_a_user_error_without_traceback(tmp_path):
     result = subprocess.run([sys.executable, "-m", "fusion_search.cli", "run", "--data", str(tmp_path / "none.csv"),
                              "--study", "s", "--storage", f"sqlite:///{tmp_path / 's.db'}"],

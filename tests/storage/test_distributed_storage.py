@@ -13,6 +13,7 @@ from fusion_search.storage import (
     mask_url,
     open_storage,
     refuse_password_flag,
+    require_reachable,
     resolve_storage_url,
     retry_storage,
 )
@@ -46,6 +47,31 @@ def test_a_proxy_that_does_not_answer_is_a_user_error(monkeypatch):
     monkeypatch.setattr("fusion_search.storage._storage.PROXY_WAIT_SECONDS", 0.5)
     with pytest.raises(UserError, match="no storage proxy answered"):
         open_storage("grpc://127.0.0.1:1")
+
+
+def test_the_check_before_a_run_names_an_unreachable_database_in_one_line_without_its_password():
+    with pytest.raises(UserError) as error:
+        require_reachable("postgresql+psycopg://fs:hunter2@127.0.0.1:1/fs")
+    message = str(error.value)
+    assert message.startswith("cannot open storage postgresql+psycopg://fs:***@127.0.0.1:1/fs: ")
+    assert "hunter2" not in message and len(message.splitlines()) == 1
+
+
+def test_the_check_before_a_run_waits_for_the_proxy_as_opening_it_does(monkeypatch):
+    monkeypatch.setattr("fusion_search.storage._storage.PROXY_WAIT_SECONDS", 0.5)
+    with pytest.raises(UserError, match="no storage proxy answered"):
+        require_reachable("grpc://127.0.0.1:1")
+
+
+def test_the_check_before_a_run_creates_no_sqlite_file_and_reads_one_that_exists(tmp_path):
+    new = tmp_path / "new.db"
+    require_reachable(f"sqlite:///{new}")
+    assert not new.exists()  # a run refused by a later check leaves no empty study file behind
+    open_storage(f"sqlite:///{new}")
+    require_reachable(f"sqlite:///{new}")
+    (tmp_path / "junk.db").write_text("not a database")
+    with pytest.raises(UserError, match="cannot open storage sqlite:///"):
+        require_reachable(f"sqlite:///{tmp_path / 'junk.db'}")
 
 
 def test_grpc_errors_are_transient_when_the_proxy_or_its_database_is_away():
