@@ -16,6 +16,8 @@ import optuna
 import sqlalchemy
 from optuna.trial import TrialState
 
+from fusion_search.study._claim import NOT_RUN_KEY
+
 REPO = Path(__file__).resolve().parents[2]
 
 FAST_SPACE = """
@@ -122,7 +124,10 @@ def load(url: str, name: str = "dist") -> optuna.Study:
 
 
 def states(study: optuna.Study) -> Counter:
-    return Counter(t.state.name for t in study.get_trials(deepcopy=False))
+    """Trials by state, a failed trial that never ran (a claim that lost the last slot) as NOT RUN, as `status`
+    counts them."""
+    return Counter("NOT RUN" if NOT_RUN_KEY in t.system_attrs else t.state.name
+                   for t in study.get_trials(deepcopy=False))
 
 
 def sampled(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
