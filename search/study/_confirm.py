@@ -185,8 +185,32 @@ def confirm(study: optuna.Study, data: SearchData, repeats: int | None, seed: in
         return None
     companion = _open_companion(study, wanted)
     objective = UnitObjective(study, data, wanted["folds"], seed, progress or SilentProgress())
-    run_worker(companion, objective, WorkerSettings(trials=len(wanted["units"]), create=False, heartbeat=heartbeat))
+    run_units(companion, objective, wanted["units"], heartbeat)
     return summarize(study, companion)
+
+
+UNIT_ROUNDS = 3  # times a worker re-queues units that ended with no complete trial (their copies all gave way)
+
+
+def run_units(companion: optuna.Study, objective, units: list[dict], heartbeat: float = HEARTBEAT_SECONDS) -> None:
+    """Run the planned units until each has a complete trial, or until the rest are other workers' running
+    trials. A unit is done once, by its key: a copy queued twice gives way to a running or complete one
+    (``start_unit``); a companion full of trials that still misses a unit (two copies of one unit completed: the
+    one-sided check before 2026-12 let that happen) has the unit queued again, the extra copy counted as surplus."""
+    for _ in range(UNIT_ROUNDS):
+        _requeue_failed(companion, units)
+        complete = companion.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        surplus = len(complete) - len({unit_key(t.user_attrs) for t in complete})
+        run_worker(companion, objective, WorkerSettings(trials=len(units) + surplus, create=False,
+                                                        heartbeat=heartbeat))
+        if not _missing_units(companion, units, (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)):
+            return
+
+
+def _missing_units(companion: optuna.Study, units: list[dict], states: tuple) -> list[dict]:
+    """The planned units with no trial in one of `states`."""
+    have = {unit_key(t.user_attrs) for t in companion.get_trials(deepcopy=False, states=states)}
+    return [unit for unit in units if unit_key(unit) not in have]
 
 
 def _open_companion(study: optuna.Study, wanted: dict) -> optuna.Study:
@@ -238,10 +262,8 @@ def _wait_until_ready(companion: optuna.Study) -> None:
 def _requeue_failed(companion: optuna.Study, units: list[dict]) -> None:
     """Queue again every planned unit that has no complete, running or queued trial (it failed)."""
     alive = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
-    have = {unit_key(t.user_attrs) for t in companion.get_trials(deepcopy=False, states=alive)}
-    for unit in units:
-        if unit_key(unit) not in have:
-            companion.enqueue_trial({}, user_attrs=unit)
+    for unit in _missing_units(companion, units, alive):
+        companion.enqueue_trial({}, user_attrs=unit)
 
 
 def unit_key(unit: dict) -> tuple[int, int, int, str]:
@@ -254,14 +276,18 @@ class DuplicateUnit(ValueError):
     so only distinct units fill the companion's count."""
 
 
-def _twin(trial: optuna.Trial) -> int | None:
-    """Another trial of the same unit that keeps it: a complete one, or a running one queued earlier."""
+def start_unit(trial: optuna.Trial) -> None:
+    """Raise DuplicateUnit when another trial of the same unit is complete, or running and started first (start
+    time, then number). The check runs once this trial is RUNNING, so of two copies the one started later always
+    sees the other and gives way: one trains, whichever of them was queued first. (Only clocks that disagree across
+    machines could let both train; ``run_units`` then counts the extra copy as surplus.)"""
     key, done, running = unit_key(trial.user_attrs), optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING
+    mine = trial.study._storage.get_trial(trial._trial_id)
     for other in trial.study.get_trials(deepcopy=False, states=(done, running)):
-        if other.number != trial.number and unit_key(other.user_attrs) == key and (
-                other.state == done or other.number < trial.number):
-            return other.number
-    return None
+        if other.number == trial.number or unit_key(other.user_attrs) != key:
+            continue
+        if other.state == done or (other.datetime_start, other.number) < (mine.datetime_start, mine.number):
+            raise DuplicateUnit(f"unit {key} is trial {other.number}'s already (queued twice by workers at once)")
 
 
 class UnitObjective:
@@ -275,8 +301,7 @@ class UnitObjective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         unit = trial.user_attrs
-        if (twin := _twin(trial)) is not None:
-            raise DuplicateUnit(f"unit {unit_key(unit)} is trial {twin}'s already (queued twice by workers at once)")
+        start_unit(trial)
         design = trial_design(self.study, self.study.trials[unit["trial"]])
         shuffled = unit.get("shuffled")
         self.progress.trial_started(trial.number, f"confirm {design.fusion}"

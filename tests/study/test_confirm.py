@@ -4,6 +4,7 @@ and the headline; held-out rows no trial sees; `confirm` resumes; a changed spac
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 
 import numpy as np
@@ -233,15 +234,79 @@ def test_the_default_repeats_cost_about_a_fifth_of_the_search():
     assert default_repeats(200, 4, 5, 5) == 10
 
 
-def test_a_unit_queued_twice_by_racing_workers_is_trained_once(tmp_path):
-    from fusion_search.study._confirm import _twin
+def _give_way(trial) -> bool:
+    from fusion_search.study._confirm import DuplicateUnit, start_unit
 
+    try:
+        start_unit(trial)
+    except DuplicateUnit:
+        return True
+    return False
+
+
+def test_a_unit_queued_twice_is_trained_by_the_copy_started_first_whatever_its_number(tmp_path):
+    """Before, only a higher-numbered copy gave way: a lower-numbered copy started while a higher-numbered one ran
+    trained too, and both completed."""
     companion = optuna.create_study(storage=f"sqlite:///{tmp_path / 'c.db'}", direction="maximize")
     unit = {"trial": 3, "repeat": 0, "fold": 1}
     for queued in (unit, unit, {**unit, "fold": 2}):
         companion.enqueue_trial({}, user_attrs=queued)
-    first, second, other = companion.ask(), companion.ask(), companion.ask()
-    assert _twin(first) is None and _twin(other) is None  # the earliest trial of a unit keeps it
-    assert _twin(second) == first.number  # the later copy fails (DuplicateUnit) instead of taking a slot
-    companion.tell(first, 0.7)
-    assert _twin(second) == first.number
+    waiting = companion.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    companion._storage.set_trial_state_values(waiting[1]._trial_id, optuna.trial.TrialState.RUNNING)
+    later_copy = optuna.Trial(companion, waiting[1]._trial_id)  # the higher-numbered copy starts first
+    assert not _give_way(later_copy)
+    lower, other = companion.ask(), companion.ask()  # then the lower-numbered copy, and another unit
+    assert lower.number < later_copy.number and _give_way(lower) and not _give_way(other)
+    companion.tell(later_copy, 0.7)
+    assert _give_way(lower)  # a complete copy keeps the unit too
+
+
+def test_a_full_companion_that_misses_a_unit_queues_it_again_and_runs_it(tmp_path):
+    """Two copies of unit a completed and unit b's only trial failed: the companion holds as many finished trials
+    as units, yet b has none. Before, the worker found the companion full and b never ran."""
+    from fusion_search.study._confirm import run_units, start_unit, unit_key
+
+    companion = optuna.create_study(storage=f"sqlite:///{tmp_path / 'c.db'}", direction="maximize")
+    a, b = {"trial": 1, "repeat": 0, "fold": 0}, {"trial": 1, "repeat": 0, "fold": 1}
+    for unit, state in ((a, "COMPLETE"), (a, "COMPLETE"), (b, "FAIL")):
+        companion.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState[state], user_attrs=unit,
+                                                      value=0.6 if state == "COMPLETE" else None))
+    run_units(companion, lambda trial: start_unit(trial) or 0.5, [a, b], heartbeat=1)
+    complete = companion.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert sorted(unit_key(t.user_attrs) for t in complete) == sorted([unit_key(a)] * 2 + [unit_key(b)])
+    assert not companion.get_trials(states=(optuna.trial.TrialState.WAITING,))
+
+
+def test_two_copies_started_at_once_by_two_workers_train_the_unit_once(tmp_path):
+    """Unit c is done, unit b failed, and two workers re-queued unit a at once: both copies of a run side by side
+    (the companion has slots for three units), and only one of them trains."""
+    from fusion_search.study._confirm import run_units, start_unit, unit_key
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    companion = optuna.create_study(study_name="c", storage=url, direction="maximize")
+    a, b, c = ({"trial": 1, "repeat": 0, "fold": fold} for fold in range(3))
+    companion.add_trial(optuna.trial.create_trial(value=0.6, user_attrs=c))
+    companion.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL, user_attrs=b))
+    for _ in range(2):
+        companion.enqueue_trial({}, user_attrs=a)
+    both_running, trained = threading.Barrier(2, timeout=30), []
+
+    def objective(trial):
+        if unit_key(trial.user_attrs) == unit_key(a):
+            both_running.wait()  # each worker holds one copy of a, RUNNING, before either checks
+        start_unit(trial)
+        trained.append(unit_key(trial.user_attrs))
+        return 0.5
+
+    def worker():
+        run_units(optuna.load_study(study_name="c", storage=url), objective, [a, b, c], heartbeat=1)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(trained) == sorted([unit_key(a), unit_key(b)])  # a once: its other copy gave way, untrained
+    complete = [unit_key(t.user_attrs) for t in companion.get_trials(states=(optuna.trial.TrialState.COMPLETE,))]
+    assert sorted(complete) == sorted(map(unit_key, (a, b, c)))
+    assert not companion.get_trials(states=(optuna.trial.TrialState.WAITING, optuna.trial.TrialState.RUNNING))
