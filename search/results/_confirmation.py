@@ -1,6 +1,6 @@
 """The confirmation's evidence: the best fusion design against the best baseline on fresh folds (corrected
-repeated k-fold t-test), against itself with the modality the baseline lacks shuffled (the same test: the gain must
-come from that modality, _control.py), and, with held-out rows, once on rows no trial saw (DeLong's test,
+repeated k-fold t-test), against itself with the modality the baseline lacks shuffled (the same test: the real
+input must beat a shuffled copy of it in this design, _control.py), and, with held-out rows, once on rows no trial saw (DeLong's test,
 one-sided; for K >= 3 classes, or rows grouped by --group-column, a paired bootstrap of the AUC that resamples
 whole groups)."""
 
@@ -49,7 +49,8 @@ class Confirmed:
     @property
     def control_beaten(self) -> bool:
         """The fusion candidate beats its own control on the fresh folds at the 5% level, one-sided (the same
-        corrected t-test): the gain comes from the modality the baseline lacks."""
+        corrected t-test): this design does better with the real rows of the modality the baseline lacks than with
+        a shuffled copy of them (not proof that the modality adds information the other lacks: _control.py)."""
         return beats(self.control_test)
 
     @property
