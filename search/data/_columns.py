@@ -7,11 +7,14 @@ usually a typo) and categorical otherwise. A column with a different value on al
 not a feature, and is refused: text, or whole numbers (a numeric patient_id sorted by class would score AUC 1.0);
 a number the user names with --numeric-columns is kept.
 
-Every cell is read through ``cell_text``, one canonical text form, so a category means the same whether the table
-came from a CSV, from a DataFrame of any dtype, or is being scored by ``predict``: every missing marker (None, NaN,
-pandas.NA, NaT, and the texts pandas reads as missing: NA, N/A, NaN, null, None, <NA>) is blank, and a number is
-written as Python writes its float, a whole one as an integer (1, 1.0, "1.0" and "01" are all "1"; image paths are
-read as they are).
+A category, a label and a group are read through ``cell_text``, so that one means the same whether the table came
+from a CSV, from a DataFrame of any dtype, or is being scored by ``predict``. Text is kept as written (only the spaces
+around it go): "007" and "7" are two ZIP codes, two patients, two classes, and "NA", "None" or "n/a" are text; the
+one exception is a whole number written as a float ("7.0", as pandas writes a code column with a blank), which is
+that integer. A number (of a DataFrame) is the shortest text that gives it back in its own dtype, a whole one as an
+integer: float32 0.1 is "0.1", 7.0 is "7". A DataFrame's missing values (None, NaN, pandas.NA, NaT) and an empty
+cell are blank. A numeric column reads more as missing (``is_blank``: NA, N/A, NaN, null, None, <NA>, as pandas does),
+since no number is spelt that way.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from fusion_search._errors import UserError
 from fusion_search.data._table import Table
 
@@ -29,7 +34,7 @@ ID_SHARE = 0.9  # distinct values per filled row above which a text or whole-num
 ID_MIN_DISTINCT = 20  # ... once it has more distinct values than this (small tables cannot tell)
 MISSING = frozenset({"", "na", "n/a", "#n/a", "#na", "<na>", "nan", "-nan", "null", "none", "nat"})  # lower-cased
 _INTEGER = re.compile(r"[+-]?\d+")
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_WHOLE_FLOAT = re.compile(r"-?(0|[1-9]\d*)\.0")  # 7.0 as Python and pandas write it (not 07.0, +7.0 or 7.00)
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,8 @@ def feature_columns(table: Table, reserved: set[str], numeric: tuple[str, ...] |
     kinds = {c: "categorical" if c in (categorical or ()) else "numeric" if c in (numeric or ()) else
              _guess(table.column(c)) for c in features}
     for column in features:
+        _require_a_value(table, column, "--numeric-columns" if column in (numeric or ()) else
+                         "--categorical-columns" if column in (categorical or ()) else None)
         if kinds[column] == "categorical" or (column not in (numeric or ()) and _whole_numbers(table.column(column))):
             _require_not_an_id(table, column, number=kinds[column] == "numeric")
     return Columns(tuple(c for c in features if kinds[c] == "numeric"),
@@ -67,18 +74,21 @@ def feature_columns(table: Table, reserved: set[str], numeric: tuple[str, ...] |
 
 
 def cell_text(value: Any) -> str:
-    """A cell in its canonical text form (see the module's docstring): CSV text stripped, a missing marker blank, a
-    number as Python writes the float (a whole one as an integer: 1, 1.0, "1.0", "01" and "1e0" are all "1")."""
+    """A category's, a label's or a group's text (see the module's docstring): text as written, stripped ("007"
+    stays "007", "7.0" is "7"); a number the shortest text of its own dtype, a whole one as an integer (float32 0.1
+    is "0.1"); a missing value blank."""
+    if isinstance(value, str):
+        text = value.strip()
+        return str(int(text[:-2])) if text.endswith(".0") and _WHOLE_FLOAT.fullmatch(text) else text
     if _missing(value):
         return ""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return str(int(value))
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return str(int(value)) if isinstance(value, numbers.Integral) else _number_text(float(value))
-    text = str(value).strip()
-    if text.lower() in MISSING:
-        return ""
-    if _INTEGER.fullmatch(text):  # exactly, however long (an ID of 20 digits has no float of its own)
-        return str(int(text))
-    return _number_text(float(text)) if _NUMBER.fullmatch(text) else text
+        # str of a numpy float is the shortest text that round-trips in its own dtype (float(value) would write
+        # float32 0.1 as 0.10000000149011612); parsed as a Python float, it is written the way the CSV's text is
+        return _number_text(float(str(value)) if isinstance(value, np.floating) else float(value))
+    return str(value).strip()
 
 
 def _number_text(number: float) -> str:
@@ -104,7 +114,7 @@ def is_number(value: Any) -> bool:
 
 
 def is_blank(value: Any) -> bool:
-    """cell_text(value) == "", without writing the number out."""
+    """Missing in a numeric column: a missing value, or text pandas reads as missing (NA, None, n/a, ...)."""
     return _missing(value) or (not isinstance(value, numbers.Real) and str(value).strip().lower() in MISSING)
 
 
@@ -114,11 +124,18 @@ def _guess(values) -> str:
     return "numeric" if not filled or numeric > len(filled) / 2 else "categorical"
 
 
+def _require_a_value(table: Table, column: str, named_by: str | None) -> None:
+    """A feature blank on every row would be a numeric column of NaN that no model can learn from: refused."""
+    if all(map(is_blank, table.column(column))):
+        leave = f"out of {named_by}" if named_by else f"out with --ignore-columns {column}"
+        raise UserError(f"column '{column}' is blank on every row: there is nothing to learn from it; leave it {leave}")
+
+
 def _whole_numbers(values) -> bool:
     """Every filled cell is a whole number (an integer ID looks like this; a measurement rarely does)."""
     seen = False
     for value in values:
-        text = cell_text(value)
+        text = "" if is_blank(value) else cell_text(value)
         if text and not _INTEGER.fullmatch(text):
             return False  # (a measurement says so at its first decimal)
         seen = seen or bool(text)
@@ -126,7 +143,7 @@ def _whole_numbers(values) -> bool:
 
 
 def _require_not_an_id(table: Table, column: str, number: bool = False) -> None:
-    filled = [text for text in map(cell_text, table.column(column)) if text]
+    filled = [cell_text(value) for value in table.column(column) if not is_blank(value)]
     distinct = len(set(filled))
     if distinct > ID_MIN_DISTINCT and distinct >= ID_SHARE * len(filled):
         keep = (f"; a number that truly is a feature is kept when --numeric-columns names it (with the other "

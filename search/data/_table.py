@@ -98,5 +98,13 @@ def frame_table(frame: Any, base: Path | None = None) -> Table:
     if len(frame) == 0 or len(frame.columns) == 0:
         raise UserError("the DataFrame has no rows")
     _require_unique([str(name) for name in frame.columns], "the DataFrame")
-    columns = {str(name): frame[name].tolist() for name in frame.columns}
+    columns = {str(name): _values(frame[name]) for name in frame.columns}
     return Table(columns, "the DataFrame", Path(base or Path.cwd()).resolve())
+
+
+def _values(series: Any) -> list[Any]:
+    """A column's values as Python objects, but a float32 or float16 one's as numpy scalars: tolist() would widen
+    0.1 to 0.10000000149011612, whose text no CSV of the frame holds (cell_text writes each in its own dtype)."""
+    dtype = getattr(series.dtype, "numpy_dtype", series.dtype)  # (pandas' Float32 holds a numpy float32)
+    narrow_float = getattr(dtype, "kind", "") == "f" and dtype.itemsize < 8
+    return list(series.array) if narrow_float else series.tolist()

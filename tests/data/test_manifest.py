@@ -15,7 +15,8 @@ from tests.conftest import write_manifest
 
 
 def _rows(n=8, **extra):
-    return [{"image": f"img/{i}.png", "label": i % 2, "x": i * 1.5, "y": "", **extra} for i in range(n)]
+    return [{"image": f"img/{i}.png", "label": i % 2, "x": i * 1.5, "y": "" if i % 4 else i, **extra}
+            for i in range(n)]
 
 
 def _images(n=8, size=8):
@@ -26,7 +27,7 @@ def test_every_other_column_is_numeric_and_blanks_are_missing(tmp_path):
     manifest = read_manifest(write_manifest(tmp_path, _rows(), _images()))
     assert manifest.numeric_columns == ("x", "y")
     assert manifest.numeric[3, 0] == pytest.approx(4.5)
-    assert all(math.isnan(v) for v in manifest.numeric[:, 1])
+    assert manifest.numeric[4, 1] == 4 and all(math.isnan(v) for v in manifest.numeric[[1, 2, 3, 5], 1])
     assert manifest.labels.tolist() == [0, 1] * 4
 
 

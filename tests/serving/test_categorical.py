@@ -108,3 +108,22 @@ def test_a_code_column_scores_the_same_from_a_csv_and_from_dataframes_of_any_dty
         assert np.array_equal(score_table(model, typed), expected), dtype
         assert unseen_categories(model, typed) == {"clinic": 0}
     assert unseen_categories(model, read_table(frame.assign(clinic=[7.0] * 3 + clinic[3:]))) == {"clinic": 3}
+
+
+def test_categories_learned_from_a_dataframe_of_floats_and_codes_are_known_when_scoring_its_csv(tmp_path):
+    """A float32 dose, and codes that are equal as numbers or spell a missing value: predict on the CSV pandas writes
+    of the training DataFrame, or on that DataFrame for a model trained on the CSV, meets no unknown category."""
+    rng = np.random.default_rng(1)
+    zips = ["007", "7", "0070", "NA", "None", "n/a"]
+    frame = pd.DataFrame({"image": [f"i/{i}.png" for i in range(96)], "x": rng.normal(size=96),
+                          "dose": pd.array([[0.1, 0.2, 0.7, None][i % 4] for i in range(96)], dtype="float32"),
+                          "zip": [zips[i % 6] for i in range(96)]})
+    frame["label"] = [int(rng.random() < (0.8 if z in ("007", "NA") else 0.2)) for z in frame["zip"]]
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    spec = ManifestSpec(categorical_columns=("dose", "zip"))
+    for train, score in ((frame, tmp_path / "m.csv"), (tmp_path / "m.csv", frame)):
+        model = train_hybrid(Design(fusion="gbdt_only"), read_manifest(train, spec), None, seed=0)
+        assert model.category_codes == ({"": 1, "0.1": 2, "0.2": 3, "0.7": 4},
+                                        {"007": 1, "0070": 2, "7": 3, "NA": 4, "None": 5, "n/a": 6})
+        assert unseen_categories(model, read_table(score)) == {"dose": 0, "zip": 0}
+        assert np.array_equal(score_table(model, read_table(score)), score_table(model, read_table(train)))
