@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from fusion_search._errors import UserError
 from fusion_search.data import Manifest, ManifestSpec
 
 KERAS_ENTRY = "fusion_search.json"
@@ -54,15 +55,41 @@ def add_to_keras_file(path: Path, info: dict) -> None:
 
 
 def read_provenance(path: Path) -> dict | None:
-    """An export's provenance (.keras file, .fusion or .ensemble folder); None for an export made before it."""
+    """An export's provenance (.keras file, .fusion or .ensemble folder); None for an export made before it;
+    UserError, naming the file and the problem, for one that cannot be read whole (predict would otherwise score
+    without the classes and the positive class it records)."""
     path = Path(path)
     try:
         if path.is_file():
             with zipfile.ZipFile(path) as archive:
-                return json.loads(archive.read(KERAS_ENTRY)) if KERAS_ENTRY in archive.namelist() else None
+                if KERAS_ENTRY not in archive.namelist():
+                    return None
+                return _an_object(_json(archive.read(KERAS_ENTRY), KERAS_ENTRY), KERAS_ENTRY)
         for meta in ("ensemble.json", "design.json"):
             if (path / meta).is_file():
-                return json.loads((path / meta).read_text(encoding="utf-8")).get(KEY)
-    except (OSError, ValueError, zipfile.BadZipFile):
-        return None
+                info = _an_object(_json((path / meta).read_bytes(), meta), meta).get(KEY)
+                return None if info is None else _an_object(info, meta, f"a {KEY} that is ")
+    except (OSError, zipfile.BadZipFile) as error:
+        raise UserError(f"cannot read what export {path} remembers: not a readable archive or folder "
+                        f"({_one_line(error)})") from None
+    except ValueError as error:  # _json's and _an_object's, already worded
+        raise UserError(f"cannot read what export {path} remembers: {error}") from None
     return None
+
+
+def _json(data: bytes, name: str) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"))
+    except ValueError as error:  # (a JSONDecodeError and a UnicodeDecodeError are both ValueErrors)
+        raise ValueError(f"{name} is not valid JSON ({_one_line(error)})") from None
+
+
+def _an_object(value: Any, name: str, what: str = "") -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} holds {what}a {type(value).__name__}, not an object")
+    return value
+
+
+def _one_line(error: Exception) -> str:
+    text = " ".join(str(error).split())
+    return text[:200] or type(error).__name__

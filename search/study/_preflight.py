@@ -48,13 +48,16 @@ def chosen_space(space: str | Path | Space, study: str | None = None, storage: s
 
 def _stored_space(study: str, storage: str | None) -> tuple[str | None, dict | None]:
     """(space name, resolved space record) an existing study was made with; (None, None) when there is no such
-    study (a SQLite file that does not exist yet is not created to find out)."""
+    study (a SQLite file that does not exist yet is not created to find out). A storage that cannot be opened is
+    open_storage's one-line UserError; any other failure is raised as it is, never taken for "no study" (which
+    would resume an existing study with another space)."""
     url = resolve_storage_url(storage)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         return None, None
+    opened = open_storage(url)
     try:
-        attrs = optuna.load_study(study_name=study, storage=open_storage(url)).user_attrs
-    except Exception:  # no such study, or a storage the run itself will name in its error
+        attrs = optuna.load_study(study_name=study, storage=opened).user_attrs
+    except KeyError:  # what Optuna's storages (the gRPC proxy's too) raise for a study name they do not hold
         return None, None
     return attrs.get("space"), attrs.get("space_resolved")
 

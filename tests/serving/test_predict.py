@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import zipfile
 from pathlib import Path
 
 import keras
@@ -114,3 +115,15 @@ def test_a_file_that_is_not_a_model_is_a_one_line_error(searched_study, tmp_path
     (tmp_path / "fake.keras").write_text("hello")
     code, _ = predict(tmp_path / "fake.keras", searched_study[2], tmp_path / "p.csv")
     assert_one_line_error(capsys, code, "cannot load model")
+
+
+def test_a_model_whose_provenance_is_damaged_stops_in_one_line_and_writes_nothing(model_path, searched_study,
+                                                                                 tmp_path, capsys):
+    damaged = tmp_path / "damaged.keras"
+    with zipfile.ZipFile(model_path) as source, zipfile.ZipFile(damaged, "w") as copy:
+        for entry in source.namelist():
+            copy.writestr(entry, source.read(entry) if entry != "fusion_search.json" else b'{"label_column": "lab')
+    code, _ = predict(damaged, searched_study[2], tmp_path / "p.csv")
+    assert_one_line_error(capsys, code, f"cannot read what export {damaged} remembers: fusion_search.json is not "
+                                        "valid JSON")
+    assert not (tmp_path / "p.csv").exists()
