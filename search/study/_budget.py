@@ -31,7 +31,8 @@ def top_up_baselines(study: optuna.Study, target: int, quota: int,
                      trials: list[optuna.trial.FrozenTrial] | None = None) -> bool:
     """Called before a slot is taken: queue a trial of each baseline that is behind; True if it queued any.
     `trials`: the study's trials if the caller just read them. Workers claiming at the same moment may both queue
-    one, so a baseline can get a trial or two beyond its share: never fewer."""
+    one, so a baseline can get a trial or two beyond its share; it gets fewer only where several baselines fall
+    behind when fewer slots are left than they need (never queued past the study's end, where they could not run)."""
     trials = [t for t in trials if t.state in TAKEN] if trials is not None else study.get_trials(
         deepcopy=False, states=TAKEN)
     started = sum(t.state != TrialState.WAITING for t in trials)

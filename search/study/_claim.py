@@ -10,15 +10,17 @@ take a queued trial (WAITING -> RUNNING) or, when none is queued, create one (RU
 finished trials again. More than N: a racing worker claimed at the same moment, so this claim loses: a queued trial
 goes back to the queue (RUNNING -> WAITING, to be taken by the next claim); a created one, which holds nothing yet,
 is failed and marked not run (NOT_RUN_KEY), never queued. At most N: keep it; but a created trial gives its slot to
-a trial queued meanwhile (a racer handed it back): pop that one, then fail the created one, so a queued trial always
-goes before a new one. Why this never overshoots: every kept trial was RUNNING before its own recount (a swapped-in
+a trial queued meanwhile (a racer handed it back): pop that one, then fail the created one, so a queued trial goes
+before a new one whenever the hand-back is seen (a third racer can still take it and lose it again). Why this never overshoots: every kept trial was RUNNING before its own recount (a swapped-in
 queued trial was RUNNING before the created one it replaces ended, so every other recount counted one of the two),
 so the kept trial whose recount came last saw all the others and counted at most N. Two racers may both lose (each
 saw the other); the random pause settles it.
 
 A full study has no queued trial left: a trial still queued when N trials are finished (it lost the race for the
-last slot) is failed and marked not run by the worker that finds the study full (``retire_unrun``), so no
-budget counts it as taken and `status` lists it apart. A study that is extended later samples afresh.
+last slot) is taken and failed as not run by the worker that finds the study full (``retire_unrun``), so no
+budget counts it as taken and `status` lists it apart. A study that is extended later samples afresh. (A worker
+killed between taking a slot and handing it back leaves a RUNNING trial: it goes stale like any other, and is
+failed and re-queued by the next claim, if there is one before the study is full.)
 
 A stale trial (unheard for longer than the grace, see fusion_search.storage._liveness) is failed by whoever
 finishes it first; only that worker queues its parameters again (Optuna's RetryHeartbeatStaleTrialCallback).
@@ -135,7 +137,8 @@ def pop_waiting(study: optuna.Study, trials: list[FrozenTrial]) -> int | None:
 
 
 def retire(storage: optuna.storages.BaseStorage, trial_id: int, why: str) -> bool:
-    """Fail a trial that never ran (nothing trained, no parameters drawn), saying why; False when it had ended."""
+    """Fail a RUNNING trial this worker holds and never ran (nothing trained, no parameters drawn), saying why;
+    False when it had ended."""
     try:
         storage.set_trial_system_attr(trial_id, NOT_RUN_KEY, why)
     except UpdateFinishedTrialError:
@@ -144,10 +147,16 @@ def retire(storage: optuna.storages.BaseStorage, trial_id: int, why: str) -> boo
 
 
 def retire_unrun(study: optuna.Study) -> list[int]:
-    """Fail every trial still queued in a full study (it lost the race for the last slot): the numbers retired."""
-    storage = study._storage
-    waiting = storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.WAITING,))
-    return [t.number for t in waiting if retire(storage, t._trial_id, "the study was full before it ran")]
+    """Fail every trial still queued in a full study (it lost the race for the last slot): the numbers retired.
+    Each is taken first (WAITING -> RUNNING, one caller wins), so a trial another worker popped meanwhile is
+    left to that worker."""
+    storage, retired = study._storage, []
+    with sqlite_claim_lock(storage):
+        for trial in storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.WAITING,)):
+            if pop_waiting(study, [trial]) is not None and retire(storage, trial._trial_id,
+                                                                   "the study was full before it ran"):
+                retired.append(trial.number)
+    return retired
 
 
 def count(study: optuna.Study, states: tuple[TrialState, ...]) -> int:
@@ -192,9 +201,10 @@ def keep_late_result(study: optuna.Study, original: FrozenTrial, result: FrozenT
               if t.system_attrs.get("failed_trial") == root and t.number > original.number]
     if any(t.state in FINISHED for t in copies):
         return _dropped(original, "its re-run already counts")
+    inherited = {k: v for k, v in result.system_attrs.items() if k not in NOT_INHERITED}
     late_id = storage.create_new_trial(study._study_id, template_trial=optuna.trial.create_trial(
         state=TrialState.RUNNING, params=result.params, distributions=result.distributions,
-        user_attrs=result.user_attrs, system_attrs={**result.system_attrs, LATE_KEY: original.number},
+        user_attrs=result.user_attrs, system_attrs={**inherited, LATE_KEY: original.number},
         intermediate_values=result.intermediate_values))
     for copy_trial in copies:
         if copy_trial.state not in OPEN:

@@ -8,7 +8,8 @@ the rows do not give every fold of every repeat 10 rows of each class) and, when
 study holds rows out (--holdout), once on every search row and scored on the held-out rows. Each (trial, repeat,
 fold) is one *unit*, a trial of the companion study ``<study>:confirm`` run by the search's own worker loop:
 workers that reach the end together share the units, each unit runs once, a killed worker's unit is retried, a
-failed unit is queued again on the next run, and a rerun resumes. When every unit is complete, the roles' scores
+unit that raised an error is queued again (up to UNIT_ROUNDS times in a run, then on the next run), and a rerun
+resumes. When every unit is complete, the roles' scores
 (an ensemble's from its members' blended unit scores) are written into the study (study attr ``confirmation``).
 """
 
@@ -189,7 +190,8 @@ def confirm(study: optuna.Study, data: SearchData, repeats: int | None, seed: in
     return summarize(study, companion)
 
 
-UNIT_ROUNDS = 3  # times a worker re-queues units that ended with no complete trial (their copies all gave way)
+UNIT_ROUNDS = 3  # rounds a worker runs: each re-queues the units with no complete, running or queued trial (a
+# unit whose copies gave way, or one that raised a caught error: it is tried again in the same run)
 
 
 def run_units(companion: optuna.Study, objective, units: list[dict], heartbeat: float = HEARTBEAT_SECONDS) -> None:
@@ -278,9 +280,11 @@ class DuplicateUnit(ValueError):
 
 def start_unit(trial: optuna.Trial) -> None:
     """Raise DuplicateUnit when another trial of the same unit is complete, or running and started first (start
-    time, then number). The check runs once this trial is RUNNING, so of two copies the one started later always
-    sees the other and gives way: one trains, whichever of them was queued first. (Only clocks that disagree across
-    machines could let both train; ``run_units`` then counts the extra copy as surplus.)"""
+    time, then number). The check runs once this trial is RUNNING, so of two copies the one started later sees the
+    other and gives way, whichever of them was queued first. Both can still train where the start times mislead:
+    workers whose clocks or time zones differ, or a start stamped before its commit lands (milliseconds); the extra
+    copy is then wasted work, never a wrong count: ``run_units`` counts it as surplus and ``summarize`` keeps one
+    trial per unit."""
     key, done, running = unit_key(trial.user_attrs), optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING
     mine = trial.study._storage.get_trial(trial._trial_id)
     for other in trial.study.get_trials(deepcopy=False, states=(done, running)):

@@ -68,7 +68,7 @@ def test_racing_workers_end_with_exactly_the_requested_trials(tmp_path):
     assert counts.get("FAIL", 0) == state_counts(study).get("NOT RUN", 0)  # only claims that lost the last slot
 
 
-def test_a_claim_that_would_overfill_the_study_is_handed_back(tmp_path):
+def test_a_created_trial_that_would_overfill_the_study_is_failed_as_not_run(tmp_path):
     study = new_study(f"sqlite:///{tmp_path / 's.db'}")
     first = Claimer(study, trials=1, heartbeat=1)()
     assert first is not None and Claimer(study, trials=1, heartbeat=1)() is None  # full: no second trial started
@@ -140,6 +140,33 @@ def test_a_queued_trial_a_racer_handed_back_is_run_and_never_stranded_waiting():
     assert Claimer(study, trials=n, heartbeat=3600)() is None  # full
     assert states(study) == {"COMPLETE": n, "FAIL": 1}  # the created trial that gave way, marked not run
     assert not study.get_trials(states=(TrialState.WAITING,))
+
+
+def test_a_queued_trial_another_worker_pops_while_the_full_study_is_tidied_is_left_running_to_it():
+    """retire_unrun reads the queue, then another worker (its decision read older than the study's end) pops one
+    of those trials: that trial is the other worker's, RUNNING, not failed under it."""
+    from fusion_search.study._claim import retire_unrun
+
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(storage=storage, direction="maximize")
+    study.enqueue_trial({"x": 0.5})
+    study.enqueue_trial({"x": 0.6})
+    first = study.get_trials(states=(TrialState.WAITING,))[0]
+    read, popped = threading.Event(), threading.Event()
+    tidy = Choreographed(storage, waits={("set_trial_state_values", 1): popped},
+                         announces={("get_all_trials", 1): read})
+
+    def other_worker():
+        assert read.wait(10)
+        storage.set_trial_state_values(first._trial_id, TrialState.RUNNING)
+        popped.set()
+
+    popping = threading.Thread(target=other_worker)
+    popping.start()
+    assert retire_unrun(optuna.Study(study.study_name, tidy)) == [1]  # only the one still queued
+    popping.join(10)
+    assert storage.get_trial(first._trial_id).state == TrialState.RUNNING
+    assert NOT_RUN_KEY not in storage.get_trial(first._trial_id).system_attrs
 
 
 def test_a_trial_still_queued_when_the_study_is_full_is_failed_as_not_run_by_the_worker_that_ends(tmp_path):
