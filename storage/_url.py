@@ -38,13 +38,21 @@ def proxy_address(url: str) -> tuple[str, int]:
     return host, int(port)
 
 
+# Where each database's own client reads a password from, when the URL has none.
+_PASSWORD_PLACES = {
+    "postgresql": "or the password in PGPASSWORD / ~/.pgpass",
+    "mysql": "or the password under [client] in ~/.my.cnf, with ?read_default_file=~/.my.cnf on the URL",
+}
+
+
 def refuse_password_flag(flag_value: str | None) -> None:
-    """A password on the command line ends up in shell history and `ps`: refuse it."""
+    """A password on the command line ends up in shell history and `ps`: refuse it, saying where it can go for
+    the URL's database."""
     if flag_value and _PASSWORD.search(flag_value):
-        raise UserError(
-            f"--storage {mask_url(flag_value)} contains a password; put the URL in ${ENV_STORAGE} "
-            "(or the password in PGPASSWORD / ~/.pgpass) instead of on the command line"
-        )
+        dialect = flag_value.split("://", 1)[0].split("+", 1)[0]
+        elsewhere = f" ({_PASSWORD_PLACES[dialect]})" if dialect in _PASSWORD_PLACES else ""
+        raise UserError(f"--storage {mask_url(flag_value)} contains a password; put the URL in ${ENV_STORAGE}"
+                        f"{elsewhere} instead of on the command line")
 
 
 def url_password(url: str) -> str | None:

@@ -136,9 +136,9 @@ def test_a_class_too_rare_for_the_folds_is_named_with_both_ways_out_before_any_s
     frame["label"] = np.where(frame["label"] == 1, "a", "b")
     frame.loc[:2, "label"] = "rare"  # 3 rows of a third class, for 5 folds
     storage = f"sqlite:///{tmp_path / 'rare.db'}"
-    with pytest.raises(UserError, match=re.escape("only 3 class 'rare' samples for 5 folds")) as raised:
+    with pytest.raises(UserError, match=re.escape("class 'rare' has only 3 rows for 5 folds")) as raised:
         fusion_search.search(frame, space="quick", trials=1, storage=storage, base_dir=demo_manifest.parent)
-    assert "--merge-classes a,b" in str(raised.value) and "drop its rows" in str(raised.value)
+    assert "--merge-classes rare,OTHER" in str(raised.value) and "drop its rows" in str(raised.value)
     assert not (tmp_path / "rare.db").exists()
     with pytest.raises(UserError, match=re.escape("--merge-classes a names 1 class(es)")):
         fusion_search.search(frame, space="quick", trials=1, merge_classes=["a"], base_dir=demo_manifest.parent)

@@ -88,16 +88,22 @@ def build_parser() -> argparse.ArgumentParser:
     _storage_flag(status)
     status.set_defaults(handler="status")
 
-    export = sub.add_parser("export", help="the best trial (or --trial N) as JSON or YAML, and optionally a trained model")
+    export = sub.add_parser("export", help=(
+        "what the verdict stands behind (or --trial N, --ensemble SIDE) as JSON or YAML, and optionally a trained "
+        "model"))
     export.add_argument("--study", required=True)
     export.add_argument("--output", type=Path, default=None, help="record file to write (default: best.json or best.yaml)")
     export.add_argument("--format", choices=["json", "yaml"], default="json", help="record format (%(default)s)")
-    export.add_argument("--trial", type=int, default=None, help="export this trial number instead of the best")
+    export.add_argument("--trial", type=int, default=None, help=(
+        "export this trial number instead of what the verdict stands behind (the confirmed fusion candidate, else "
+        "the best single modality on the fresh folds; before any confirmation, the search's best trial)"))
     export.add_argument("--ensemble", choices=["fusion", "image", "numeric"], default=None, help=(
-        "export the study's ensemble of this side instead of a trial (--model: a folder ending in .ensemble)"))
+        "export the study's ensemble of this side instead of what the verdict stands behind (--model: a folder "
+        "ending in .ensemble)"))
     export.add_argument("--model", type=Path, default=None,
-                        help="also retrain the design on all the data and save it here: a .keras file, or a .fusion "
-                             "folder for tree/stacked designs; needs --data")
+                        help="also retrain the choice on all the data and save it here: a .keras file, a .fusion "
+                             "folder for tree/stacked designs, or a folder ending in .ensemble when the choice is an "
+                             "ensemble; needs --data")
     export.add_argument("--data", type=Path, default=None, help="the study's manifest CSV (with --model)")
     _manifest_flags(export)
     _storage_flag(export)
@@ -124,8 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     _storage_flag(report)
     report.set_defaults(handler="report")
 
-    predict = sub.add_parser("predict", help="score a manifest with an exported model")
-    predict.add_argument("--model", type=Path, required=True, help="a .keras file or .fusion folder written by export --model")
+    predict = sub.add_parser("predict", help="score a manifest with an exported model (one design or an ensemble)")
+    predict.add_argument("--model", type=Path, required=True, help=(
+        "what export --model wrote: a .keras file, a .fusion folder (trees or stacking) or an .ensemble folder "
+        "(an ensemble of trials, scored as their weighted blend)"))
     predict.add_argument("--data", type=Path, required=True, help="manifest CSV to score (label column optional)")
     predict.add_argument("--output", type=Path, default=Path("predictions.csv"), help="CSV to write (%(default)s)")
     predict.add_argument("--image-column", default="image", help="column with image paths (%(default)s)")

@@ -17,7 +17,8 @@ def assign_folds(labels: np.ndarray, k: int, seed: int, groups: np.ndarray | Non
         raise UserError(f"--folds must be at least 2, got {k}")
     rows = np.flatnonzero(~held_out) if held_out is not None else np.arange(len(labels))
     row_groups = groups[rows] if groups is not None else None
-    _require_enough_per_class(labels[rows], k, row_groups, class_names)
+    holdout = held_out is not None and bool(held_out.any())
+    _require_enough_per_class(labels[rows], k, row_groups, class_names, holdout)
     folds = np.full(len(labels), -1, dtype=np.int16)
     splitter = (
         StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
@@ -26,7 +27,7 @@ def assign_folds(labels: np.ndarray, k: int, seed: int, groups: np.ndarray | Non
     )
     for fold, (_, val_pos) in enumerate(splitter.split(np.zeros(len(rows)), labels[rows], row_groups)):
         folds[rows[val_pos]] = fold
-    _require_every_class_per_fold(labels, folds, k)
+    _require_every_class_per_fold(labels, folds, k, class_names, groups is not None, holdout)
     return folds
 
 
@@ -93,30 +94,54 @@ def fold_indices(folds: np.ndarray, fold: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _require_enough_per_class(labels: np.ndarray, k: int, groups: np.ndarray | None,
-                              class_names: tuple[str, ...] = ()) -> None:
+                              class_names: tuple[str, ...] = (), holdout: bool = False) -> None:
     for value in np.unique(labels)[::-1]:  # (binary: the positive class first)
         members = labels == value
         count = len(np.unique(groups[members])) if groups is not None else int(members.sum())
-        unit = "groups" if groups is not None else "samples"
         if count < k:
-            raise UserError(f"only {count} {_class_name(labels, value, class_names)} {unit} for {k} folds: each fold "
-                            f"needs at least one (use fewer --folds{_merge_hint(labels)})")
+            multiclass, grouped = bool(labels.max() > 1), groups is not None
+            fewer = (f"use --folds {count}" + (" or fewer" if count > 2 else ""),) if count >= 2 else ()  # (2: least)
+            name = class_name(int(value), class_names, multiclass)
+            fixes = rare_class_fixes(int(value), class_names, multiclass, grouped, holdout, fewer)
+            raise UserError(f"{name} {class_amount(count, grouped)} for {k} folds, and each fold needs one: {fixes}")
 
 
-def _class_name(labels: np.ndarray, value, class_names: tuple[str, ...]) -> str:
-    """'positive' / 'negative' for 0/1 labels; "class 'name'" for one of K >= 3 classes."""
-    if labels.max() <= 1:
-        return "positive" if value == 1 else "negative"
+def class_name(value: int, class_names: tuple[str, ...], multiclass: bool) -> str:
+    """'the positive class' / 'the negative class' of 0/1 labels; "class 'name'" of one of K >= 3 classes."""
+    if not multiclass:
+        return "the positive class" if value == 1 else "the negative class"
     return f"class {class_names[value]!r}" if value < len(class_names) else f"class {value}"
 
 
-def _merge_hint(labels: np.ndarray) -> str:
-    return ", merge the class with another with --merge-classes a,b, or drop its rows" if labels.max() > 1 else ""
+def rare_class_fixes(value: int, class_names: tuple[str, ...], multiclass: bool, grouped: bool, holdout: bool,
+                     first: tuple[str, ...] = ()) -> str:
+    """What the user can do about a class too rare to split, as "a, b, or c": the ``first`` fixes (fewer folds,
+    where that helps: --folds 2 is the least), merging or dropping the class (K >= 3), a smaller holdout, more
+    rows of it."""
+    fixes = list(first)
+    if multiclass:
+        name = class_names[value] if value < len(class_names) else str(value)
+        fixes += [f"merge it into another class (--merge-classes {name},OTHER)", "drop its rows"]
+    if holdout:
+        fixes.append("hold out fewer rows (a smaller --holdout)")
+    fixes.append("add rows of it from more groups" if grouped else "add rows of it to the manifest")
+    return ", ".join(fixes[:-1]) + f", or {fixes[-1]}" if len(fixes) > 1 else fixes[0]  # (a fix may hold an "or")
 
 
-def _require_every_class_per_fold(labels: np.ndarray, folds: np.ndarray, k: int) -> None:
-    classes = len(np.unique(labels[folds >= 0]))
+def class_amount(count: int, grouped: bool) -> str:
+    """'has only 3 rows', 'is in only 1 group': how much of a class there is."""
+    plural = "" if count == 1 else "s"
+    return f"is in only {count} group{plural}" if grouped else f"has only {count} row{plural}"
+
+
+def _require_every_class_per_fold(labels: np.ndarray, folds: np.ndarray, k: int, class_names: tuple[str, ...],
+                                  grouped: bool, holdout: bool) -> None:
+    classes = np.unique(labels[folds >= 0])
     for fold in range(k):
-        if len(np.unique(labels[folds == fold])) < classes:
-            which = "only one class" if classes == 2 else "not every class"
-            raise UserError(f"fold {fold} has {which} with this grouping: use fewer --folds")
+        missing = np.setdiff1d(classes, labels[folds == fold])
+        if len(missing):
+            value, multiclass = int(missing[-1]), bool(labels.max() > 1)  # (binary: the positive class first)
+            fewer = ("use fewer --folds",) if k > 2 else ()
+            fixes = rare_class_fixes(value, class_names, multiclass, grouped, holdout, fewer)
+            raise UserError(f"fold {fold} has no row of {class_name(value, class_names, multiclass)} with this "
+                            f"grouping (a group's rows stay in one fold): {fixes}")

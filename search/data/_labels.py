@@ -93,8 +93,9 @@ def binary_labels(values: list[str], positive: str | None, label_column: str) ->
     counts = class_counts(values)
     distinct = [name for name, _ in counts]
     if len(distinct) < 2:
-        raise UserError(f"label column '{label_column}' holds one class only ({describe_classes(counts)}): "
-                        "a classifier needs two")
+        held = f"one class only: {counts[0][0]!r} on all {counts[0][1]} rows" if counts else "no rows"
+        raise UserError(f"label column '{label_column}' holds {held}; a classifier needs two classes (is "
+                        "--label-column the column of the classes?)")
     if positive is None and len(distinct) > 2:
         raise UserError(
             f"label column '{label_column}' has {len(distinct)} classes ({describe_classes(counts)}); name one with "

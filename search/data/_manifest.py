@@ -122,12 +122,16 @@ def _labels(spec: ManifestSpec, column) -> tuple[np.ndarray, tuple[tuple[str, in
     return labels, tuple(class_counts(values)), positive
 
 
-def numeric_matrix(table: Table, columns: tuple[str, ...]) -> np.ndarray:
-    """The columns as float32 (n, p), NaN where empty; UserError naming the first bad cell."""
+NOT_A_NUMBER_FIX = "a categorical column? name it with --categorical-columns"  # (a study's own manifest)
+
+
+def numeric_matrix(table: Table, columns: tuple[str, ...], fix: str = NOT_A_NUMBER_FIX) -> np.ndarray:
+    """The columns as float32 (n, p), NaN where empty; UserError naming the first bad cell, and ``fix``, what the
+    user can do about it with the command at hand."""
     matrix = np.empty((table.rows, len(columns)), dtype=np.float32)
     for j, column in enumerate(columns):
         for i, value in enumerate(table.column(column)):
-            matrix[i, j] = parse_number(value, column, i)
+            matrix[i, j] = parse_number(value, column, i, fix)
     return matrix
 
 
@@ -138,7 +142,7 @@ def category_matrix(table: Table, columns: tuple[str, ...]) -> np.ndarray | None
     return np.array([[cell_text(v) for v in table.column(c)] for c in columns], dtype=object).T.copy()
 
 
-def parse_number(value: Any, column: str, index: int) -> float:
+def parse_number(value: Any, column: str, index: int, fix: str = NOT_A_NUMBER_FIX) -> float:
     """One numeric cell: empty, NaN, NA and null are missing (NaN); text that is not a number is an error."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         number = float(value)
@@ -149,8 +153,8 @@ def parse_number(value: Any, column: str, index: int) -> float:
         except ValueError:
             if is_blank(value):
                 return math.nan
-            raise UserError(f"numeric column '{column}' has a non-numeric value {text!r} on row {index + 2} (a "
-                            "categorical column? name it with --categorical-columns)") from None
+            raise UserError(f"numeric column '{column}' has a non-numeric value {text!r} on row {index + 2} "
+                            f"({fix})") from None
     if math.isinf(number):
         raise UserError(f"numeric column '{column}' has an infinite value on row {index + 2}")
     return number

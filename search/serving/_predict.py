@@ -38,6 +38,9 @@ from fusion_search.study import blend
 
 SCORE_COLUMN = "score"
 PREDICTED_COLUMN = "predicted"  # K classes: the most probable class, beside a p_<class> column for each
+# The model was trained on this column as numbers; a blank cell is scored as missing (the training median, for a
+# network; the trees' side for missing values).
+NOT_A_NUMBER = "the model reads this column as numbers: correct the cell, or leave it blank to score it as missing"
 PREDICT_ROWS = 1024  # images decoded and scored at a time (the next chunk is decoded meanwhile)
 
 
@@ -116,7 +119,7 @@ def table_inputs(model: keras.Model | HybridModel, contract: ModelContract, tabl
         missing = [c for c in contract.numeric_columns if c not in table.columns]
         if missing:
             raise UserError(f"{table.source} lacks numeric column(s) the model needs: {', '.join(missing)}")
-        inputs["numeric"] = numeric_matrix(table, contract.numeric_columns)
+        inputs["numeric"] = numeric_matrix(table, contract.numeric_columns, NOT_A_NUMBER)
     if contract.categorical_columns:
         missing = [c for c in contract.categorical_columns if c not in table.columns]
         if missing:

@@ -10,7 +10,7 @@ import numpy as np
 import optuna
 
 from fusion_search._errors import UserError
-from fusion_search.data import SearchData, fold_indices
+from fusion_search.data import SearchData, class_amount, class_name, fold_indices, rare_class_fixes
 from fusion_search.designs import Design, baseline_fusions
 from fusion_search.spaces import Space, baseline_params, suggest_design
 from fusion_search.study._chance import BELOW_CHANCE, below_chance_reason
@@ -103,25 +103,33 @@ def require_splittable(data: SearchData, space: Space) -> None:
     """Refuse, before any study is touched, folds whose training rows cannot be split again: every design
     holds out a stratified early-stopping slice (2 of each class at least), the stacked design splits its
     training fold into inner folds. (A design that cannot train would only fail every trial.)"""
-    needed, why = 2, "the early-stopping slice"
+    needed, why = 2, "the early-stopping slice needs 2"
     if "stacked" in space.fusions:
         inner = _largest(space, "stacked_inner_folds")
         if inner > needed:
-            needed, why = inner, f"the stacked design's {inner} inner folds"
+            needed, why = inner, f"the stacked design's {inner} inner folds need {inner}"
     manifest = data.manifest
-    labels, groups = manifest.labels, manifest.groups
-    names = ({1: "positive", 0: "negative"} if manifest.n_classes == 2
-             else {k: f"class {name!r}" for k, name in enumerate(manifest.class_names)})
+    labels, groups, multiclass = manifest.labels, manifest.groups, manifest.n_classes > 2
     for fold in range(data.k):
         train = fold_indices(data.folds, fold)[0]
-        for value, name in sorted(names.items(), reverse=True):  # (two classes: the positive one first)
+        for value in range(manifest.n_classes)[::-1]:  # (two classes: the positive one first)
             members = train[labels[train] == value]
             count = len(np.unique(groups[members])) if groups is not None else len(members)
             if count < needed:
-                unit = "groups" if groups is not None else "rows"
-                hint = ", merge the class with another (--merge-classes a,b)" if manifest.n_classes > 2 else ""
-                raise UserError(f"a training fold has only {count} {name} {unit}, too few to split it again "
-                                f"({why} needs {needed}): use fewer --folds{hint}, or more data")
+                fixes = rare_class_fixes(value, manifest.class_names, multiclass, groups is not None,
+                                         bool((data.folds < 0).any()), _smaller_splits(data.k, count, needed))
+                raise UserError(f"in a training fold, {class_name(value, manifest.class_names, multiclass)} "
+                                f"{class_amount(count, groups is not None)}, too few to split it again ({why}): "
+                                f"{fixes}")
+
+
+def _smaller_splits(k: int, count: int, needed: int) -> tuple[str, ...]:
+    """The folds or inner folds the user can lower: --folds above 2 (a larger training fold), the stacked design's
+    inner folds where the early-stopping slice alone would fit (``needed`` > 2 is the inner folds)."""
+    fixes = ["use fewer --folds"] if k > 2 else []
+    if count >= 2 and needed > 2:
+        fixes.append(f"fix stacked_inner_folds at {count} (or leave out the stacked design) in a --space file")
+    return tuple(fixes)
 
 
 def _largest(space: Space, name: str) -> int:

@@ -203,6 +203,22 @@ def test_help_lists_every_command(capsys):
         assert command in out
 
 
+def test_export_help_says_it_exports_what_the_verdict_stands_behind_not_the_best(capsys):
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "instead of the best" not in out
+    assert "export this trial number instead of what the verdict stands behind" in out
+    assert "a folder ending in .ensemble when the choice is an ensemble" in out  # (--model, for the verdict's choice)
+
+
+def test_predict_help_names_every_kind_of_model_it_reads_ensembles_too(capsys):
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "a .keras file, a .fusion folder (trees or stacking) or an .ensemble folder" in out
+
+
 def test_an_offline_run_of_the_default_space_leaves_no_study_and_the_retry_with_quick_works(clinic_manifest, tmp_path,
                                                                                            capsys, monkeypatch):
     from keras.src.utils import file_utils

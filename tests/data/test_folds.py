@@ -41,17 +41,49 @@ def test_fold_indices_partition_the_samples():
     assert not set(train) & set(val)
 
 
-def test_fewer_samples_of_a_class_than_folds_is_refused():
+def test_fewer_rows_of_a_class_than_folds_is_refused_naming_the_folds_that_would_do():
     labels = np.array([1, 1, 1] + [0] * 20)
-    with pytest.raises(UserError, match="only 3 positive samples for 5 folds"):
+    with pytest.raises(UserError, match=r"^the positive class has only 3 rows for 5 folds, and each fold needs one: "
+                                        r"use --folds 3 or fewer, or add rows of it to the manifest$"):
         assign_folds(labels, 5, seed=0)
 
 
 def test_fewer_groups_of_a_class_than_folds_is_refused():
     labels = np.array([1] * 10 + [0] * 10)
     groups = np.array([0] * 10 + list(range(1, 11)))
-    with pytest.raises(UserError, match="only 1 positive groups for 3 folds"):
+    with pytest.raises(UserError, match=r"^the positive class is in only 1 group for 3 folds, and each fold needs one: "
+                                        r"add rows of it from more groups$"):
         assign_folds(labels, 3, seed=0, groups=groups)
+
+
+def test_at_two_folds_a_too_rare_class_is_offered_no_fewer_folds_but_what_can_be_done():
+    """--folds 2 is the least: the hint is a holdout that takes fewer rows, or more rows of the class."""
+    labels = np.array([1, 1] + [0] * 20)
+    held_out = np.zeros(22, dtype=bool)
+    held_out[[0, 5, 6]] = True  # one of the two positive rows, and two negative ones
+    with pytest.raises(UserError) as raised:
+        assign_folds(labels, 2, seed=0, held_out=held_out)
+    assert str(raised.value) == ("the positive class has only 1 row for 2 folds, and each fold needs one: hold out "
+                                 "fewer rows (a smaller --holdout), or add rows of it to the manifest")
+    assert "fewer --folds" not in str(raised.value)
+
+
+def test_a_class_too_rare_for_the_folds_is_named_in_a_sentence_with_the_merge_that_would_do():
+    labels = np.array([0] * 20 + [1] * 10 + [2])
+    with pytest.raises(UserError) as raised:
+        assign_folds(labels, 2, seed=0, class_names=("ant", "bee", "bird"))
+    assert str(raised.value) == (
+        "class 'bird' has only 1 row for 2 folds, and each fold needs one: merge it into another class "
+        "(--merge-classes bird,OTHER), drop its rows, or add rows of it to the manifest")
+
+
+def test_a_fold_the_grouping_leaves_without_a_class_names_the_class_and_at_two_folds_no_fewer_folds():
+    labels = np.array([0] * 6 + [1, 1, 1, 1, 0] + [1, 0, 0])
+    groups = np.array([0] * 6 + [1] * 5 + [2] * 3)  # the positive rows in two groups, which share fold 1
+    with pytest.raises(UserError) as raised:
+        assign_folds(labels, 2, seed=0, groups=groups)
+    assert "has no row of the positive class with this grouping" in str(raised.value)
+    assert str(raised.value).endswith(": add rows of it from more groups")
 
 
 @pytest.mark.parametrize("fraction", [0.1, 0.25, 0.4, 0.45])
@@ -75,9 +107,11 @@ def test_three_classes_are_stratified_into_every_fold():
 
 def test_a_class_of_fewer_rows_than_folds_is_refused_with_the_ways_out():
     labels = np.repeat([0, 1, 2], [30, 12, 2])
-    with pytest.raises(UserError, match="only 2 class 2 samples for 3 folds: .*--merge-classes a,b, or drop its rows"):
+    with pytest.raises(UserError, match=r"^class 2 has only 2 rows for 3 folds, and each fold needs one: use "
+                                        r"--folds 2, merge it into another class \(--merge-classes 2,OTHER\), drop "
+                                        r"its rows, or add rows of it to the manifest$"):
         assign_folds(labels, 3, seed=0)
-    with pytest.raises(UserError, match="only 2 class 'vasc' samples for 3 folds"):
+    with pytest.raises(UserError, match="^class 'vasc' has only 2 rows for 3 folds"):
         assign_folds(labels, 3, seed=0, class_names=("nv", "mel", "vasc"))
 
 

@@ -44,8 +44,9 @@ def test_a_class_too_rare_for_the_folds_is_named_with_both_ways_out(tmp_path):
     with pytest.raises(UserError) as raised:
         prepare_data(_manifest(tmp_path), 5, 0)  # bcc has 4 rows
     message = str(raised.value)
-    assert "only 4 class 'bcc' samples for 5 folds" in message
-    assert "--merge-classes a,b" in message and "drop its rows" in message and "\n" not in message
+    assert message == ("class 'bcc' has only 4 rows for 5 folds, and each fold needs one: use --folds 4 or fewer, "
+                       "merge it into another class (--merge-classes bcc,OTHER), drop its rows, or add rows of it to "
+                       "the manifest")
     merged = prepare_data(_manifest(tmp_path), 5, 0, spec=ManifestSpec(merge_classes=(("bcc", "melanoma"),),
                                                                       positive="nevus"))
     assert merged.manifest.n_classes == 2
@@ -129,5 +130,21 @@ def test_a_class_too_rare_to_split_a_training_fold_again_is_named_before_any_tri
 
     labels = ["bcc"] * 3 + ["melanoma", "nevus"] * 12
     data = prepare_data(_manifest(tmp_path, labels), 2, 0)
-    with pytest.raises(UserError, match="only 1 class 'bcc' rows, too few to split it again .*--merge-classes a,b"):
+    with pytest.raises(UserError) as raised:
+        require_splittable(data, load_space("quick"))
+    assert str(raised.value) == (
+        "in a training fold, class 'bcc' has only 1 row, too few to split it again (the stacked design's 3 inner "
+        "folds need 3): merge it into another class (--merge-classes bcc,OTHER), drop its rows, or add rows of it to "
+        "the manifest")  # (no "fewer --folds" at --folds 2, the least)
+
+
+def test_a_class_the_stacked_inner_folds_alone_cannot_split_is_offered_fewer_inner_folds(tmp_path):
+    from fusion_search.data import prepare_data
+    from fusion_search.spaces import load_space
+    from fusion_search.study._objective import require_splittable
+
+    data = prepare_data(_manifest(tmp_path, ["bcc"] * 4 + ["melanoma", "nevus"] * 12), 2, 0)
+    with pytest.raises(UserError, match=r"class 'bcc' has only 2 rows, .* inner folds need 3\): fix "
+                                        r"stacked_inner_folds at 2 \(or leave out the stacked design\) in a --space "
+                                        r"file, merge it"):
         require_splittable(data, load_space("quick"))

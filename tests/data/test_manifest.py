@@ -62,7 +62,8 @@ def test_fingerprint_changes_with_image_content(tmp_path):
     (lambda rows: [r.pop("image") for r in rows], {}, "no column 'image'"),
     (lambda rows: [r.pop("label") for r in rows], {}, "no column 'label'"),
     (lambda rows: rows[5].update(x="tall"), {}, "non-numeric value 'tall' on row 7"),
-    (lambda rows: [r.update(label=1) for r in rows], {}, "holds one class only (1 "),
+    (lambda rows: [r.update(label=1) for r in rows], {}, "holds one class only: '1' on all 8 rows; a classifier "
+                                                         "needs two classes (is --label-column the column"),
     (lambda rows: None, {"positive": "yes"}, "--positive 'yes' is not a class"),
     (lambda rows: None, {"numeric_columns": ("x", "z")}, "no column(s) z (--numeric-columns)"),
     (lambda rows: [r.update(label="a" if i % 2 else "b") for i, r in enumerate(rows)], {}, "--positive VALUE"),

@@ -85,11 +85,16 @@ def test_a_missing_numeric_column_is_named(model_path, searched_study, tmp_path,
     assert not (tmp_path / "p.csv").exists()
 
 
-def test_a_non_numeric_value_is_named_with_its_row(model_path, searched_study, tmp_path, capsys):
+def test_a_non_numeric_value_is_named_with_its_row_and_a_fix_predict_takes(model_path, searched_study, tmp_path,
+                                                                           capsys):
+    """predict has no --categorical-columns: the model fixes which columns are numbers, so the cell is what to fix."""
     rows = manifest_rows(searched_study[2])
     rows[4]["noise_b"] = "high"
     code, _ = predict(model_path, write_rows(tmp_path / "new.csv", rows), tmp_path / "p.csv")
-    assert_one_line_error(capsys, code, "noise_b", "'high'", "row 6")
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip() == (
+        "fusion-search: error: numeric column 'noise_b' has a non-numeric value 'high' on row 6 (the model reads "
+        "this column as numbers: correct the cell, or leave it blank to score it as missing)")
 
 
 def test_an_unreadable_image_is_named_and_nothing_is_written(model_path, searched_study, tmp_path, capsys):

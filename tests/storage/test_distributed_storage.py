@@ -32,6 +32,18 @@ def test_a_password_in_the_storage_flag_is_refused_and_not_repeated():
     refuse_password_flag("postgresql+psycopg://fs@db/fs")  # no password: fine
 
 
+@pytest.mark.parametrize("url, advice", [
+    ("postgresql+psycopg://fs:hunter2@db/fs", "(or the password in PGPASSWORD / ~/.pgpass)"),
+    ("mysql://fs:hunter2@db/fs", "(or the password under [client] in ~/.my.cnf, with ?read_default_file=~/.my.cnf"),
+    ("mysql+pymysql://fs:hunter2@db/fs", "[client] in ~/.my.cnf"),
+])
+def test_a_refused_password_is_told_where_its_own_database_client_reads_one(url, advice):
+    with pytest.raises(UserError) as error:
+        refuse_password_flag(url)
+    assert advice in str(error.value)
+    assert ("PGPASSWORD" in str(error.value)) == url.startswith("postgresql")  # (not a MySQL user's advice)
+
+
 def test_a_worker_database_pool_never_holds_more_than_two_connections():
     options = engine_options("postgresql+psycopg://fs@db/fs")
     assert options["pool_size"] + options["max_overflow"] == 2  # the main thread and the heartbeat thread

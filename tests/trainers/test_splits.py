@@ -116,14 +116,16 @@ def test_a_design_whose_loss_turns_nan_ends_pruned_as_diverged(exploding, groupe
     assert diverged(study) == [trial] and state_counts(study) == {"DIVERGED": 1}
 
 
-def test_folds_too_small_to_split_again_are_refused_before_any_study(tmp_path, tiny_space, capsys):
+def test_folds_too_small_to_split_again_are_refused_before_any_study_and_at_two_folds_not_told_fewer(
+        tmp_path, tiny_space, capsys):
     rows = [{"image": f"i/{i}.png", "label": int(i < 2), "x": i} for i in range(20)]  # 2 positives
     manifest = write_manifest(tmp_path, rows, [np.zeros((8, 8, 3), np.uint8)] * 20)
     db = tmp_path / "s.db"
     assert main(["run", "--data", str(manifest), "--study", "s", "--space", str(tiny_space), "--folds", "2",
                  "--trials", "3", "--quiet", "--storage", f"sqlite:///{db}"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "a training fold has only 1 positive rows" in err and "--folds" in err
+    assert len(err.splitlines()) == 1 and "in a training fold, the positive class has only 1 row, too few" in err
+    assert err.endswith(": add rows of it to the manifest") and "fewer --folds" not in err  # (2 folds: the least)
     assert not db.exists()
 
 
