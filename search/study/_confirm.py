@@ -217,7 +217,7 @@ def _missing_units(companion: optuna.Study, units: list[dict], states: tuple) ->
 
 def _open_companion(study: optuna.Study, wanted: dict) -> optuna.Study:
     """The companion study with the planned units queued, created by whichever worker gets there first (no lock:
-    creating a study by name is atomic); units that failed are queued again; a plan that changed (the study grew
+    creating a study by name is atomic); a plan that changed (the study grew
     and has new winners) replaces the old one, deleted by its id so that a racing worker's new one survives."""
     storage, name = study._storage, study.study_name + SUFFIX
     for _ in range(READY_ATTEMPTS):
@@ -229,8 +229,7 @@ def _open_companion(study: optuna.Study, wanted: dict) -> optuna.Study:
                 continue  # another worker created it a moment ago: load theirs
         _wait_until_ready(companion)
         if companion.user_attrs.get("plan") == wanted:
-            _requeue_failed(companion, wanted["units"])
-            return companion
+            return companion  # (run_units queues again the units that failed)
         with contextlib.suppress(KeyError):  # gone already: another worker replaced it
             storage.delete_study(companion._study_id)
     raise RuntimeError(f"the confirmation study '{name}' kept changing under this worker; run `confirm` again")
