@@ -26,7 +26,7 @@ from fusion_search.data import ManifestSpec, Table, merge_groups, prepare_data, 
 from fusion_search.designs import Design, baseline_fusions
 from fusion_search.results import (
     Comparison, ExportChoice, choice_record, compare, export_choice, leaderboard_html, leaderboard_rows,
-    publish_to_dashboard, record_text, state_line, upload_model,
+    publish_to_dashboard, record_text, second_look_baseline, state_line, upload_model,
 )
 from fusion_search.spaces import Space
 from fusion_search.storage import require_reachable, resolve_storage_url, write_text_atomically
@@ -218,7 +218,7 @@ def search(data: Any, *, image_column: str = "image", label_column: str = "label
                            create=not existing, heartbeat=heartbeat, prune_p=prune_p, baseline_trials=baseline_trials,
                            confirm_repeats=confirm_repeats, confirm_folds=confirm_folds)
     with _watcher(progress, trials) as watcher:
-        found = run_search(settings, prepared, space, watcher)
+        found = run_search(settings, prepared, space, watcher, second_look_baseline)
     publish_to_dashboard(found, trials)
     return SearchResult(found, table, spec)
 
@@ -248,9 +248,10 @@ def confirm(study: str, data: Any, *, image_column: str = "image", label_column:
     chosen = chosen_trials(found)
     if "fusion" not in chosen or len(chosen) < 2:
         raise UserError(f"study '{study}' has no fusion design and no baseline scored on every fold to confirm yet")
-    repeats, folds = confirmation_setup(found, prepared, repeats, folds)
-    with _watcher(progress, repeats) as watcher:
-        confirm_study(found, prepared, repeats, int(attrs.get("seed", 0)), watcher, folds, study_heartbeat(found))
+    planned, _ = confirmation_setup(found, prepared, repeats, folds)  # refuses a clash with a stored plan first
+    with _watcher(progress, planned) as watcher:
+        confirm_study(found, prepared, repeats, int(attrs.get("seed", 0)), watcher, folds, study_heartbeat(found),
+                      second_look_baseline)
     publish_to_dashboard(found)
     return SearchResult(found, table, spec)
 

@@ -13,7 +13,7 @@ import numpy as np
 import optuna
 
 from fusion_search.results._statistics import (AucDifferenceTest, CorrectedTTest, corrected_ttest, delong_test,
-                                               paired_bootstrap_test)
+                                               paired_bootstrap_test, sequential_levels)
 from fusion_search.study import CONTROL, FUSION_DESIGN, holdout_scores, is_baseline_role, missing_modality, searched_trials
 
 LEVEL = 0.05
@@ -39,19 +39,39 @@ class Confirmed:
     control: dict | None = None  # the fusion candidate with the modality the baseline lacks shuffled: its scores,
     # "modality" and "shuffled" (the members trained again)
     control_test: CorrectedTTest | None = None  # the fusion candidate against its control, on the same fresh folds
+    looks: tuple[int, ...] = ()  # a two-look confirmation's repeats at each look, (R first, R last); () one look
+    look: int = 1  # which look these scores are
+
+    @property
+    def level(self) -> float:
+        """The one-sided p the fresh-fold tests must beat at this look: 5% with one look; with two, the
+        O'Brien-Fleming-type spending's share for this look (about 0.025 then 0.043 for 1 then 2 repeats of 10
+        folds), so that the two looks together claim falsely at most 5% of the time."""
+        if len(self.looks) < 2:
+            return LEVEL
+        return sequential_levels(self.looks[0], self.looks[1], self.folds, LEVEL)[self.look - 1]
 
     @property
     def significant(self) -> bool:
-        """Better on the fresh folds at the 5% level, one-sided: the only claim the verdict makes is that fusion
-        beats the reference, so that is the alternative tested."""
-        return beats(self.test)
+        """Better on the fresh folds at this look's level, one-sided: the only claim the verdict makes is that
+        fusion beats the reference, so that is the alternative tested."""
+        return beats(self.test, self.level)
 
     @property
     def control_beaten(self) -> bool:
-        """The fusion candidate beats its own control on the fresh folds at the 5% level, one-sided (the same
+        """The fusion candidate beats its own control on the fresh folds at this look's level, one-sided (the same
         corrected t-test): this design does better with the real rows of the modality the baseline lacks than with
         a shuffled copy of them (not proof that the modality adds information the other lacks: _control.py)."""
-        return beats(self.control_test)
+        return beats(self.control_test, self.level)
+
+    @property
+    def looks_further(self) -> bool:
+        """A first look that did not decide: no claim, a gain over the baseline still positive, and a second look
+        planned that could change that (the held-out rows, when any, agreeing; every baseline scored)."""
+        test = self.test
+        return (len(self.looks) == 2 and self.look == 1 and test is not None and math.isfinite(test.p)
+                and test.mean > 0 and not (self.significant and self.control_beaten) and self.holdout_agrees
+                and self.complete)
 
     @property
     def complete(self) -> bool:
@@ -70,9 +90,18 @@ class Confirmed:
         return held is None or (math.isfinite(held.p_greater) and held.p_greater < LEVEL and held.difference > 0)
 
 
-def beats(test: CorrectedTTest | None) -> bool:
-    """The fusion candidate is better on the fresh folds at the 5% level, one-sided."""
-    return test is not None and math.isfinite(test.p_greater) and test.p_greater < LEVEL and test.mean > 0
+def beats(test: CorrectedTTest | None, level: float = LEVEL) -> bool:
+    """The fusion candidate is better on the fresh folds at `level` (5% with one look), one-sided."""
+    return test is not None and math.isfinite(test.p_greater) and test.p_greater < level and test.mean > 0
+
+
+def second_look_baseline(study: optuna.Study) -> str | None:
+    """The rule the study layer's two-look confirmation asks after its first look (study.confirm): the baseline
+    role to look again against (the one the first look judged against), or None when the first look decided:
+    fusion claimed, no gain left to look for (futility stopping only lowers the false-claim rate), or nothing a
+    second look could change."""
+    done = confirmed(study)
+    return done.baseline_role if done is not None and done.looks_further else None
 
 
 def _current_summary(study: optuna.Study) -> dict | None:
@@ -96,13 +125,16 @@ def confirmed(study: optuna.Study) -> Confirmed | None:
     unscored = tuple(role for role, d in designs.items() if is_baseline_role(role) and d["mean_auc"] is None)
     if not baselines:
         return None
-    role = max(baselines, key=lambda name: baselines[name]["mean_auc"])  # the strongest reference, fairly chosen
+    role = summary.get("second_look")  # a second look compares with the baseline its first look chose
+    if role not in baselines:
+        role = max(baselines, key=lambda name: baselines[name]["mean_auc"])  # the strongest reference, fairly chosen
     fusion, baseline, control = designs["fusion"], baselines[role], summary[CONTROL][missing_modality(role)]
-    return Confirmed(fusion, baseline, summary["repeats"], summary["folds"], _fold_test(fusion, baseline, summary),
+    return Confirmed(fusion, baseline, fusion.get("repeats", summary["repeats"]), summary["folds"],
+                     _fold_test(fusion, baseline, summary),
                      _holdout(study, role), designs.get(FUSION_DESIGN), tuple(summary.get("failed_units", ())),
                      tuple(summary.get("retried_units", ())),
                      bool(fusion.get("holdout_failed") or baseline.get("holdout_failed")), unscored, role, control,
-                     _fold_test(fusion, control, summary))
+                     _fold_test(fusion, control, summary), tuple(summary.get("looks", ())), summary.get("look", 1))
 
 
 def _fold_test(fusion: dict, reference: dict, summary: dict) -> CorrectedTTest | None:
@@ -161,8 +193,11 @@ def confirmation_in_words(confirmed: Confirmed) -> str:
                      f"degrees of freedom, one-sided {p_text(test.p_greater)}, two-sided {p_text(test.p)} (Nadeau & "
                      f"Bengio 2003: the folds' training sets overlap, so the variance is scaled by 1/n + 1/(k-1) = "
                      f"1/{test.n} + 1/{confirmed.folds - 1} = {test.variance_factor:.3f}); {interval_text(test)} for "
-                     f"the mean difference. With differences this spread, the smallest gain the test would find at 5% "
-                     f"with 80% power is {detectable_gain(test):+.3f}.")
+                     f"the mean difference. With differences this spread, the smallest gain the test would find at "
+                     f"{level_text(confirmed.level)} with 80% power is "
+                     f"{detectable_gain(test, confirmed.level):+.3f}.")
+    if confirmed.looks:
+        parts.append(looks_in_words(confirmed))
     if confirmed.control is not None:
         parts.append(control_paragraph(confirmed))
     if confirmed.failed_units or confirmed.retried_units:
@@ -195,7 +230,8 @@ def control_paragraph(confirmed: Confirmed) -> str:
     else:
         parts.append(f"It scored {control['mean_auc']:.3f}; the fusion candidate was better in {test.wins} of "
                      f"{test.n} folds (mean difference {test.mean:+.3f}, corrected t-test one-sided "
-                     f"{p_text(test.p_greater)}). \"Fusion helped\" needs both tests at 5%.")
+                     f"{p_text(test.p_greater)}). \"Fusion helped\" needs both tests at "
+                     f"{level_text(confirmed.level)}" + (" (this look's level)." if confirmed.looks else "."))
     return " ".join(parts)
 
 
@@ -228,21 +264,39 @@ def describe(design: dict) -> str:
     return design["fusion"] if design.get("trial") is None else f"{design['fusion']}, trial {design['trial']}"
 
 
+def level_text(level: float) -> str:
+    """'5%', or '2.49%' for a look's share of it."""
+    return f"{100 * level:.3g}%"
+
+
+def looks_in_words(confirmed: Confirmed) -> str:
+    """What the two looks are, which one this is, and the level each must beat."""
+    first, last = confirmed.looks
+    levels = sequential_levels(first, last, confirmed.folds, LEVEL)
+    where = (f"This is the second look: the fusion candidate, {describe(confirmed.baseline)} (the baseline the "
+             f"first look judged against) and the shuffled control trained on {last - first} more partition(s)"
+             if confirmed.look == 2 else "This is the first look")
+    return (f"The confirmation looks twice at most: after {first} partition(s), and, when that look neither claims "
+            f"nor finds fusion behind, after {last}. {where}. So that the two looks together claim falsely no more "
+            f"than 5% of the time, the first look claims at one-sided p < {levels[0]:.4f} and the second at "
+            f"p < {levels[1]:.4f} (O'Brien-Fleming-type alpha spending, Lan & DeMets 1983).")
+
+
 def interval_text(test: CorrectedTTest | AucDifferenceTest | None) -> str:
     """'95% CI -0.010 to +0.074' (the interval the test inverts), or '' where it is undefined."""
     low, high = (math.nan, math.nan) if test is None or not math.isfinite(test.p) else test.interval(1.0 - LEVEL)
     return "" if not (math.isfinite(low) and math.isfinite(high)) else f"95% CI {low:+.3f} to {high:+.3f}"
 
 
-def detectable_gain(test: CorrectedTTest | None) -> float:
-    """The smallest gain over the best baseline that these fresh folds would have found at 5% with 80% power (NaN:
-    not defined)."""
-    return math.nan if test is None or not math.isfinite(test.p) else test.detectable_gain(POWER, LEVEL)
+def detectable_gain(test: CorrectedTTest | None, level: float = LEVEL) -> float:
+    """The smallest gain over the best baseline that these fresh folds would have found at `level` (5%, or the
+    look's level) with 80% power (NaN: not defined)."""
+    return math.nan if test is None or not math.isfinite(test.p) else test.detectable_gain(POWER, level)
 
 
-def detectable_in_words(test: CorrectedTTest | None) -> str:
+def detectable_in_words(test: CorrectedTTest | None, level: float = LEVEL) -> str:
     """A sentence on what a study that did not claim could have missed, from the spread of its fold differences."""
-    gain = detectable_gain(test)
+    gain = detectable_gain(test, level)
     if not math.isfinite(gain):
         return ""
     return (f" With fold differences this spread, a true gain of {gain:+.3f} AUC or more would likely (80% power) "

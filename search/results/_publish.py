@@ -18,7 +18,8 @@ import plotly.graph_objects as go
 from optuna_dashboard import save_plotly_graph_object
 
 from fusion_search.results._classes import class_rows
-from fusion_search.results._confirmation import Confirmed, describe, detectable_gain, interval_text, p_text
+from fusion_search.results._confirmation import (Confirmed, describe, detectable_gain, interval_text, level_text,
+                                                 looks_in_words, p_text)
 from fusion_search.results._leaderboard import CLASS_COLUMNS, class_cells
 from fusion_search.results._report import by_fusion_figure, confirmation_figure, roc_section
 from fusion_search.results._verdict import Comparison, compare, headline
@@ -152,9 +153,12 @@ def _test_lines(done: Confirmed) -> list[str]:
                  f"with {test.n - 1} degrees of freedom (variance factor 1/{test.n} + 1/{done.folds - 1} = "
                  f"{test.variance_factor:.3f}), one-sided {p_text(test.p_greater)}, two-sided {p_text(test.p)}; "
                  f"{interval_text(test) or '95% CI undefined'}."]
-        if math.isfinite(gain := detectable_gain(test)):
-            lines += ["", f"**Smallest detectable gain**: {gain:+.3f} AUC (one-sided 5%, 80% power, with fold "
-                          "differences as spread as these); a smaller true gain could go unseen here."]
+        if math.isfinite(gain := detectable_gain(test, done.level)):
+            lines += ["", f"**Smallest detectable gain**: {gain:+.3f} AUC (one-sided {level_text(done.level)}, 80% "
+                          "power, with fold differences as spread as these); a smaller true gain could go unseen "
+                          "here."]
+    if done.looks:
+        lines += ["", f"**Two looks**: {looks_in_words(done)}"]
     control = done.control_test
     if control is not None and math.isfinite(control.p):
         lines += ["", f"**Shuffled control** (the fusion candidate with its {done.control['modality']} shuffled among "

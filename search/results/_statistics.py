@@ -10,11 +10,12 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import integrate, optimize, stats
 
 from fusion_search.trainers import fold_auc
 
@@ -93,6 +94,32 @@ def noncentrality_for_power(df: int, power: float, alpha: float) -> float:
     `power` (scipy's noncentral t; SciPy has no power solver for it)."""
     critical = float(stats.t.ppf(1.0 - alpha, df))
     return float(optimize.brentq(lambda ncp: stats.nct.sf(critical, df, ncp) - power, 0.0, 100.0))
+
+
+def corrected_information(repeats: int, folds: int) -> float:
+    """1 / (1/n + 1/(k-1)) for n = repeats x k fresh folds: what a look at them knows, up to the differences'
+    variance (the corrected t-test's variance factor, Nadeau & Bengio 2003)."""
+    return 1.0 / (1.0 / (repeats * folds) + 1.0 / (folds - 1))
+
+
+@functools.lru_cache(maxsize=64)
+def sequential_levels(first_repeats: int, last_repeats: int, folds: int, level: float = 0.05) -> tuple[float, float]:
+    """One-sided p thresholds of a two-look confirmation (first_repeats x folds, then last_repeats x folds) that
+    together claim `level` under the null: O'Brien-Fleming-type spending alpha(t) = 2 - 2 Phi(z_{1-level/2} / sqrt(t))
+    (Lan & DeMets 1983) at the first look's information fraction t, and the second look's z solved so that
+    P(Z1 > c1 or Z2 > c2) = level with the looks' z correlated sqrt(t) (independent increments hold for the corrected
+    variance model: between repeats only the shared 1/(k-1) term covaries). SciPy has the normal pieces, no solver
+    for the spending; bench/confirmation_power.py measures the level these give."""
+    t = corrected_information(first_repeats, folds) / corrected_information(last_repeats, folds)
+    first = 2.0 - 2.0 * stats.norm.cdf(stats.norm.ppf(1.0 - level / 2.0) / math.sqrt(t))
+    c1, rho = float(stats.norm.isf(first)), math.sqrt(t)
+
+    def neither(c2: float) -> float:  # P(Z1 <= c1, Z2 <= c2), by quadrature: deterministic, so every worker agrees
+        inner = lambda z: stats.norm.pdf(z) * stats.norm.cdf((c2 - rho * z) / math.sqrt(1.0 - rho * rho))
+        return integrate.quad(inner, -np.inf, c1)[0]
+
+    c2 = optimize.brentq(lambda c: 1.0 - neither(c) - level, 0.0, 6.0)
+    return float(first), float(stats.norm.sf(c2))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from scipy import stats
 from fusion_search.designs import baseline_fusions
 from fusion_search.results._classes import class_gains_in_words
 from fusion_search.results._confirmation import (LEVEL, Confirmed, confirmed, describe, detectable_gain,
-                                                 detectable_in_words, failed_references, interval_text, p_text)
+                                                 detectable_in_words, failed_references, interval_text, level_text,
+                                                 p_text)
 from fusion_search.study import best_baseline, best_per_fusion, design_label, is_below_chance, pruned
 
 
@@ -85,10 +86,12 @@ class Comparison:
         test = None if self.confirmed is None else self.confirmed.test
         if test is None or not math.isfinite(test.p):
             return None
+        level = self.confirmed.level
         low, high = test.interval(1.0 - LEVEL)
-        gain = detectable_gain(test)
+        gain = detectable_gain(test, level)
         return {"helped": self.helped, "gain": round(test.mean, 6), "interval_95": [round(low, 6), round(high, 6)],
-                "lower_bound_95": round(test.lower_bound(1.0 - LEVEL), 6),
+                "lower_bound": round(test.lower_bound(1.0 - level), 6), "level_one_sided": round(level, 6),
+                "look": self.confirmed.look, "looks": list(self.confirmed.looks) or None,
                 "p_one_sided": test.p_greater, "detectable_gain_80": round(gain, 6) if math.isfinite(gain) else None,
                 "folds": test.n}
 
@@ -178,13 +181,14 @@ def _headline(comparison: Comparison) -> str:
     theirs = f"the best single modality ({describe(done.baseline)}, {done.baseline['mean_auc']:.3f})"
     test = done.test
     interval = interval_text(test)
-    bound = "" if not (done.significant and interval) else f"at least {test.lower_bound(1.0 - LEVEL):+.3f} with 95% " \
-                                                            "confidence (one-sided), "
+    bound = "" if not (done.significant and interval) else (f"at least {test.lower_bound(1.0 - done.level):+.3f} "
+                                                            f"with {level_text(1.0 - done.level)} confidence "
+                                                            "(one-sided), ")
     evidence = "" if test is None else (f" (better in {test.wins} of {test.n} folds; corrected repeated k-fold "
-                                        f"t-test, one-sided {p_text(test.p_greater)}"
+                                        f"t-test, one-sided {p_text(test.p_greater)}" + look_level_text(done)
                                         + (f"; {bound}{'two-sided ' if bound else ''}{interval}" if interval else "")
                                         + ")")
-    where = f"on {done.repeats}x{done.folds} fresh folds"
+    where = f"on {done.repeats}x{done.folds} fresh folds" + (" (first look of two)" if done.looks_further else "")
     difference = done.fusion["mean_auc"] - done.baseline["mean_auc"]
     if comparison.helped:
         sentence = (f"Fusion helped on this data: {where}, {ours} beats {theirs} by {difference:+.3f}{evidence}, "
@@ -211,8 +215,18 @@ def _headline(comparison: Comparison) -> str:
                      f"({held.method}, one-sided {p_text(held.p_greater)}"
                      + (f"; difference {held.difference:+.3f}, {held_interval}" if held_interval else "") + ").")
     if not comparison.helped:
-        sentence += detectable_in_words(test)
+        sentence += detectable_in_words(test, done.level)
+    if done.looks_further:
+        sentence += (" A second look on more fresh folds is planned; until it has run, this is the first look's "
+                     "answer (run `confirm` to finish it).")
     return sentence
+
+
+def look_level_text(done: Confirmed) -> str:
+    """' at the first look's level 0.0249 of two' (a two-look confirmation: the one-sided p it must beat), or ''."""
+    if not done.looks:
+        return ""
+    return f", against the {('first', 'second')[done.look - 1]} look's level {done.level:.4f}"
 
 
 SHUFFLED = {"table": "the table's rows shuffled", "image": "the images shuffled"}  # among the rows

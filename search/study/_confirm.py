@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 import optuna
@@ -149,23 +150,79 @@ def roles(study: optuna.Study) -> dict[str, dict[int, int]]:
     return out
 
 
-def plan(study: optuna.Study, data: SearchData, repeats: int, folds: int = CONFIRM_FOLDS) -> dict | None:
+def plan(study: optuna.Study, data: SearchData, repeats: int, folds: int = CONFIRM_FOLDS,
+         second_look: int = 0) -> dict | None:
     """What to confirm: the roles, the shuffled controls (_control.py), R, k and the units (trial, repeat, fold, and
     for a control's retrained member the modality shuffled); None when the study has no fusion design and
-    baseline scored on every fold yet. The controls are scored on the fresh folds only, not on held-out rows."""
+    baseline scored on every fold yet. The controls are scored on the fresh folds only, not on held-out rows.
+    ``second_look`` > 0 plans two looks, "looks": [R, R + second_look]: the units here are the first look's; the
+    second look's are added by ``extend`` when the first does not decide."""
     wanted = roles(study)
     if FUSION not in wanted or not any(map(is_baseline_role, wanted)):
         return None
     control = control_plan(study, wanted[FUSION])
     trials = sorted({number for members in wanted.values() for number in members})
-    units = [{"trial": n, "repeat": r, "fold": f} for n in trials for r in range(repeats) for f in range(folds)]
-    units += [{"trial": n, "repeat": r, "fold": f, "shuffled": modality}
-              for modality, shuffled in control.items() for n in shuffled for r in range(repeats) for f in range(folds)]
+    units = _units(trials, control, range(repeats), folds)
     if len(data.holdout_rows):
         units += [{"trial": n, "repeat": HOLDOUT, "fold": HOLDOUT} for n in trials]
-    return {"roles": {role: {str(n): w for n, w in members.items()} for role, members in wanted.items()},
-            CONTROL: control, "repeats": repeats, "folds": folds, "units": units,
-            "search_trials": searched_trials(study)}
+    out = {"roles": {role: {str(n): w for n, w in members.items()} for role, members in wanted.items()},
+           CONTROL: control, "repeats": repeats, "folds": folds, "units": units, "search_trials": searched_trials(study)}
+    if second_look > 0:
+        out[LOOKS] = [repeats, repeats + second_look]
+    return out
+
+
+def _units(trials, control: dict[str, list[int]], repeats: range, folds: int) -> list[dict]:
+    """The fresh-fold units of these trials and of the control's shuffled members over these repeats."""
+    units = [{"trial": n, "repeat": r, "fold": f} for n in trials for r in repeats for f in range(folds)]
+    return units + [{"trial": n, "repeat": r, "fold": f, "shuffled": modality}
+                    for modality, shuffled in control.items() for n in shuffled for r in repeats for f in range(folds)]
+
+
+LOOKS, SECOND_LOOK = "looks", "second_look"  # plan keys: [R first, R last]; the baseline role the second look runs
+SECOND_LOOK_SHARE = 0.5  # of the search's fold trainings that a second look may cost at most
+
+
+def second_look_repeats(study: optuna.Study, data: SearchData, repeats: int, folds: int) -> int:
+    """The repeats a second look adds to the first look's R (2R at most: R = 1 then 3 keeps 0.0447 of the 5% for
+    the last look), as many as SECOND_LOOK_SHARE of the search's fold trainings pays for when the second look
+    trains the fusion candidate, the widest baseline role and the control's shuffled members again (the baseline
+    is chosen at the first look, so the widest bounds it); 0: one look. Fixed before any fresh fold is scored,
+    so the looks' thresholds are too."""
+    wanted = roles(study)
+    if FUSION not in wanted or not any(map(is_baseline_role, wanted)):
+        return 0
+    control = sum(map(len, control_plan(study, wanted[FUSION]).values()))
+    widest = max(len(members) for role, members in wanted.items() if is_baseline_role(role))
+    per_repeat = folds * (len(wanted[FUSION]) + widest + control)
+    extra = min(2 * repeats, int(SECOND_LOOK_SHARE * searched_trials(study) * data.k // per_repeat))
+    while extra and not all(_fresh_folds_fit(data, folds, r, 1) for r in range(repeats, repeats + extra)):
+        extra -= 1
+    return extra
+
+
+def first_look(wanted: dict) -> dict:
+    """The plan as its first look planned it: what two workers' plans must share to be one confirmation (a
+    stored plan's second look, or its looks where this worker would plan none, do not make it another)."""
+    units = [u for u in wanted["units"] if u["repeat"] < wanted["repeats"]]
+    return {**{k: v for k, v in wanted.items() if k not in (LOOKS, SECOND_LOOK)}, "units": units}
+
+
+def extend(companion: optuna.Study, baseline: str) -> dict:
+    """Start the second look: the fusion candidate's, the chosen baseline role's and the control's members on
+    the planned further repeats, queued and written into the plan (idempotent: a racing worker that extends
+    too queues copies that give way, ``start_unit``). Returns the extended plan."""
+    current = companion.user_attrs["plan"]
+    if current.get(SECOND_LOOK):
+        return current
+    first, last = current[LOOKS]
+    trials = sorted({int(n) for role in (FUSION, baseline) for n in current["roles"][role]})
+    added = _units(trials, current[CONTROL], range(first, last), current["folds"])
+    extended = {**current, SECOND_LOOK: baseline, "units": current["units"] + added}
+    companion.set_user_attr("plan", extended)
+    for unit in added:
+        companion.enqueue_trial({}, user_attrs=unit)
+    return extended
 
 
 def searched_trials(study: optuna.Study) -> int:
@@ -176,17 +233,31 @@ def searched_trials(study: optuna.Study) -> int:
 
 def confirm(study: optuna.Study, data: SearchData, repeats: int | None, seed: int,
             progress: SilentProgress | None = None, folds: int | None = None,
-            heartbeat: float = HEARTBEAT_SECONDS) -> dict | None:
+            heartbeat: float = HEARTBEAT_SECONDS,
+            second_look: Callable[[optuna.Study], str | None] | None = None) -> dict | None:
     """Run (or join, or resume) the confirmation of the study's current winners (R and K from
     ``confirmation_setup``); returns the summary written into the study, or None while units are still running
-    elsewhere or some failed."""
+    elsewhere or some failed. With the default R (``repeats`` None) and a ``second_look`` rule, the confirmation
+    plans two looks (``second_look_repeats``): once the first look's summary is written, ``second_look(study)``
+    names the baseline role to look again against (the results layer's rule, from the first look's tests), or
+    None when the first look decided; the second look's summary then replaces the first's."""
+    asked = repeats
     repeats, folds = confirmation_setup(study, data, repeats, folds)
-    wanted = plan(study, data, repeats, folds)
+    later = second_look_repeats(study, data, repeats, folds) if asked is None and second_look else 0
+    wanted = plan(study, data, repeats, folds, later)
     if wanted is None:
         return None
     companion = _open_companion(study, wanted)
     objective = UnitObjective(study, data, wanted["folds"], seed, progress or SilentProgress())
-    run_units(companion, objective, wanted["units"], heartbeat)
+    current = companion.user_attrs["plan"]
+    run_units(companion, objective, current["units"], heartbeat)
+    summary = summarize(study, companion)
+    if summary is None or LOOKS not in current or current.get(SECOND_LOOK) or second_look is None:
+        return summary
+    baseline = second_look(study)  # None: the first look decided (a claim, or no gain to look further for)
+    if baseline is None:
+        return summary
+    run_units(companion, objective, extend(companion, baseline)["units"], heartbeat)
     return summarize(study, companion)
 
 
@@ -228,8 +299,9 @@ def _open_companion(study: optuna.Study, wanted: dict) -> optuna.Study:
             if companion is None:
                 continue  # another worker created it a moment ago: load theirs
         _wait_until_ready(companion)
-        if companion.user_attrs.get("plan") == wanted:
-            return companion  # (run_units queues again the units that failed)
+        stored = companion.user_attrs.get("plan")
+        if stored is not None and first_look(stored) == first_look(wanted):
+            return companion  # (run_units queues again the units that failed; a stored plan keeps its looks)
         with contextlib.suppress(KeyError):  # gone already: another worker replaced it
             storage.delete_study(companion._study_id)
     raise RuntimeError(f"the confirmation study '{name}' kept changing under this worker; run `confirm` again")

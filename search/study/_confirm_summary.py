@@ -46,6 +46,11 @@ def summarize(study: optuna.Study, companion: optuna.Study) -> dict | None:
     summary = {"repeats": wanted["repeats"], "folds": wanted["folds"], "search_trials": wanted["search_trials"],
                "designs": {}, "failed_units": _unit_notes(units, FAILED_KEY),
                "retried_units": _unit_notes(units, RETRIED_KEY)}
+    if "looks" in wanted:  # a two-look confirmation: which look this is, and the second look's baseline
+        summary["looks"] = wanted["looks"]
+        summary["look"] = 2 if wanted.get("second_look") else 1
+        if wanted.get("second_look"):
+            summary["second_look"] = wanted["second_look"]
     for role, weights in wanted["roles"].items():
         members = {int(number): weight for number, weight in weights.items()}
         baseline = is_baseline_role(role)
@@ -73,11 +78,16 @@ def summarize(study: optuna.Study, companion: optuna.Study) -> dict | None:
 def _fresh_fold_scores(study: optuna.Study, done: dict, wanted: dict, members: dict[int, int], baseline: bool,
                        classes: int, shuffled: dict[int, str] | None = None) -> dict:
     """A role's entry without its held-out AUC: its fold-by-fold AUCs on the fresh folds and their mean."""
+    shuffled = shuffled or {}
+    repeats = wanted["repeats"]  # and the second look's repeats where every member trained on them
+    while all((n, repeats, 0, shuffled.get(n, "")) in done for n in members):
+        repeats += 1
     aucs = [_blend_auc(done, members, repeat, fold, baseline, classes, shuffled)[0]
-            for repeat in range(wanted["repeats"]) for fold in range(wanted["folds"])]
+            for repeat in range(repeats) for fold in range(wanted["folds"])]
     scored = [a for a in aucs if a is not None]
     return {"trial": next(iter(members)) if len(members) == 1 else None, "members": members,
-            "fusion": _name(study, members), "aucs": [None if a is None else round(a, 6) for a in aucs],
+            "fusion": _name(study, members), "repeats": repeats,
+            "aucs": [None if a is None else round(a, 6) for a in aucs],
             "mean_auc": round(float(np.mean(scored)), 6) if scored else None}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -160,10 +161,12 @@ def _load_or_explain(name: str, storage: optuna.storages.BaseStorage,
 
 
 def run_search(settings: RunSettings, data: SearchData, space: Space,
-               progress: SilentProgress | None = None) -> optuna.Study:
+               progress: SilentProgress | None = None,
+               second_look: Callable[[optuna.Study], str | None] | None = None) -> optuna.Study:
     """Run trials in this process until the study holds settings.trials finished trials, then confirm the
-    winners on fresh folds (joining other workers' confirmation, or resuming it). Every check that can fail runs
-    before the study exists; a study this call made is removed again when the run fails before any trial ended."""
+    winners on fresh folds (joining other workers' confirmation, or resuming it; ``second_look``: the rule of a
+    two-look confirmation, _confirm.confirm). Every check that can fail runs before the study exists; a study this
+    call made is removed again when the run fails before any trial ended."""
     require_splittable(data, space)
     require_baselines_fit(data, space)
     require_weights(space)
@@ -171,7 +174,7 @@ def run_search(settings: RunSettings, data: SearchData, space: Space,
     say_holdout(data)
     study, created = _open_or_create(settings, data, space)  # an unreachable database here is a user error
     try:
-        _search_then_confirm(study, settings, data, space, progress)
+        _search_then_confirm(study, settings, data, space, progress, second_look)
     except Exception:
         if created:
             _remove_if_unstarted(study)
@@ -180,7 +183,7 @@ def run_search(settings: RunSettings, data: SearchData, space: Space,
 
 
 def _search_then_confirm(study: optuna.Study, settings: RunSettings, data: SearchData, space: Space,
-                         progress: SilentProgress | None) -> None:
+                         progress: SilentProgress | None, second_look=None) -> None:
     url, heartbeat = resolve_storage_url(settings.storage), study_heartbeat(study)
     if retry_storage(lambda: _finished(study), url) < settings.trials:
         objective = CrossValidatedObjective(data, space, settings.seed, progress, settings.trials)
@@ -190,7 +193,8 @@ def _search_then_confirm(study: optuna.Study, settings: RunSettings, data: Searc
         run_worker(study, objective, worker,
                    sampler_for=lambda number: make_sampler(trial_seed(settings.seed, number)))
     if settings.confirm_repeats != 0 and retry_storage(lambda: _finished(study), url) >= settings.trials:
-        confirm(study, data, settings.confirm_repeats, settings.seed, progress, settings.confirm_folds, heartbeat)
+        confirm(study, data, settings.confirm_repeats, settings.seed, progress, settings.confirm_folds, heartbeat,
+                second_look)
 
 
 def _remove_if_unstarted(study: optuna.Study) -> None:

@@ -293,3 +293,64 @@ def test_a_claim_does_not_speak_of_what_it_could_have_missed_and_a_non_claim_doe
 def test_before_a_confirmation_there_is_no_evidence_to_quote():
     comparison = compare(made_study(BASELINES + [FUSION]))
     assert comparison.evidence is None and "95% CI" not in comparison.headline
+
+
+def two_look_study(fusion: list[float], image_only: list[float], numeric_only: list[float], look: int,
+                   second_look: str | None = None) -> optuna.Study:
+    """A planted two-look confirmation (looks after 1 and 3 partitions of 5 folds): at look 2 the fusion
+    candidate, the chosen baseline and the control have 15 folds, the other baseline 5."""
+    study = made_study(BASELINES + [FUSION])
+    summary = confirmation(fusion, {"image_only": image_only, "numeric_only": numeric_only}, repeats=1)
+    summary.update({"looks": [1, 3], "look": look}, **({"second_look": second_look} if second_look else {}))
+    study.set_user_attr("confirmation", summary)
+    return study
+
+
+def noisy_lead(gain: float, spread: float, folds: int, seed: int = 5) -> tuple[list[float], list[float]]:
+    rng = np.random.default_rng(seed)
+    base = list(0.70 + rng.normal(0, 0.01, folds))
+    return [b + gain + e for b, e in zip(base, rng.normal(0, spread, folds))], base
+
+
+def test_a_first_look_between_its_level_and_5_percent_asks_for_the_second_look_and_says_so():
+    from fusion_search.results import second_look_baseline, sequential_levels
+
+    early = sequential_levels(1, 3, 5)[0]
+    for seed in range(200):  # a planted first look with early <= p < 0.05
+        fusion, image = noisy_lead(0.03, 0.025, 5, seed)
+        study = two_look_study(fusion, image, [0.6] * 5, look=1)
+        done = compare(study).confirmed
+        if early <= done.test.p_greater < 0.05 and done.test.mean > 0:
+            break
+    comparison = compare(study)
+    assert done.level == pytest.approx(early) and not done.significant and not comparison.helped
+    assert second_look_baseline(study) == "image_only" and done.looks_further
+    assert "(first look of two)" in comparison.headline and "A second look on more fresh folds" in comparison.headline
+    assert f"first look's level {early:.4f}" in comparison.headline
+    assert comparison.evidence["level_one_sided"] == pytest.approx(early, abs=1e-6)
+
+
+def test_a_first_look_that_claims_or_finds_fusion_behind_asks_for_no_second_look():
+    from fusion_search.results import second_look_baseline
+
+    claimed = two_look_study(AHEAD[:5], STEADY[:5], [0.6] * 5, look=1)
+    assert compare(claimed).helped and second_look_baseline(claimed) is None
+    fusion, image = noisy_lead(-0.02, 0.01, 5)
+    behind = two_look_study(fusion, image, [0.6] * 5, look=1)
+    assert not compare(behind).helped and second_look_baseline(behind) is None
+    assert "first look of two" not in compare(behind).headline and "80% power" in compare(behind).headline
+
+
+def test_the_second_look_judges_against_the_first_look_s_baseline_at_the_second_look_s_level():
+    """numeric_only leads on its 5 first-look folds, but the first look judged against image_only: the second look
+    stays with it (choosing again after seeing more folds would spend the 5% twice)."""
+    from fusion_search.results import second_look_baseline, sequential_levels
+
+    fusion, image = noisy_lead(0.02, 0.01, 15)
+    study = two_look_study(fusion, image, [0.9] * 5, look=2, second_look="image_only")
+    done = compare(study).confirmed
+    late = sequential_levels(1, 3, 5)[1]
+    assert done.baseline_role == "image_only" and done.test.n == 15 and done.level == pytest.approx(late)
+    assert done.significant == (done.test.p_greater < late) and second_look_baseline(study) is None
+    assert "second look's level" in compare(study).headline
+    assert "This is the second look" in confirmation_in_words(done)
