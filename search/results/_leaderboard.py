@@ -24,15 +24,15 @@ WIDTH = 120  # of the status output when it is not a terminal (a log, a pipe): t
 def leaderboard_rows(study: optuna.Study) -> list[dict]:
     """The leaderboard as rows (what `status` shows, numbers as numbers): each design's best trial scored on every
     fold, the study's ensembles, and the designs whose every trial fold pruning stopped (``complete_trials`` 0)."""
-    reference, counts = best_baseline(study), trial_counts(study)
+    counts, deltas = trial_counts(study), baseline_deltas(study)
     confirmed = {d["trial"]: d["mean_auc"] for d in study.user_attrs.get("confirmation", {}).get("designs", {}).values()
                  if d.get("trial") is not None}
     rows = []
     for fusion, trial in best_per_fusion(study).items():
         name = f"{design_label(trial)} (baseline)" if fusion in baseline_fusions() else design_label(trial)
         name += " (below chance)" if is_below_chance(trial) else ""
-        delta = None if reference is None or fusion in baseline_fusions() else round(trial.value - reference[1], 6)
-        rows.append(_trial_row(name, "design", counts.get(fusion, 0), trial, delta, confirmed.get(trial.number)))
+        rows.append(_trial_row(name, "design", counts.get(fusion, 0), trial, deltas.get(fusion),
+                               confirmed.get(trial.number)))
     for row in ensemble_rows(study):
         rows.append({"design": row["name"], "kind": "ensemble", "complete_trials": None, "best_trial": None,
                      "mean_auc": None, "std_auc": None, "oof_auc": row["oof_auc"], "delta_baseline": None,
@@ -41,6 +41,17 @@ def leaderboard_rows(study: optuna.Study) -> list[dict]:
         rows.append({**_trial_row(f"{fusion} (pruned)", "pruned", 0, trial, None, None),
                      "folds_done": trial.user_attrs.get("folds_done")})
     return rows
+
+
+def baseline_deltas(study: optuna.Study) -> dict[str, float]:
+    """Δ baseline of each fusion design's best trial: its mean AUC minus the best baseline's best mean AUC now (the
+    one number `status`, the report and the dashboard's note show; a trial's own note also gives the Δ it had
+    against the baselines known when it finished, named so)."""
+    reference = best_baseline(study)
+    if reference is None:
+        return {}
+    return {fusion: round(trial.value - reference[1], 6) for fusion, trial in best_per_fusion(study).items()
+            if fusion not in baseline_fusions()}
 
 
 def _trial_row(name: str, kind: str, complete: int, trial: optuna.trial.FrozenTrial, delta: float | None,

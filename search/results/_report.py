@@ -23,7 +23,7 @@ from fusion_search.designs import baseline_fusions, list_designs
 from fusion_search.results._classes import class_rows, study_classes
 from fusion_search.results._confirmation import confirmation_in_words
 from fusion_search.results._ensembles import ensemble_rows
-from fusion_search.results._leaderboard import CLASS_COLUMNS, class_cells
+from fusion_search.results._leaderboard import CLASS_COLUMNS, baseline_deltas, class_cells
 from fusion_search.results._verdict import Comparison, compare, headline, paired_test_in_words
 from fusion_search.storage import write_text_atomically
 from fusion_search.study import (
@@ -286,14 +286,14 @@ def _class_table(study: optuna.Study) -> str:
 
 
 def _summary_table(study: optuna.Study) -> str:
-    rows, best, counts = [], best_per_fusion(study), trial_counts(study)
+    rows, best, counts, deltas = [], best_per_fusion(study), trial_counts(study), baseline_deltas(study)
     fresh = {d["trial"]: d["mean_auc"] for d in study.user_attrs.get("confirmation", {}).get("designs", {}).values()
              if d.get("trial") is not None and d["mean_auc"] is not None}
     for fusion, trial in best.items():
         attrs = trial.user_attrs
         role = (" (baseline)" if fusion in baseline_fusions() else "") + (
             " (below chance)" if is_below_chance(trial) else "")
-        delta = attrs.get("delta_vs_best_baseline")
+        delta = deltas.get(fusion)
         rows.append(f"<tr><td>{html.escape(fusion)}{role}</td><td>{counts.get(fusion, 0)}</td><td>{trial.number}</td>"
                     f"<td>{trial.value:.3f}</td><td>{attrs.get('std_auc', float('nan')):.3f}</td>"
                     f"<td>{attrs.get('oof_auc', float('nan')):.3f}</td><td>{'' if delta is None else f'{delta:+.3f}'}"
@@ -307,10 +307,11 @@ def _summary_table(study: optuna.Study) -> str:
         rows.append(f'<tr><td colspan="8" class="small">{", ".join(missing)}: no trial evaluated on every fold yet '
                     "(not run, failed, or stopped by fold pruning), so it is missing from the plots</td></tr>")
     head = ("<tr><th>fusion</th><th>trials</th><th>best trial</th><th>mean AUC</th><th>std</th><th>OOF AUC</th>"
-            "<th>Δ best baseline*</th><th>fresh folds</th></tr>")
+            "<th>Δ baseline*</th><th>fresh folds</th></tr>")
     return (f"<table>{head}{''.join(rows)}</table><p class=\"small\">Best trial per fusion type; trials: how many "
             "of its trials were scored on every fold (how hard it was tuned); fresh folds: its mean AUC in the "
-            "confirmation. *Δ as recorded when the trial finished.</p>")
+            "confirmation. *Δ baseline: the mean AUC minus the best baseline's, as `status` shows it (a trial's "
+            "dashboard note also gives its Δ against the baselines known when it finished).</p>")
 
 
 def _layout(figure: go.Figure, key: str, x_title: str, y_title: str) -> go.Figure:

@@ -82,3 +82,22 @@ def test_report_plots_render_in_chromium_without_errors(report):
     rendered_titles = re.findall(r'class="gtitle"[^>]*>([^<]+)<', page.dom)
     assert sorted(rendered_titles) == sorted(TITLES.values())
     screenshot(path.as_uri(), ARTIFACTS / "report.png", size=(1000, 1400), budget_ms=5000)
+
+
+def test_status_and_the_report_show_one_delta_baseline_for_the_same_trial():
+    """concat finished when image_only's best was 0.70 (+0.070 then); a later image_only trial reached 0.73. Before,
+    the report showed the +0.070 recorded then and `status` +0.040: two numbers under one name."""
+    from fusion_search.results import leaderboard_rows
+
+    study = made_study(BASELINES + [("concat", 0.77, [0.75, 0.79, 0.77, 0.76, 0.78]),
+                                    ("image_only", 0.73, [0.72, 0.74, 0.73, 0.71, 0.75])])
+    recorded = optuna.create_study(direction="maximize")  # the same trials, concat's with its Δ when it finished
+    for trial in study.trials:
+        extra = {"delta_vs_best_baseline": 0.07} if trial.number == 2 else {}
+        recorded.add_trial(optuna.trial.create_trial(params=trial.params, distributions=trial.distributions,
+                                                     value=trial.value, user_attrs={**trial.user_attrs, **extra}))
+    study = recorded
+    status = {row["design"]: row["delta_baseline"] for row in leaderboard_rows(study)}
+    assert status["concat"] == pytest.approx(0.04)
+    page = report_html(study)
+    assert "<td>+0.040</td>" in page and "+0.070" not in page and "as `status` shows it" in page
