@@ -23,7 +23,8 @@ from fusion_search.results._confirmation import (Confirmed, describe, detectable
 from fusion_search.results._leaderboard import CLASS_COLUMNS, class_cells
 from fusion_search.results._report import by_fusion_figure, confirmation_figure, roc_section
 from fusion_search.results._verdict import Comparison, compare, headline
-from fusion_search.study import CONTROL, completed, confirmation_progress, progress_note, pruned, save_note_if_changed
+from fusion_search.study import (CONTROL, companion_study, completed, confirmation_progress, progress_note, pruned,
+                                 save_note_if_changed)
 
 # graph object ids, in the order the study page shows them
 FIGURES = ("fusion-search-verdict", "fusion-search-confirmation", "fusion-search-by-fusion", "fusion-search-roc")
@@ -49,6 +50,8 @@ def _publish(study: optuna.Study, trials: int | None) -> bool:
         return save_note_if_changed(study, progress_note(study, trials))
     comparison = compare(study)
     changed = save_note_if_changed(study, verdict_note(study, comparison))
+    if (companion := companion_study(study)) is not None:
+        save_note_if_changed(companion, companion_note(study, companion, comparison))
     if completed(study):
         for graph_id, figure in zip(FIGURES, _figures(study, comparison)):
             save_plotly_graph_object(study, figure, graph_object_id=graph_id)
@@ -80,6 +83,23 @@ def _placeholder(title: str) -> go.Figure:
     figure.update_layout(title={"text": title}, template="plotly_white", height=200,
                          xaxis={"visible": False}, yaxis={"visible": False})
     return figure
+
+
+def companion_note(study: optuna.Study, companion: optuna.Study, comparison: Comparison) -> str:
+    """The confirmation study's note: what its trials are, why its "Best Trial" and importance mean nothing, and a
+    link back to the study whose verdict they make (the dashboard serves study pages at /dashboard/studies/ID)."""
+    done = confirmation_progress(study) or (0, 0)
+    back = f"/dashboard/studies/{study._study_id}/note"
+    return "\n".join([
+        f"# Confirmation of study `{study.study_name}`", "",
+        f"This is not a search. Each trial here is one unit of [study `{study.study_name}`]({back})'s confirmation: "
+        "one of its chosen designs trained again on one fold of a fresh partition of the rows (or on every search "
+        "row and scored on the held-out rows, or with one input shuffled for the control). A trial's value is that "
+        "one fold's AUC: the \"Best Trial\" here is one lucky fold, not a design's score, and the units have no "
+        "hyperparameters for the importance panel to rank.", "",
+        f"Units: {done[0]} of {done[1]} complete.", "",
+        f"**The verdict**, with its evidence, is on [study `{study.study_name}`'s note]({back}):", "",
+        f"> {headline(comparison)}"])
 
 
 def verdict_note(study: optuna.Study, comparison: Comparison | None = None) -> str:

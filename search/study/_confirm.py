@@ -446,11 +446,18 @@ def units_done(trial: optuna.Trial) -> tuple[int, int]:
     return done + 1, len(companion.user_attrs.get("plan", {}).get("units", [])) or done + 1
 
 
+def companion_study(study: optuna.Study) -> optuna.Study | None:
+    """The study's confirmation study ``<study>:confirm``; None when no confirmation was started."""
+    try:
+        return optuna.load_study(study_name=study.study_name + SUFFIX, storage=study._storage)
+    except KeyError:
+        return None
+
+
 def confirmation_progress(study: optuna.Study) -> tuple[int, int] | None:
     """(units complete, units planned) of the study's confirmation; None when none was started."""
-    try:
-        companion = optuna.load_study(study_name=study.study_name + SUFFIX, storage=study._storage)
-    except KeyError:
+    companion = companion_study(study)
+    if companion is None:
         return None
     planned = len(companion.user_attrs.get("plan", {}).get("units", []))
     done = len(companion.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))

@@ -114,3 +114,17 @@ def test_a_second_look_is_planned_only_where_its_share_of_the_search_pays_for_it
         assert _confirm.second_look_repeats(study, data, 1, FOLDS) == 1
         patch.setattr(_confirm, "SECOND_LOOK_SHARE", 0.99 * per_repeat / trainings)
         assert _confirm.second_look_repeats(study, data, 1, FOLDS) == 0
+
+
+def test_the_confirmation_study_s_note_says_what_its_trials_are_and_links_back_to_the_verdict(looked_twice):
+    """Before, `<study>:confirm` had no note: its "Best Trial" (one fold of one unit) read like a result."""
+    from optuna_dashboard import get_note
+
+    storage, study, _ = looked_twice
+    companion = optuna.load_study(study_name="looks:confirm", storage=storage)
+    note = get_note(companion)
+    assert note.startswith("# Confirmation of study `looks`") and "one lucky fold, not a design's score" in note
+    assert f"(/dashboard/studies/{study._study_id}/note)" in note
+    planned = len(companion.user_attrs["plan"]["units"])
+    assert f"Units: {planned} of {planned} complete." in note
+    assert compare(study).headline in note
