@@ -21,7 +21,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from fusion_search._errors import UserError
 from fusion_search.designs import baseline_fusions, list_designs
 from fusion_search.results._classes import class_rows, study_classes
-from fusion_search.results._confirmation import confirmation_in_words
+from fusion_search.results._confirmation import confirmation_in_words, describe
 from fusion_search.results._ensembles import ensemble_rows
 from fusion_search.results._leaderboard import CLASS_COLUMNS, baseline_deltas, class_cells
 from fusion_search.results._verdict import Comparison, compare, headline, paired_test_in_words
@@ -45,7 +45,7 @@ TITLES = {
     "by_fusion": "Mean AUC by fusion type",
     "folds": "Per-fold AUC: best fusion design vs best baseline",
     "importance": "Parameter importances",
-    "roc": "Out-of-fold ROC curves",
+    "roc": "Search folds: out-of-fold ROC curves of the search's best trials (not the confirmation)",
 }
 MIN_TRIALS_FOR_IMPORTANCE = 3
 
@@ -230,11 +230,15 @@ def roc_section(study: optuna.Study, comparison: Comparison) -> tuple[go.Figure 
             auc = roc_auc_score(positive, score)
             figure.add_scatter(x=fpr, y=tpr, mode="lines", line={"color": _colour(_fusion(trial))},
                                legendgroup=str(trial.number), showlegend=k == 0,
-                               name=f"{_fusion(trial)} (trial {trial.number}"
+                               name=f"{_fusion(trial)} (trial {trial.number}, search's best "
+                                    + ("baseline" if _fusion(trial) in baseline_fusions() else "fusion design")
                                     + (f", OOF AUC {auc:.3f})" if name is None else ")"),
                                hovertemplate=f"{_fusion(trial)} AUC {auc:.3f}<extra></extra>",
                                **({} if name is None else {"row": k // ROC_COLUMNS + 1, "col": k % ROC_COLUMNS + 1}))
-    note = "Every row scored by the model of the fold that held it out, pooled into one curve per design."
+    note = ("The search's best fusion design and each baseline's best trial on the search's own folds, where they "
+            "were chosen, so optimistic: every row scored by the model of the fold that held it out, pooled into one "
+            "curve per trial. A gap between these curves is not the verdict.")
+    note += _confirmed_designs(comparison)
     if classes:
         note += (" One panel per class: its rows against all others, ranked by the class's score (one-vs-rest; the "
                  "macro AUC is the mean of the panels' AUCs, shown on hover).")
@@ -247,6 +251,16 @@ def roc_section(study: optuna.Study, comparison: Comparison) -> tuple[go.Figure 
     figure.update_layout(legend={"x": 0.98, "y": 0.02, "xanchor": "right", "yanchor": "bottom",  # the corner
                                  "bgcolor": "rgba(255,255,255,0.8)", "font": {"size": 11}})  # curves leave empty
     return figure, note
+
+
+def _confirmed_designs(comparison: Comparison) -> str:
+    """What the verdict compared instead, on fresh folds (where it differs from the curves' trials)."""
+    done = comparison.confirmed
+    if done is None:
+        return " The verdict waits for the confirmation on fresh folds."
+    return (f" The verdict compares, on fresh folds, the fusion candidate ({describe(done.fusion)}, "
+            f"{done.fusion['mean_auc']:.3f}) with the best baseline there ({describe(done.baseline)}, "
+            f"{done.baseline['mean_auc']:.3f}): the confirmation plot shows them.")
 
 
 ROC_COLUMNS = 4  # panels a row, for K classes

@@ -310,3 +310,21 @@ def test_two_copies_started_at_once_by_two_workers_train_the_unit_once(tmp_path)
     complete = [unit_key(t.user_attrs) for t in companion.get_trials(states=(optuna.trial.TrialState.COMPLETE,))]
     assert sorted(complete) == sorted(map(unit_key, (a, b, c)))
     assert not companion.get_trials(states=(optuna.trial.TrialState.WAITING, optuna.trial.TrialState.RUNNING))
+
+
+def test_the_roc_plot_says_its_curves_are_the_search_s_best_trials_and_names_what_the_verdict_compared(confirmed):
+    """Before, 'add (trial 7, OOF AUC 0.796)' against 'image_only (trial 8, 0.730)' under 'Out-of-fold ROC curves'
+    read like a fusion win where the confirmed candidates tied on fresh folds."""
+    from fusion_search.results._confirmation import describe
+    from fusion_search.results._report import roc_section
+
+    _, study = confirmed
+    comparison = compare(study)
+    figure, note = roc_section(study, comparison)
+    assert figure.layout.title.text.startswith("Search folds:") and "not the confirmation" in figure.layout.title.text
+    names = [trace.name for trace in figure.data]
+    assert any("search's best fusion design" in name for name in names)
+    assert any("search's best baseline" in name for name in names)
+    done = comparison.confirmed
+    assert "A gap between these curves is not the verdict" in note
+    assert f"fusion candidate ({describe(done.fusion)}" in note and f"({describe(done.baseline)}" in note
