@@ -44,7 +44,7 @@ TITLES = {
     "history": "Optimisation history",
     "by_fusion": "Mean AUC by fusion type",
     "folds": "Per-fold AUC: best fusion design vs best baseline",
-    "importance": "Parameter importances",
+    "importance": "Parameter importances within the best fusion design's family",
     "roc": "Search folds: out-of-fold ROC curves of the search's best trials (not the confirmation)",
 }
 MIN_TRIALS_FOR_IMPORTANCE = 3
@@ -80,7 +80,7 @@ def report_html(study: optuna.Study) -> str:
                                                "are left out); dashed lines are the baselines' best."),
         ("folds", folds_figure(comparison), paired_test_in_words(comparison.test) if comparison.test else
          "Needs a complete fusion trial and a complete baseline trial scored on the same folds."),
-        ("importance", *importance_section(study)),
+        ("importance", *importance_section(study, comparison)),
         ("roc", *roc_section(study, comparison)),
     ]
     body = [f"<h1>Study {html.escape(study.study_name)}</h1>",
@@ -182,29 +182,35 @@ def folds_figure(comparison: Comparison) -> go.Figure | None:
     return _layout(figure, "folds", "fold", "AUC on the held-out fold")
 
 
-def importance_section(study: optuna.Study) -> tuple[go.Figure | None, str]:
-    if len(completed(study)) < MIN_TRIALS_FOR_IMPORTANCE:
-        return None, f"Too few complete trials to estimate importances (needs {MIN_TRIALS_FOR_IMPORTANCE})."
+def importance_section(study: optuna.Study, comparison: Comparison) -> tuple[go.Figure | None, str]:
+    """fANOVA importances within the family of the search's best fusion design: across families the fusion type
+    takes all the variance (one bar, fusion = 1.0), which says nothing the leaderboard does not."""
+    if comparison.fusion is None:
+        return None, "No fusion design was scored on every fold, so there is no design whose settings to rank."
+    family = _fusion(comparison.fusion)
+    trials = [t for t in completed(study) if _fusion(t) == family]
+    if len(trials) < MIN_TRIALS_FOR_IMPORTANCE:
+        return None, (f"Only {len(trials)} {family} trial(s) were scored on every fold: too few to rank its settings "
+                      f"(needs {MIN_TRIALS_FOR_IMPORTANCE}). The leaderboard compares the designs themselves.")
+    shared = set.intersection(*(set(t.params) for t in trials)) - {"fusion"}
+    varying = sorted(name for name in shared if len({repr(t.params[name]) for t in trials}) > 1)
+    if not varying:
+        return None, f"No setting varies across the {len(trials)} {family} trials, so there is nothing to rank."
+    family_study = optuna.create_study(direction="maximize")
+    family_study.add_trials(trials)
     try:
         evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
-        importances = optuna.importance.get_param_importances(scored_on_every_fold(study), evaluator=evaluator)
+        importances = optuna.importance.get_param_importances(family_study, evaluator=evaluator, params=varying)
     except (RuntimeError, ValueError, ZeroDivisionError) as error:
         return None, f"Importances could not be estimated for this study ({error})."
-    if not importances:
-        return None, "No parameter varies across the complete trials, so there is nothing to rank."
     names = list(importances)[::-1]
     figure = go.Figure(go.Bar(x=[importances[n] for n in names], y=names, orientation="h", marker={"color": "#4c78a8"}))
-    note = ("fANOVA share of the variance of mean AUC, over parameters present in every complete trial "
-            "(a fusion's own parameters appear once every trial has them).")
-    return _layout(figure, "importance", "importance", ""), note
-
-
-def scored_on_every_fold(study: optuna.Study) -> optuna.Study:
-    """An in-memory copy of the study with only the trials scored on every fold: a fold-pruned trial's running
-    mean is no AUC of the same folds, and would blur the importances."""
-    copy = optuna.create_study(direction="maximize")
-    copy.add_trials(completed(study))
-    return copy
+    figure = _layout(figure, "importance", "importance", "")
+    figure.update_layout(title={"text": f"{TITLES['importance']}: {family}"})
+    note = (f"fANOVA share of the variance of mean AUC over the {len(trials)} {family} trials scored on every fold "
+            f"({family} is the search's best fusion design): which of its settings mattered. Across designs the "
+            "fusion type alone would take the whole share; the leaderboard compares the designs instead.")
+    return figure, note
 
 
 def roc_section(study: optuna.Study, comparison: Comparison) -> tuple[go.Figure | None, str]:

@@ -42,7 +42,7 @@ def test_wilcoxon_with_five_folds_cannot_go_below_0_0625_and_the_page_says_so():
 
 def test_a_study_too_small_for_importances_still_reports_and_says_why():
     page = report_html(made_study(BASELINES))
-    assert "Too few complete trials" in page
+    assert "No fusion design was scored on every fold, so there is no design whose settings to rank" in page
     assert "No out-of-fold scores are stored" in page  # made without the search: nothing to draw ROC curves from
 
 
@@ -62,11 +62,21 @@ def report(searched_study, tmp_path_factory):
     return path, optuna.load_study(study_name=name, storage=storage)
 
 
+def expected_titles(study: optuna.Study) -> list[str]:
+    """Every section's plot title; the importances' names the family ranked, and is absent where it has too few
+    trials (the section then says so in words)."""
+    from fusion_search.results._report import importance_section
+
+    importance, _ = importance_section(study, compare(study))
+    titles = [title for key, title in TITLES.items() if key != "importance"]
+    return titles + ([importance.layout.title.text] if importance is not None else [])
+
+
 def test_report_is_one_self_contained_page(report):
-    path, _ = report
+    path, study = report
     page = path.read_text()
     assert not re.search(r"<script[^>]+src=", page)  # plotly.js is inline: the page works offline
-    assert "plotly" in page.lower() and page.count("Plotly.newPlot") == len(TITLES)
+    assert "plotly" in page.lower() and page.count("Plotly.newPlot") == len(expected_titles(study))
 
 
 def test_report_opens_with_the_verdict_sentence(report):
@@ -76,11 +86,11 @@ def test_report_opens_with_the_verdict_sentence(report):
 
 
 def test_report_plots_render_in_chromium_without_errors(report):
-    path, _ = report
+    path, study = report
     page = render(path.as_uri(), budget_ms=5000)
     assert page.errors == []
     rendered_titles = re.findall(r'class="gtitle"[^>]*>([^<]+)<', page.dom)
-    assert sorted(rendered_titles) == sorted(TITLES.values())
+    assert sorted(rendered_titles) == sorted(expected_titles(study))
     screenshot(path.as_uri(), ARTIFACTS / "report.png", size=(1000, 1400), budget_ms=5000)
 
 
@@ -101,3 +111,18 @@ def test_status_and_the_report_show_one_delta_baseline_for_the_same_trial():
     assert status["concat"] == pytest.approx(0.04)
     page = report_html(study)
     assert "<td>+0.040</td>" in page and "+0.070" not in page and "as `status` shows it" in page
+
+
+def test_parameter_importance_ranks_the_settings_of_the_best_fusion_design_s_family_not_the_fusion_type():
+    """Before: one bar, fusion = 1.0 (across designs the type takes all the variance). concat is the best fusion
+    design here, and its four trials differ only in lr_fusion."""
+    from fusion_search.results._report import importance_section
+
+    concat = [("concat", value, [value] * 5) for value in (0.77, 0.74, 0.71, 0.75)]
+    study = made_study(BASELINES + concat + [("late", 0.60, [0.6] * 5)])
+    figure, note = importance_section(study, compare(study))
+    assert list(figure.data[0].y) == ["lr_fusion"] and "fusion" not in figure.data[0].y
+    assert figure.layout.title.text.endswith(": concat") and "over the 4 concat trials" in note
+    few = made_study(BASELINES + concat[:2] + [("late", 0.60, [0.6] * 5)])
+    figure, note = importance_section(few, compare(few))
+    assert figure is None and "Only 2 concat trial(s)" in note
