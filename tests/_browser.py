@@ -7,11 +7,13 @@ fresh profile folder. Tests skip when no chromium is installed (`apt-get install
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,3 +73,86 @@ def _run(arguments: list[str], timeout: float) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
         return subprocess.run([chromium(), *FLAGS, f"--user-data-dir={profile}", *arguments],
                               capture_output=True, text=True, timeout=timeout, check=False)
+
+
+FIRST_SCREEN_TEXT = """(() => {
+  const out = [], walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const box = range.getBoundingClientRect();
+    if (box.height > 0 && box.top >= 0 && box.bottom <= innerHeight && box.left >= 0 && box.right <= innerWidth)
+      out.push(node.textContent);
+  }
+  return out.join(' ');
+})()"""
+
+
+def first_screen_text(url: str, size: tuple[int, int] = (1400, 1000), expected: str = "",
+                      seconds: float = 30) -> str:
+    """The text that lies wholly inside the first screen of `size` (no scrolling), once `expected` is on the page
+    (or after `seconds`). Chromium's DevTools protocol over --remote-debugging-pipe (JSON messages ended by NUL on
+    fds 3 and 4): what a DOM dump cannot say, where on the screen a text is, without a Python CDP package."""
+    to_chromium, from_chromium = os.pipe(), os.pipe()
+
+    def wire() -> None:  # the child reads commands on fd 3 and writes answers on fd 4
+        os.dup2(to_chromium[0], 3)
+        os.dup2(from_chromium[1], 4)
+
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        process = subprocess.Popen([chromium(), *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe",
+                                    f"--window-size={size[0]},{size[1]}", "about:blank"],
+                                   preexec_fn=wire, pass_fds=(3, 4), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        os.close(to_chromium[0])
+        os.close(from_chromium[1])
+        session = _DevTools(to_chromium[1], from_chromium[0])
+        try:
+            target = session.call("Target.createTarget", url="about:blank")["targetId"]
+            page = session.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+            session.call("Emulation.setDeviceMetricsOverride", page, width=size[0], height=size[1],
+                         deviceScaleFactor=1, mobile=False)
+            session.call("Page.navigate", page, url=url)
+            deadline, text = time.monotonic() + seconds, ""
+            while time.monotonic() < deadline:
+                time.sleep(0.5)
+                body = session.call("Runtime.evaluate", page, expression="document.body.innerText",
+                                    returnByValue=True)["result"].get("value", "")
+                if expected and expected in " ".join(body.split()):
+                    time.sleep(1.0)  # let the layout settle
+                    break
+            text = session.call("Runtime.evaluate", page, expression=FIRST_SCREEN_TEXT,
+                                returnByValue=True)["result"].get("value", "")
+            return " ".join(text.split())
+        finally:
+            process.kill()
+            process.wait(timeout=30)
+            os.close(to_chromium[1])
+            os.close(from_chromium[0])
+
+
+class _DevTools:
+    """Just enough of the DevTools protocol: a call and its answer, events skipped."""
+
+    def __init__(self, write_fd: int, read_fd: int):
+        self.write_fd, self.read_fd, self.buffer, self.next_id = write_fd, read_fd, b"", 0
+
+    def call(self, method: str, session: str | None = None, **params) -> dict:
+        self.next_id += 1
+        message = {"id": self.next_id, "method": method, "params": params, **({"sessionId": session} if session else {})}
+        os.write(self.write_fd, json.dumps(message).encode() + b"\0")
+        while True:
+            answer = self._read()
+            if answer.get("id") == self.next_id:
+                if "error" in answer:
+                    raise RuntimeError(f"{method}: {answer['error']}")
+                return answer["result"]
+
+    def _read(self) -> dict:
+        while b"\0" not in self.buffer:
+            chunk = os.read(self.read_fd, 65536)
+            if not chunk:
+                raise RuntimeError("chromium closed the DevTools pipe")
+            self.buffer += chunk
+        message, self.buffer = self.buffer.split(b"\0", 1)
+        return json.loads(message)

@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard = sub.add_parser("dashboard", help="browse the studies in optuna-dashboard")
     dashboard.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s: this machine only)")
     dashboard.add_argument("--port", type=int, default=8080, help="port (%(default)s)")
+    dashboard.add_argument("--study", help="the study whose verdict the printed address opens on (default: the "
+                                           "most recently created one)")
     _storage_flag(dashboard)
     _artifact_flag(dashboard, "exported models are served from there")
     dashboard.set_defaults(handler="dashboard")

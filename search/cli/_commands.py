@@ -204,7 +204,7 @@ def _upload(study: optuna.Study, model: Path, artifact_dir: str | None, record: 
 
 
 def dashboard(args: argparse.Namespace) -> int:
-    serve_dashboard(args.storage, args.host, args.port, args.artifact_dir)
+    serve_dashboard(args.storage, args.host, args.port, args.artifact_dir, args.study)
     return 0
 
 

@@ -5,7 +5,7 @@ trainer brings its framework when it first trains."""
 from fusion_search.study._budget import baseline_quota
 from fusion_search.study._chance import BELOW_CHANCE, below_chance_reason, is_below_chance
 from fusion_search.study._confirm import (
-    CONFIRM_FOLDS, FUSION_DESIGN, chosen_trials, companion_study, confirm, confirmation_progress,
+    CONFIRM_FOLDS, FUSION_DESIGN, SUFFIX as CONFIRMATION_SUFFIX, chosen_trials, companion_study, confirm, confirmation_progress,
     confirmation_setup, default_repeats, fresh_partition, is_baseline_role, require_confirmation_flags, roles, searched_trials,
 )
 from fusion_search.study._confirm_summary import holdout_scores
@@ -33,7 +33,7 @@ __all__ = [
     "CONFIRM_FOLDS", "CONTROL", "missing_modality",
     "CrossValidatedObjective", "Ensemble", "MAX_OOF_ROWS", "MAX_OOF_VALUES", "METRIC_NAME", "RunSettings", "SilentProgress", "WorkerSettings",
     "WorkerStopped", "baseline_quota", "baselines", "best_baseline", "best_per_fusion", "blend", "chosen_trial",
-    "FUSION_DESIGN", "chosen_trials", "companion_study", "completed", "confirm", "confirmation_progress",
+    "CONFIRMATION_SUFFIX", "FUSION_DESIGN", "chosen_trials", "companion_study", "completed", "confirm", "confirmation_progress",
     "confirmation_setup", "default_repeats", "fresh_partition", "require_confirmation_flags", "diverged", "is_baseline_role", "fold_order", "fold_seed",
     "holdout_scores", "load_existing_study", "make_pruner", "make_sampler", "oof_labels", "oof_scores",
     "open_or_create_study", "pruned", "require_baselines_fit", "roles", "run_search", "run_worker",

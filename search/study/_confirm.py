@@ -37,7 +37,7 @@ from fusion_search.study._summary import best_per_fusion, trial_design
 from fusion_search.study._worker import WorkerSettings, run_worker
 from fusion_search.trainers import Diverged, FoldData, fold_data, is_out_of_memory, train_fold
 
-SUFFIX = ":confirm"
+SUFFIX = ":confirm"  # the confirmation study is "<study>:confirm"
 FUSION, FUSION_DESIGN = "fusion", "fusion:design"  # the candidate; the best single fusion design behind an ensemble
 SHARE = 0.20  # of the search's fold trainings that the default confirmation may cost
 # Fresh partitions into 10 folds: the corrected t-test's variance factor is 1/n + 1/(k-1), so at the same number

@@ -107,3 +107,40 @@ def test_optuna_cli_reads_the_study_as_a_plain_optuna_study(searched_study):
     trials = subprocess.run([str(OPTUNA_CLI), "trials", "--study-name", name, "--storage", storage, "-f", "json"],
                             capture_output=True, text=True, timeout=60, check=True)
     assert sorted(t["number"] for t in json.loads(trials.stdout)) == [t.number for t in study.trials]
+
+
+def test_the_address_dashboard_prints_opens_on_the_verdict_in_the_first_screen(searched_study, tmp_path):
+    """Before, the printed address opened on the study list, and the study page on History and importances, the
+    verdict about 1,200 px down. Now it is the most recent study's Note tab, and the verdict's first sentence is
+    on the first 1400 x 1000 screen without scrolling or clicking."""
+    import re
+    import shutil
+
+    from fusion_search.results import compare, publish_to_dashboard
+    from tests._browser import first_screen_text
+
+    storage, name, _ = searched_study
+    copy = tmp_path / "study.db"
+    shutil.copy(storage.removeprefix("sqlite:///"), copy)  # its own note, leaving the session's study as it was
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{copy}")
+    publish_to_dashboard(study)
+    process = subprocess.Popen([sys.executable, "-m", "fusion_search.cli", "dashboard", "--storage",
+                                f"sqlite:///{copy}", "--port", str(free_port())],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        printed = [process.stderr.readline() for _ in range(2)]
+        address = re.search(r"the verdict of study 'tiny': (http://\S+)", printed[1]).group(1)
+        assert address.endswith(f"/dashboard/studies/{study._study_id}/note")
+        _wait_until_serving(address, process)
+        first_sentence = re.split(r"(?<=[.)])\s+(?=[A-Z])", compare(study).headline)[0]
+        assert first_sentence in first_screen_text(address, (1400, 1000), expected=first_sentence[:60])
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_dashboard_for_an_unknown_study_is_a_one_line_error(searched_study, capsys):
+    storage, _, _ = searched_study
+    assert main(["dashboard", "--storage", storage, "--study", "nope", "--port", str(free_port())]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "no study named 'nope'" in error and "tiny" in error
