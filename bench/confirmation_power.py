@@ -1,4 +1,4 @@
-"""How should the confirmation spend its repeats? Power and false claims of four designs of the fresh-fold test.
+"""How should the confirmation spend its repeats? Power and false claims of five designs of the fresh-fold test.
 
 The data is bench/holdout_power.py's generator: P(y=1) = sigmoid(2a + s(2b + ab)), a read from the image, b from a
 numeric column; s > 0: fusion truly helps, s = 0: the numbers add nothing. The models are logistic regressions
@@ -14,7 +14,10 @@ chooses it) on R fresh partitions into 10 folds and applies `corrected_ttest`, o
 - fixed3: R = 3, p < 0.05 (three times the cost, always);
 - sequential: R = 1, then, unless the first look claims or its gain is not positive, 2 more repeats and a second
   look at R = 3; O'Brien-Fleming-type alpha spending (Lan & DeMets 1983) at the information fraction the corrected
-  variance gives, 1/(1/(3k) + 1/(k-1)) against 1/(1/k + 1/(k-1)): `sequential_thresholds`;
+  variance gives, 1/(1/(3k) + 1/(k-1)) against 1/(1/k + 1/(k-1)): `fusion_search.results.sequential_levels`, what
+  the confirmation's two looks use;
+- sequential12: the same with 1 more repeat instead of 2 (R = 1 then 2: what the confirmation plans where half the
+  search's trainings pay for one more repeat only);
 - fixed1_then3_naive: the same two looks, each at p < 0.05 (what not to do: shows the inflation spending prevents).
 
     python -m bench.confirmation_power                   # bench/results/confirmation_power.json and .md
@@ -29,13 +32,12 @@ import math
 import time
 
 import numpy as np
-from scipy import optimize, stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from bench._results import RESULTS
-from fusion_search.results import corrected_ttest
+from fusion_search.results import corrected_ttest, sequential_levels
 
 FOLDS, MAX_REPEATS, LEVEL = 10, 3, 0.05
 MODELS = {"image": [0], "numbers": [1, 3], "fusion": [0, 1, 2, 3],  # columns: a, b, ab, noise, noise 2
@@ -48,28 +50,6 @@ def planted(rows: int, strength: float, rng: np.random.Generator) -> tuple[np.nd
     labels = (rng.random(rows) < 1 / (1 + np.exp(-(2 * a + strength * (2 * b + a * b))))).astype(int)
     seen_a, seen_b = a + 0.5 * rng.normal(size=rows), b + 0.2 * rng.normal(size=rows)
     return np.column_stack([seen_a, seen_b, seen_a * seen_b, rng.normal(size=rows), rng.normal(size=rows)]), labels
-
-
-def information(repeats: int, folds: int = FOLDS) -> float:
-    """1 / the corrected variance factor of R x k folds (Nadeau & Bengio): what a look knows, up to sigma^2."""
-    return 1.0 / (1.0 / (repeats * folds) + 1.0 / (folds - 1))
-
-
-def sequential_thresholds(level: float = LEVEL, fraction: float | None = None) -> tuple[float, float]:
-    """One-sided p thresholds of the two looks: O'Brien-Fleming-type spending alpha(t) = 2 - 2 Phi(z_{1-level/2} /
-    sqrt(t)) at the first look's information fraction t, then the second look's z solved so that the two looks
-    together claim `level` under the null, the looks' z correlated sqrt(t) (independent increments hold for the
-    corrected variance model: between repeats only the shared 1/(k-1) term covaries)."""
-    t = information(1) / information(MAX_REPEATS) if fraction is None else fraction
-    first = 2.0 - 2.0 * stats.norm.cdf(stats.norm.ppf(1.0 - level / 2.0) / math.sqrt(t))
-    c1, rho = stats.norm.isf(first), math.sqrt(t)
-    joint = stats.multivariate_normal(mean=[0.0, 0.0], cov=[[1.0, rho], [rho, 1.0]])
-
-    def spent(c2: float) -> float:  # P(Z1 > c1 or Z2 > c2) - level
-        return 1.0 - joint.cdf([c1, c2]) - level
-
-    c2 = optimize.brentq(spent, 0.0, 6.0)
-    return float(first), float(stats.norm.sf(c2))
 
 
 def fold_aucs(x: np.ndarray, y: np.ndarray, repeat: int, seed: int, names: list[str]) -> dict[str, list[float]]:
@@ -88,7 +68,8 @@ def one_sided_p(candidate: list[float], reference: list[float]) -> tuple[float, 
     return (test.p_greater if math.isfinite(test.p_greater) else 1.0), test.mean
 
 
-def verdicts(rows: int, strength: float, task: str, seed: int, thresholds: tuple[float, float]) -> dict:
+def verdicts(rows: int, strength: float, task: str, seed: int, thresholds: tuple[float, float],
+             thresholds12: tuple[float, float]) -> dict:
     x, y = planted(rows, strength, np.random.default_rng([seed, rows, int(strength * 100)]))
     candidate = "twin" if task == "twin" else "fusion"
     first = fold_aucs(x, y, 0, seed, [candidate, *(["twin_reference"] if task == "twin" else REFERENCES)])
@@ -97,18 +78,23 @@ def verdicts(rows: int, strength: float, task: str, seed: int, thresholds: tuple
     pooled = {name: [a for run in runs for a in run[name]] for name in (candidate, reference)}
     p1, gain1 = one_sided_p(first[candidate], first[reference])
     p3, gain3 = one_sided_p(pooled[candidate], pooled[reference])
+    two = {name: [a for run in runs[:2] for a in run[name]] for name in (candidate, reference)}
+    p2, gain2 = one_sided_p(two[candidate], two[reference])
     continues = not (p1 < thresholds[0]) and gain1 > 0
+    continues12 = not (p1 < thresholds12[0]) and gain1 > 0
     return {"fixed1": p1 < LEVEL and gain1 > 0, "fixed3": p3 < LEVEL and gain3 > 0,
             "sequential": (p1 < thresholds[0] and gain1 > 0) or (continues and p3 < thresholds[1] and gain3 > 0),
+            "sequential12": ((p1 < thresholds12[0] and gain1 > 0)
+                             or (continues12 and p2 < thresholds12[1] and gain2 > 0)),
             "fixed1_then3_naive": (p1 < LEVEL and gain1 > 0) or (gain1 > 0 and p3 < LEVEL and gain3 > 0),
-            "sequential_repeats": MAX_REPEATS if continues else 1}
+            "sequential_repeats": MAX_REPEATS if continues else 1, "sequential12_repeats": 2 if continues12 else 1}
 
 
 def measure(sizes: list[int], cells: list[tuple[str, float]], seeds: int) -> list[dict]:
-    thresholds, out = sequential_thresholds(), []
+    thresholds, thresholds12, out = sequential_levels(1, MAX_REPEATS, FOLDS), sequential_levels(1, 2, FOLDS), []
     for task, strength in cells:
         for rows in sizes:
-            runs = [verdicts(rows, strength, task, seed, thresholds) for seed in range(seeds)]
+            runs = [verdicts(rows, strength, task, seed, thresholds, thresholds12) for seed in range(seeds)]
             out.append({"task": task, "strength": strength, "rows": rows, "seeds": seeds,
                         **{key: float(np.mean([r[key] for r in runs])) for key in runs[0]}})
             print(json.dumps(out[-1]), flush=True)
@@ -116,18 +102,21 @@ def measure(sizes: list[int], cells: list[tuple[str, float]], seeds: int) -> lis
 
 
 def markdown(rows: list[dict], seconds: float) -> str:
-    first, second = sequential_thresholds()
+    first, second = sequential_levels(1, MAX_REPEATS, FOLDS)
+    first12, second12 = sequential_levels(1, 2, FOLDS)
     lines = ["# Confirmation designs: power and false claims (bench/confirmation_power.py)", "",
              f"Share of {rows[0]['seeds']} planted studies per cell with a claim at one-sided 5%. Tasks: "
              "`null` (s = 0, the numbers add nothing: every claim is false), `twin` (two equally good models: "
              "every claim is false, the level exactly), `real` (s > 0: fusion truly helps). Sequential thresholds: "
-             f"first look p < {first:.4f} at R = 1, second look p < {second:.4f} at R = {MAX_REPEATS}. "
-             f"{seconds:.0f} s wall-clock, one process.", "",
-             "| task | s | rows | fixed R=1 | fixed R=3 | sequential 1 then 3 | mean R (sequential) "
-             "| naive two looks at 5% |", "|---|---|---|---|---|---|---|---|"]
+             f"first look p < {first:.4f} at R = 1, second look p < {second:.4f} at R = {MAX_REPEATS}; 1 then 2: "
+             f"p < {first12:.4f}, then p < {second12:.4f} (`fusion_search.results.sequential_levels`, what the "
+             f"confirmation uses). {seconds:.0f} s wall-clock, one process.", "",
+             "| task | s | rows | fixed R=1 | fixed R=3 | sequential 1 then 3 | mean R | sequential 1 then 2 | mean R "
+             "| naive two looks at 5% |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['task']} | {r['strength']:g} | {r['rows']} | {r['fixed1']:.3f} | {r['fixed3']:.3f} | "
-                     f"{r['sequential']:.3f} | {r['sequential_repeats']:.2f} | {r['fixed1_then3_naive']:.3f} |")
+                     f"{r['sequential']:.3f} | {r['sequential_repeats']:.2f} | {r['sequential12']:.3f} | "
+                     f"{r['sequential12_repeats']:.2f} | {r['fixed1_then3_naive']:.3f} |")
     return "\n".join(lines) + "\n"
 
 
