@@ -144,7 +144,7 @@ def pruning(work: Workdir, trials: int, thresholds: tuple[float, ...] = (0.3, 0.
 def _by_side(study: optuna.Study) -> dict:
     """Trials and fold trainings of the single-modality designs (never pruned: the objective exempts every baseline
     kind, enqueued or drawn by TPE) and of the fusion designs (the only ones pruning can stop)."""
-    finished = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    finished = trained(study)
     single = [t for t in finished if t.user_attrs.get("fusion", t.params.get("fusion")) in baseline_fusions()]
     fusion = [t for t in finished if t not in single]
     enqueued = [t for t in single if str(t.user_attrs.get("role", "")).startswith("baseline")]
@@ -158,8 +158,16 @@ def _best(study: optuna.Study) -> float:
     return max(t.value for t in completed(study))
 
 
+def trained(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Trials that trained folds: complete, and fold-pruned ones (PRUNED since 2026-12, COMPLETE before), each with
+    user attr folds_done; not those skipped for memory or diverged."""
+    return [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
+                                                                  optuna.trial.TrialState.PRUNED))
+            if "folds_done" in t.user_attrs]
+
+
 def _fold_trainings(study: optuna.Study) -> int:
-    return _folds(t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE)
+    return _folds(trained(study))
 
 
 def _folds(trials) -> int:

@@ -36,6 +36,7 @@ import optuna
 from PIL import Image
 from sklearn.metrics import roc_auc_score
 
+from bench._experiments import trained
 from bench._results import RESULTS
 from bench._versions import cli_module, installed, revision_name
 from fusion_search.data import disc_image
@@ -122,8 +123,8 @@ def study(cli: tuple[Path, str], manifest: Path, rows: int, seed: int, work: Pat
             raise RuntimeError(f"{module} {argv[0]} failed: {result.stderr[-2000:]}")
     seconds = time.perf_counter() - started
     text = result.stdout.strip().splitlines()[0]
-    fusion = [t for t in optuna.load_study(study_name="s", storage=storage).trials
-              if t.state == optuna.trial.TrialState.COMPLETE and t.user_attrs.get("fusion") not in BASELINES]
+    fusion = [t for t in trained(optuna.load_study(study_name="s", storage=storage))
+              if t.user_attrs.get("fusion") not in BASELINES]
     interval, detectable, gain = CI.search(text), DETECTABLE.search(text), GAIN.search(text)
     return {"seconds": round(seconds, 1), "headline": text, "claims_fusion_helped": text.startswith("Fusion helped"),
             "fusion_trials": len(fusion), "fusion_pruned": sum(bool(t.user_attrs.get("pruned")) for t in fusion),

@@ -14,7 +14,7 @@ from fusion_search.results._classes import class_rows
 from fusion_search.results._ensembles import ensemble_rows
 from fusion_search.results._verdict import compare
 from fusion_search.study import (
-    BELOW_CHANCE, is_below_chance, best_baseline, best_per_fusion, confirmation_progress, design_label, diverged, pruned, skipped, state_counts, trial_counts,
+    BELOW_CHANCE, is_below_chance, best_baseline, best_per_fusion, confirmation_progress, design_label, diverged, pruned, running_mean, skipped, state_counts, trial_counts,
 )
 
 
@@ -58,7 +58,7 @@ def _trial_row(name: str, kind: str, complete: int, trial: optuna.trial.FrozenTr
                fresh: float | None) -> dict:
     attrs = trial.user_attrs
     return {"design": name, "kind": kind, "complete_trials": complete, "best_trial": trial.number,
-            "mean_auc": trial.value, "std_auc": attrs.get("std_auc"), "oof_auc": attrs.get("oof_auc"),
+            "mean_auc": running_mean(trial), "std_auc": attrs.get("std_auc"), "oof_auc": attrs.get("oof_auc"),
             "delta_baseline": delta, "fresh_folds": fresh, "fold_aucs": list(attrs.get("fold_aucs", [])),
             "members": None}
 
@@ -128,9 +128,9 @@ def only_pruned(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:
     best: dict[str, optuna.trial.FrozenTrial] = {}
     for trial in pruned(study):
         fusion = trial.user_attrs.get("fusion")
-        if fusion not in measured and (fusion not in best or trial.value > best[fusion].value):
+        if fusion not in measured and (fusion not in best or running_mean(trial) > running_mean(best[fusion])):
             best[fusion] = trial
-    return dict(sorted(best.items(), key=lambda item: -item[1].value))
+    return dict(sorted(best.items(), key=lambda item: -running_mean(item[1])))
 
 
 def leaderboard_html(study: optuna.Study) -> str:

@@ -36,6 +36,7 @@ from fusion_search.study import (
     oof_labels,
     oof_scores,
     pruned,
+    running_mean,
     trial_counts,
 )
 
@@ -146,7 +147,7 @@ def history_figure(study: optuna.Study) -> go.Figure:
                            marker={"color": _colour(fusion), "size": 9})
     stopped = pruned(study)
     if stopped:
-        figure.add_scatter(x=[t.number for t in stopped], y=[t.value for t in stopped], mode="markers",
+        figure.add_scatter(x=[t.number for t in stopped], y=[running_mean(t) for t in stopped], mode="markers",
                            name="pruned early (running mean)", text=[_fusion(t) for t in stopped],
                            marker={"color": "#bbb", "size": 7, "symbol": "x"})
     best = np.maximum.accumulate([t.value for t in trials])

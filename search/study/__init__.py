@@ -22,7 +22,7 @@ from fusion_search.study._study import (
     study_heartbeat,
 )
 from fusion_search.study._summary import (
-    baselines, best_baseline, best_per_fusion, chosen_trial, completed, design_label, diverged, pruned, skipped, state_counts,
+    baselines, best_baseline, best_per_fusion, chosen_trial, completed, design_label, diverged, pruned, running_mean, skipped, state_counts,
     trial_counts, trial_design,
 )
 from fusion_search.study._worker import WorkerSettings, WorkerStopped, run_worker
@@ -36,7 +36,7 @@ __all__ = [
     "CONFIRMATION_SUFFIX", "FUSION_DESIGN", "chosen_trials", "companion_study", "completed", "confirm", "confirmation_progress",
     "confirmation_setup", "default_repeats", "fresh_partition", "require_confirmation_flags", "diverged", "is_baseline_role", "fold_order", "fold_seed",
     "holdout_scores", "load_existing_study", "make_pruner", "make_sampler", "oof_labels", "oof_scores",
-    "open_or_create_study", "pruned", "require_baselines_fit", "roles", "run_search", "run_worker",
+    "open_or_create_study", "pruned", "running_mean", "require_baselines_fit", "roles", "run_search", "run_worker",
     "AUTO", "chosen_space", "study_heartbeat",
     "searched_trials", "skipped", "state_counts", "study_ensemble", "study_ensembles", "trial_counts", "trial_design", "design_label",
 ]

@@ -18,7 +18,7 @@ from fusion_search.study._first_tries import PruningGate
 from fusion_search.study._notes import write_notes
 from fusion_search.study._oof import save_oof_scores
 from fusion_search.study._progress import SilentProgress
-from fusion_search.study._summary import baselines
+from fusion_search.study._summary import PARTIAL_MEAN, baselines
 from fusion_search.trainers import (Diverged, FoldResult, class_aucs, fold_auc, fold_data, is_out_of_memory, too_large,
                                     train_fold)
 
@@ -57,6 +57,9 @@ class CrossValidatedObjective:
         record_against_baselines(trial, design.fusion, value)
         write_notes(trial, value, self.trials)
         self.progress.trial_ended(trial.number, design.fusion, value)
+        if len(results) < self.data.k:  # stopped by fold pruning: PRUNED, its running mean kept as an attr only
+            trial.set_user_attr(PARTIAL_MEAN, round(value, 6))
+            raise optuna.TrialPruned(f"stopped by fold pruning after {len(results)} of {self.data.k} folds")
         return value
 
     def _skip(self, trial: optuna.Trial, design: Design, reason: str, kind: str = "skipped") -> NoReturn:
@@ -71,7 +74,11 @@ class CrossValidatedObjective:
     def _folds(self, trial: optuna.Trial, design: Design) -> dict[int, FoldResult]:
         """Train fold by fold in a per-trial shuffled order, reporting each fold's AUC with the fold id
         as step; stop early when the study's pruner (WilcoxonPruner) says this design is worse than
-        the best. A pruned trial returns its running mean, as the pruner's documentation advises.
+        the best. A pruned trial ends PRUNED, its running mean in user attr PARTIAL_MEAN: WilcoxonPruner's
+        documentation suggests returning the running mean as a COMPLETE value, but a mean of the folds a trial
+        happened to run then ranks with full means, and optuna-dashboard showed one as the study's "Best Trial"
+        and listed pruned trials as Complete. TPE still learns from it: Optuna's TPE ranks a PRUNED trial by its
+        reported fold AUCs, below the complete ones.
         Baselines and first tries are measured on every fold, and no fusion trial is pruned before some fusion
         trial has been (_first_tries.py)."""
         results: dict[int, FoldResult] = {}

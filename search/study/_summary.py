@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import optuna
 
 from fusion_search._errors import UserError
@@ -9,10 +11,11 @@ from fusion_search.designs import Design, baseline_fusions
 from fusion_search.study._claim import NOT_RUN_KEY
 
 COMPLETE = optuna.trial.TrialState.COMPLETE
+PARTIAL_MEAN = "partial_mean_auc"  # user attr of a fold-pruned trial: the mean AUC of the folds it ran
 
 
 def state_counts(study: optuna.Study) -> dict[str, int]:
-    """Trials by state; fold-pruned trials (COMPLETE in Optuna, with their running mean) count as 'PRUNED EARLY',
+    """Trials by state; fold-pruned trials (PRUNED in Optuna; COMPLETE in studies before 2026-12) count as 'PRUNED EARLY',
     trials skipped for memory (PRUNED in Optuna, never trained) as 'SKIPPED', those whose loss became NaN
     (PRUNED in Optuna) as 'DIVERGED', failed trials that never ran (a claim that lost the race for the last slot,
     _claim.NOT_RUN_KEY) as 'NOT RUN'."""
@@ -21,8 +24,9 @@ def state_counts(study: optuna.Study) -> dict[str, int]:
         counts["NOT RUN" if NOT_RUN_KEY in trial.system_attrs else trial.state.name] += 1
     counts["PRUNED EARLY"], counts["SKIPPED"], counts["DIVERGED"] = (
         len(pruned(study)), len(skipped(study)), len(diverged(study)))
-    counts["COMPLETE"] -= counts["PRUNED EARLY"]
-    counts["PRUNED"] -= counts["SKIPPED"] + counts["DIVERGED"]
+    early = Counter(t.state.name for t in pruned(study))
+    counts["COMPLETE"] -= early["COMPLETE"]
+    counts["PRUNED"] -= counts["SKIPPED"] + counts["DIVERGED"] + early["PRUNED"]
     return {state: n for state, n in counts.items() if n}
 
 
@@ -45,8 +49,16 @@ def completed(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 
 def pruned(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    """Trials stopped early by fold pruning (state COMPLETE with their running mean, user attr pruned)."""
-    return [t for t in study.get_trials(deepcopy=False, states=(COMPLETE,)) if t.user_attrs.get("pruned", False)]
+    """Trials stopped early by fold pruning (user attr pruned): PRUNED, their running mean in user attr
+    partial_mean_auc; COMPLETE with the running mean as their value in studies from before 2026-12."""
+    return [t for t in study.get_trials(deepcopy=False, states=(COMPLETE, optuna.trial.TrialState.PRUNED))
+            if t.user_attrs.get("pruned", False)]
+
+
+def running_mean(trial: optuna.trial.FrozenTrial) -> float | None:
+    """A trial's mean AUC: over every fold, or over the folds a fold-pruned trial ran (its value is Optuna's: a
+    PRUNED trial's value is the AUC of its highest-numbered fold, its last step)."""
+    return trial.user_attrs.get(PARTIAL_MEAN, trial.value)
 
 
 def best_per_fusion(study: optuna.Study) -> dict[str, optuna.trial.FrozenTrial]:

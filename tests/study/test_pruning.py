@@ -75,7 +75,9 @@ def test_a_clearly_worse_design_is_pruned_after_three_of_five_folds(numbers_tell
     assert good.user_attrs["pruned"] is False and good.value > 0.9 and sighted.user_attrs["folds_done"] == 5
     assert bad.user_attrs["pruned"] is True and bad.user_attrs["folds_done"] == 3
     done = [a for a in bad.user_attrs["fold_aucs"] if a is not None]
-    assert len(done) == 3 and bad.value == pytest.approx(np.mean(done), abs=1e-6)
+    assert len(done) == 3 and bad.user_attrs["partial_mean_auc"] == pytest.approx(np.mean(done), abs=1e-6)
+    assert bad.state == optuna.trial.TrialState.PRUNED  # listed as Pruned, and never the study's best trial
+    assert study.best_trial.number == good.number
     assert sorted(bad.intermediate_values) == sorted(fold_order(0, bad.number, 5)[:3])
     assert completed(study) == [good, sighted] and pruned(study) == [bad]
     print_status(study)
