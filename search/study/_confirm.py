@@ -250,7 +250,8 @@ def confirm(study: optuna.Study, data: SearchData, repeats: int | None, seed: in
     companion = _open_companion(study, wanted)
     objective = UnitObjective(study, data, wanted["folds"], seed, progress or SilentProgress())
     current = companion.user_attrs["plan"]
-    run_units(companion, objective, current["units"], heartbeat)
+    run_units(companion, objective, current["units"], heartbeat, final=LOOKS not in current or
+              bool(current.get(SECOND_LOOK)))
     summary = summarize(study, companion)
     if summary is None or LOOKS not in current or current.get(SECOND_LOOK) or second_look is None:
         return summary
@@ -265,17 +266,20 @@ UNIT_ROUNDS = 3  # rounds a worker runs: each re-queues the units with no comple
 # unit whose copies gave way, or one that raised a caught error: it is tried again in the same run)
 
 
-def run_units(companion: optuna.Study, objective, units: list[dict], heartbeat: float = HEARTBEAT_SECONDS) -> None:
+def run_units(companion: optuna.Study, objective, units: list[dict], heartbeat: float = HEARTBEAT_SECONDS,
+              final: bool = True) -> None:
     """Run the planned units until each has a complete trial, or until the rest are other workers' running
     trials. A unit is done once, by its key: a copy queued twice gives way to a running or complete one
     (``start_unit``); a companion full of trials that still misses a unit (two copies of one unit completed: the
-    one-sided check before 2026-12 let that happen) has the unit queued again, the extra copy counted as surplus."""
+    one-sided check before 2026-12 let that happen) has the unit queued again, the extra copy counted as surplus.
+    ``final`` False (a first look that a second may follow): a worker that finds these units done leaves what is
+    queued alone, since it may be the second look's units, queued by the worker that finished the first."""
     for _ in range(UNIT_ROUNDS):
         _requeue_failed(companion, units)
         complete = companion.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
         surplus = len(complete) - len({unit_key(t.user_attrs) for t in complete})
         run_worker(companion, objective, WorkerSettings(trials=len(units) + surplus, create=False,
-                                                        heartbeat=heartbeat))
+                                                        heartbeat=heartbeat, retire=final))
         if not _missing_units(companion, units, (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)):
             return
 

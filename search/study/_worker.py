@@ -60,6 +60,8 @@ class WorkerSettings:
     # called before a free slot is taken with the study's trials; True when it queued trials (the baselines' share)
     before_claim: Callable[[optuna.Study, list[optuna.trial.FrozenTrial]], bool] | None = None
     create: bool = True  # False: run only queued trials (a study of planned units), never new ones
+    retire: bool = True  # a worker that finds the study full fails what is still queued as not run (False: the
+    # plan may still grow, as a confirmation's second look does, and what is queued is the next look's)
     heartbeat: float = HEARTBEAT_SECONDS  # seconds between a running trial's heartbeats
     claimed: list[float] = field(default_factory=list, compare=False)  # seconds each claim took (benchmarks)
 
@@ -85,7 +87,8 @@ def run_worker(study: optuna.Study, objective: Objective, settings: WorkerSettin
             settings.claimed.append(time.perf_counter() - asked)
             if trial_id is None:
                 if retry_storage(lambda: count(study, FINISHED), url) >= settings.trials:
-                    retry_storage(lambda: retire_unrun(study), url)  # full: nothing stays queued for ever
+                    if settings.retire:  # full: nothing stays queued for ever
+                        retry_storage(lambda: retire_unrun(study), url)
                     break
                 if not settings.create and retry_storage(lambda: count(study, OPEN), url) == 0:
                     break  # every planned trial has ended, some of them failed: nothing is left to run

@@ -131,10 +131,11 @@ def states(study: optuna.Study) -> Counter:
 
 
 def sampled(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    """Trials whose parameters the sampler chose (a baseline's tuning trials: all but their design): not the
-    enqueued default baselines, not retries of a dead trial."""
+    """Trials whose parameters the sampler chose and that ran (a baseline's tuning trials: all but their design):
+    not the enqueued default baselines, not retries of a dead trial, not claims that lost the last slot."""
     return [t for t in study.get_trials(deepcopy=False)
-            if t.user_attrs.get("role") != "baseline" and "failed_trial" not in t.system_attrs]
+            if t.user_attrs.get("role") != "baseline" and "failed_trial" not in t.system_attrs
+            and NOT_RUN_KEY not in t.system_attrs]  # a claim that lost the last slot never ran
 
 
 def param_sets(trials) -> list[tuple]:
