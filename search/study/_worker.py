@@ -94,9 +94,14 @@ def run_worker(study: optuna.Study, objective: Objective, settings: WorkerSettin
                     break  # every planned trial has ended, some of them failed: nothing is left to run
                 wait_a_moment(settings.poll_seconds)  # others are running the last trials; one may die
                 continue
-            if sampler_for is not None:
-                study.sampler = sampler_for(retry_storage(lambda: storage.get_trial_number_from_id(trial_id), url))
-            state = _run_trial(study, trial_id, objective, settings, stopped)
+            try:
+                if sampler_for is not None:
+                    study.sampler = sampler_for(retry_storage(lambda: storage.get_trial_number_from_id(trial_id),
+                                                              url))
+                state = _run_trial(study, trial_id, objective, settings, stopped)
+            except (KeyboardInterrupt, WorkerStopped):  # also between the claim and the trial's own handler
+                _requeue_before_stopping(study, trial_id)  # (a trial already handed back is not again)
+                raise
             ran += 1
             failures = failures + 1 if state == TrialState.FAIL else 0
     release_connections(storage)
