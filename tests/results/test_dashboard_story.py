@@ -101,11 +101,14 @@ def test_every_finished_trial_has_a_note_and_an_outcome(told):
                                                else "complete"), trial.number
 
 
-def test_a_pruned_trial_keeps_its_running_mean_for_the_sampler(told):
-    trial = told[0].trials[PRUNED]
+def test_a_pruned_trial_ends_pruned_and_is_never_the_best_trial(told):
+    """Before 2026-12 it ended COMPLETE with its running mean, and could show as the dashboard's Best Trial."""
+    study = told[0]
+    trial = study.trials[PRUNED]
     done = [a for a in trial.user_attrs["fold_aucs"] if a is not None]
-    assert trial.state == optuna.trial.TrialState.COMPLETE and len(done) == 1
-    assert trial.value == pytest.approx(done[0], abs=1e-6)
+    assert trial.state == optuna.trial.TrialState.PRUNED and len(done) == 1
+    assert trial.user_attrs["partial_mean_auc"] == pytest.approx(done[0], abs=1e-6)
+    assert study.best_trial.number != PRUNED and study.best_trial.user_attrs["folds_done"] == 3
 
 
 def test_export_uploads_only_the_exported_model_as_a_study_artifact(told):
