@@ -151,12 +151,12 @@ def roles(study: optuna.Study) -> dict[str, dict[int, int]]:
 
 
 def plan(study: optuna.Study, data: SearchData, repeats: int, folds: int = CONFIRM_FOLDS,
-         second_look: int = 0) -> dict | None:
+         two_looks: bool = False) -> dict | None:
     """What to confirm: the roles, the shuffled controls (_control.py), R, k and the units (trial, repeat, fold, and
     for a control's retrained member the modality shuffled); None when the study has no fusion design and
     baseline scored on every fold yet. The controls are scored on the fresh folds only, not on held-out rows.
-    ``second_look`` > 0 plans two looks, "looks": [R, R + second_look]: the units here are the first look's; the
-    second look's are added by ``extend`` when the first does not decide."""
+    ``two_looks``: also "looks": [R, R + ``second_look_repeats``] where a second look is paid for; the units here
+    are the first look's, the second look's are added by ``extend`` when the first does not decide."""
     wanted = roles(study)
     if FUSION not in wanted or not any(map(is_baseline_role, wanted)):
         return None
@@ -167,8 +167,8 @@ def plan(study: optuna.Study, data: SearchData, repeats: int, folds: int = CONFI
         units += [{"trial": n, "repeat": HOLDOUT, "fold": HOLDOUT} for n in trials]
     out = {"roles": {role: {str(n): w for n, w in members.items()} for role, members in wanted.items()},
            CONTROL: control, "repeats": repeats, "folds": folds, "units": units, "search_trials": searched_trials(study)}
-    if second_look > 0:
-        out[LOOKS] = [repeats, repeats + second_look]
+    if two_looks and (later := second_look_repeats(out, data)):
+        out[LOOKS] = [repeats, repeats + later]
     return out
 
 
@@ -183,19 +183,17 @@ LOOKS, SECOND_LOOK = "looks", "second_look"  # plan keys: [R first, R last]; the
 SECOND_LOOK_SHARE = 0.5  # of the search's fold trainings that a second look may cost at most
 
 
-def second_look_repeats(study: optuna.Study, data: SearchData, repeats: int, folds: int) -> int:
-    """The repeats a second look adds to the first look's R (2R at most: R = 1 then 3 keeps 0.0447 of the 5% for
-    the last look), as many as SECOND_LOOK_SHARE of the search's fold trainings pays for when the second look
+def second_look_repeats(wanted: dict, data: SearchData) -> int:
+    """The repeats a second look adds to the plan's first-look R (2R at most: R = 1 then 3 keeps 0.0447 of the 5%
+    for the last look), as many as SECOND_LOOK_SHARE of the search's fold trainings pays for when the second look
     trains the fusion candidate, the widest baseline role and the control's shuffled members again (the baseline
     is chosen at the first look, so the widest bounds it); 0: one look. Fixed before any fresh fold is scored,
     so the looks' thresholds are too."""
-    wanted = roles(study)
-    if FUSION not in wanted or not any(map(is_baseline_role, wanted)):
-        return 0
-    control = sum(map(len, control_plan(study, wanted[FUSION]).values()))
-    widest = max(len(members) for role, members in wanted.items() if is_baseline_role(role))
-    per_repeat = folds * (len(wanted[FUSION]) + widest + control)
-    extra = min(2 * repeats, int(SECOND_LOOK_SHARE * searched_trials(study) * data.k // per_repeat))
+    repeats, folds, roles_ = wanted["repeats"], wanted["folds"], wanted["roles"]
+    control = sum(map(len, wanted[CONTROL].values()))
+    widest = max(len(members) for role, members in roles_.items() if is_baseline_role(role))
+    per_repeat = folds * (len(roles_[FUSION]) + widest + control)
+    extra = min(2 * repeats, int(SECOND_LOOK_SHARE * wanted["search_trials"] * data.k // per_repeat))
     while extra and not all(_fresh_folds_fit(data, folds, r, 1) for r in range(repeats, repeats + extra)):
         extra -= 1
     return extra
@@ -243,8 +241,7 @@ def confirm(study: optuna.Study, data: SearchData, repeats: int | None, seed: in
     None when the first look decided; the second look's summary then replaces the first's."""
     asked = repeats
     repeats, folds = confirmation_setup(study, data, repeats, folds)
-    later = second_look_repeats(study, data, repeats, folds) if asked is None and second_look else 0
-    wanted = plan(study, data, repeats, folds, later)
+    wanted = plan(study, data, repeats, folds, two_looks=asked is None and second_look is not None)
     if wanted is None:
         return None
     companion = _open_companion(study, wanted)

@@ -108,12 +108,13 @@ def test_a_second_look_is_planned_only_where_its_share_of_the_search_pays_for_it
     control = sum(map(len, _confirm.control_plan(study, wanted["fusion"]).values()))
     per_repeat = FOLDS * (len(wanted["fusion"]) + widest + control)
     trainings = _confirm.searched_trials(study) * FOLDS
-    assert _confirm.second_look_repeats(study, data, 1, FOLDS) == min(2, int(0.5 * trainings // per_repeat))
+    wanted = _confirm.plan(study, data, 1, FOLDS)
+    assert _confirm.second_look_repeats(wanted, data) == min(2, int(0.5 * trainings // per_repeat))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_confirm, "SECOND_LOOK_SHARE", per_repeat / trainings)  # pays for exactly one more repeat
-        assert _confirm.second_look_repeats(study, data, 1, FOLDS) == 1
+        assert _confirm.second_look_repeats(wanted, data) == 1
         patch.setattr(_confirm, "SECOND_LOOK_SHARE", 0.99 * per_repeat / trainings)
-        assert _confirm.second_look_repeats(study, data, 1, FOLDS) == 0
+        assert _confirm.second_look_repeats(wanted, data) == 0
 
 
 def test_the_confirmation_study_s_note_says_what_its_trials_are_and_links_back_to_the_verdict(looked_twice):
