@@ -99,7 +99,8 @@ def first_screen_text(url: str, size: tuple[int, int] = (1400, 1000), expected: 
         os.dup2(to_chromium[0], 3)
         os.dup2(from_chromium[1], 4)
 
-    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+    # chromium's helper processes can still write the profile as the browser exits: cleanup errors are not the test's
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-", ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen([chromium(), *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe",
                                     f"--window-size={size[0]},{size[1]}", "about:blank"],
                                    preexec_fn=wire, pass_fds=(3, 4), stdout=subprocess.DEVNULL,
